@@ -1,0 +1,71 @@
+import { Hono } from 'hono';
+import type { Kysely } from 'kysely';
+import {
+  HttpError,
+  acceptTraceparent,
+  readJsonObject,
+  requireAmount,
+  requireDescription,
+  requireUserId,
+  requireUuid,
+  toRublesNumber,
+  type Logger,
+} from '@gozon/runtime';
+import { findOrder, listOrdersOfUser, placeOrder, type Order, type OrdersDb } from '@gozon/orders';
+
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 500;
+
+export function toOrderJson(order: Order) {
+  return {
+    order_id: order.id,
+    user_id: order.user_id,
+    amount: toRublesNumber(order.amount),
+    description: order.description,
+    status: order.status,
+    cancel_reason: order.cancel_reason,
+    created_at: order.created_at.toISOString(),
+    updated_at: order.updated_at.toISOString(),
+  };
+}
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_LIST_LIMIT;
+  const limit = Number(raw);
+  if (!/^\d+$/.test(raw) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new HttpError(400, 'INVALID_LIMIT', `limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+  }
+  return limit;
+}
+
+export function ordersRoutes({ db, logger }: { db: Kysely<OrdersDb>; logger: Logger }) {
+  const orders = new Hono();
+
+  orders.post('/create/:user_id', async (c) => {
+    const userId = requireUserId(c.req.param('user_id'));
+    const body = await readJsonObject(c, ['amount', 'description']);
+    const order = await placeOrder(db, {
+      userId,
+      amount: requireAmount(body.amount),
+      description: requireDescription(body.description),
+      traceparent: acceptTraceparent(c.req.header('traceparent')),
+    });
+    logger.info('order.placed', { order_id: order.id, user_id: userId, amount: order.amount });
+    return c.json(toOrderJson(order), 201);
+  });
+
+  orders.get('/orders/:user_id', async (c) => {
+    const userId = requireUserId(c.req.param('user_id'));
+    const list = await listOrdersOfUser(db, userId, parseLimit(c.req.query('limit')));
+    return c.json({ user_id: userId, orders: list.map(toOrderJson) });
+  });
+
+  orders.get('/status/:order_id', async (c) => {
+    const orderId = requireUuid(c.req.param('order_id'), 'order_id');
+    const order = await findOrder(db, orderId);
+    if (!order) throw new HttpError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
+    return c.json(toOrderJson(order));
+  });
+
+  return orders;
+}

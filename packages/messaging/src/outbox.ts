@@ -1,0 +1,49 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { messagingView, type MessagingTables, type NewOutboxMessage } from './schema.ts';
+
+export async function insertOutboxMessage<DB extends MessagingTables>(trx: Transaction<DB>, message: NewOutboxMessage) {
+  await messagingView(trx).insertInto('outbox_message').values(message).execute();
+}
+
+/** Rows locked by another relay's open transaction are skipped, so no row is published twice at once. */
+export async function claimBatch(trx: Transaction<MessagingTables>, limit: number) {
+  return trx
+    .selectFrom('outbox_message')
+    .select(['id', 'type', 'body', 'traceparent'])
+    .where('sent_at', 'is', null)
+    .orderBy('id')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+export async function markSent(trx: Transaction<MessagingTables>, ids: string[]) {
+  await trx.updateTable('outbox_message').set({ sent_at: new Date() }).where('id', 'in', ids).execute();
+}
+
+/** Deletes sent rows older than the retention, a bounded number at a time so no statement holds locks for long. */
+export async function purgeSent(db: Kysely<MessagingTables>, retentionSeconds: number, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('outbox_message')
+    .where(
+      'id',
+      'in',
+      db
+        .selectFrom('outbox_message')
+        .select('id')
+        .where('sent_at', '<', sql<Date>`now() - make_interval(secs => ${retentionSeconds})`)
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export async function countUnsent(db: Kysely<MessagingTables>): Promise<number> {
+  const row = await db
+    .selectFrom('outbox_message')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('sent_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}

@@ -1,0 +1,72 @@
+import { sql, type ColumnType, type Generated, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Migration } from 'kysely/migration';
+
+export interface OutboxMessageTable {
+  id: string;
+  type: string;
+  body: string;
+  traceparent: string | null;
+  created_at: Generated<Date>;
+  sent_at: ColumnType<Date | null, never, Date>;
+}
+
+export interface InboxMessageTable {
+  message_id: string;
+  type: string;
+  received_at: Generated<Date>;
+}
+
+export interface MessagingTables {
+  outbox_message: OutboxMessageTable;
+  inbox_message: InboxMessageTable;
+}
+
+export type OutboxMessage = Selectable<OutboxMessageTable>;
+export type NewOutboxMessage = Insertable<OutboxMessageTable>;
+
+/**
+ * Kysely databases are invariant in their table map; every domain database holds
+ * these tables, so the messaging functions see any of them through this view.
+ */
+export function messagingView<DB extends MessagingTables>(db: Kysely<DB>): Kysely<MessagingTables>;
+export function messagingView<DB extends MessagingTables>(db: Transaction<DB>): Transaction<MessagingTables>;
+export function messagingView(db: unknown) {
+  return db;
+}
+
+export const OUTBOX_CHANNEL = 'outbox_message';
+
+// Frozen: each domain lists this migration first. It never changes; a later
+// change to these tables is a new migration.
+export const createMessagingTables: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('outbox_message')
+      .addColumn('id', 'uuid', (c) => c.primaryKey())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('body', 'text', (c) => c.notNull())
+      .addColumn('traceparent', 'text')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .addColumn('sent_at', 'timestamptz')
+      .execute();
+    // The relay only ever looks for unsent rows; this index stays as small as the backlog.
+    await sql`create index outbox_message_unsent on outbox_message (id) where sent_at is null`.execute(db);
+    await sql`create index outbox_message_sent_at on outbox_message (sent_at) where sent_at is not null`.execute(db);
+    // One wake-up per inserting statement, not per row; the relay drains in batches anyway.
+    await sql`
+      create function notify_outbox_message() returns trigger language plpgsql as $$
+      begin
+        perform pg_notify('outbox_message', '');
+        return null;
+      end $$`.execute(db);
+    await sql`
+      create trigger outbox_message_inserted after insert on outbox_message
+      for each statement execute function notify_outbox_message()`.execute(db);
+    await db.schema
+      .createTable('inbox_message')
+      .addColumn('message_id', 'uuid', (c) => c.primaryKey())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('received_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .execute();
+  },
+};

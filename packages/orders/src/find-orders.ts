@@ -1,0 +1,17 @@
+import type { Kysely } from 'kysely';
+import type { Order, OrdersDb } from './schema.ts';
+
+export async function findOrder(db: Kysely<OrdersDb>, orderId: string): Promise<Order | undefined> {
+  return db.selectFrom('order').selectAll().where('id', '=', orderId).executeTakeFirst();
+}
+
+export async function listOrdersOfUser(db: Kysely<OrdersDb>, userId: string, limit: number): Promise<Order[]> {
+  return db
+    .selectFrom('order')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}

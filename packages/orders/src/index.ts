@@ -1,0 +1,5 @@
+export * from './schema.ts';
+export * from './migrations.ts';
+export * from './place-order.ts';
+export * from './find-orders.ts';
+export * from './apply-payment-result.ts';

@@ -1,0 +1,41 @@
+import { sql, type Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+import { createMessagingTables } from '@gozon/messaging';
+
+// Frozen in time and listed statically: a migration never imports application code.
+export const paymentsMigrations: Record<string, Migration> = {
+  '0001_messaging': createMessagingTables,
+  '0002_wallet': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('account')
+        .addColumn('id', 'uuid', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().unique())
+        .addColumn('balance', 'bigint', (c) => c.notNull().defaultTo(0).check(sql`balance >= 0`))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema
+        .createTable('ledger_entry')
+        .addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
+        .addColumn('account_id', 'uuid', (c) => c.notNull().references('account.id'))
+        .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('deposit', 'debit')`))
+        .addColumn('amount', 'bigint', (c) => c.notNull().check(sql`amount > 0`))
+        .addColumn('order_id', 'uuid')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addCheckConstraint('ledger_entry_debit_has_order', sql`(kind = 'debit') = (order_id is not null)`)
+        .execute();
+      await db.schema.createIndex('ledger_entry_one_debit_per_order').on('ledger_entry').column('order_id').unique().where(sql.ref('kind'), '=', 'debit').execute();
+      await db.schema.createIndex('ledger_entry_account').on('ledger_entry').column('account_id').execute();
+      await db.schema
+        .createTable('payment')
+        .addColumn('order_id', 'uuid', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('amount', 'bigint', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.check(sql`outcome in ('SUCCEEDED', 'FAILED')`))
+        .addColumn('reason', 'text', (c) => c.check(sql`reason in ('NO_ACCOUNT', 'INSUFFICIENT_FUNDS')`))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
+};

@@ -1,0 +1,53 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Kysely } from 'kysely';
+import { commonSettings, databaseSettings, integer, readConfig } from './config.ts';
+import { createDb, createPool, pingDb } from './db.ts';
+import { healthRoutes, type HealthCheck } from './health.ts';
+import { errorBody, errorHandler, notFound } from './http-error.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { listen } from './serve.ts';
+import { exitOnSignal, logFatalErrors } from './shutdown.ts';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** What every HTTP API shares: body limit, health, JSON 404, and the one error shape. */
+export function createApiApp(logger: Logger, checks: Record<string, HealthCheck>): Hono {
+  const app = new Hono();
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json(errorBody('PAYLOAD_TOO_LARGE', `request body must be at most ${MAX_BODY_BYTES} bytes`), 413),
+    }),
+  );
+  app.route('/health', healthRoutes(checks));
+  app.notFound(notFound);
+  app.onError(errorHandler(logger));
+  return app;
+}
+
+export function apiSettings(database: string, port: number) {
+  return {
+    ...commonSettings,
+    ...databaseSettings(database),
+    PORT: integer(port, 'HTTP port', { min: 0, max: 65535 }),
+  };
+}
+
+/** The whole life of a stateless API: config, pool, app, listen, graceful stop. */
+export async function runApiService<DB>(options: {
+  service: string;
+  database: string;
+  port: number;
+  createApp: (deps: { db: Kysely<DB>; logger: Logger }) => Hono;
+}): Promise<void> {
+  const config = readConfig(apiSettings(options.database, options.port));
+  const logger = createLogger(options.service, config.LOG_LEVEL);
+  logFatalErrors(logger);
+  const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE);
+  pool.on('error', (error) => logger.warn('db.idle_client_error', { error }));
+  const db = createDb<DB>(pool);
+  const server = await listen(options.createApp({ db, logger }), config.PORT);
+  logger.info('api.started', { port: server.port });
+  exitOnSignal(logger, [() => server.close(), () => db.destroy()], config.SHUTDOWN_TIMEOUT_MS);
+}

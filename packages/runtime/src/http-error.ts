@@ -1,0 +1,45 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isTransientError } from './transient.ts';
+import type { Logger } from './logger.ts';
+
+/** Thrown anywhere in a request; turned into the one error shape by toErrorResponse. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly status: ContentfulStatusCode;
+  readonly code: string;
+  readonly headers: Record<string, string>;
+
+  constructor(status: ContentfulStatusCode, code: string, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+export function errorBody(code: string, message: string) {
+  return { error: { code, message } };
+}
+
+export function errorHandler(logger: Logger) {
+  return (error: Error, c: Context) => {
+    if (error instanceof HttpError) {
+      return c.json(errorBody(error.code, error.message), error.status, error.headers);
+    }
+    if (error instanceof HTTPException && error.status === 413) {
+      return c.json(errorBody('PAYLOAD_TOO_LARGE', 'request body is too large'), 413);
+    }
+    if (isTransientError(error)) {
+      logger.warn('http.dependency_unavailable', { method: c.req.method, path: c.req.path, error });
+      return c.json(errorBody('SERVICE_UNAVAILABLE', 'a dependency is unavailable, try again'), 503, { 'Retry-After': '1' });
+    }
+    logger.error('http.unhandled_error', { method: c.req.method, path: c.req.path, error });
+    return c.json(errorBody('INTERNAL', 'internal error'), 500);
+  };
+}
+
+export function notFound(c: Context) {
+  return c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), 404);
+}

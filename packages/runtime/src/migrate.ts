@@ -1,0 +1,59 @@
+import { Migrator, type Migration } from 'kysely/migration';
+import type { Kysely } from 'kysely';
+import pg from 'pg';
+import { commonSettings, databaseSettings, readConfig } from './config.ts';
+import { createDb, createPool } from './db.ts';
+import { createLogger } from './logger.ts';
+
+/** Applies what is missing; Kysely holds an advisory lock, so two migrators at once take turns. */
+export async function migrateToLatest(db: Kysely<any>, migrations: Record<string, Migration>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+const DUPLICATE_DATABASE = '42P04';
+const UNIQUE_VIOLATION = '23505';
+
+/** Creates the database named in the URL if it is missing; racing creators are fine. */
+export async function ensureDatabase(connectionString: string): Promise<boolean> {
+  const target = new URL(connectionString);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const admin = new URL(connectionString);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount) return false;
+    await client.query(`create database ${pg.escapeIdentifier(name)}`);
+    return true;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === DUPLICATE_DATABASE || code === UNIQUE_VIOLATION) return false;
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The body of a domain's `migrate` entry point: create the database if needed, migrate, exit. */
+export async function runMigrateMain(service: string, database: string, migrations: Record<string, Migration>): Promise<void> {
+  const config = readConfig({ ...commonSettings, ...databaseSettings(database) });
+  const logger = createLogger(service, config.LOG_LEVEL);
+  try {
+    const created = await ensureDatabase(config.DATABASE_URL);
+    const pool = createPool(config.DATABASE_URL, 1);
+    const db = createDb(pool);
+    try {
+      const applied = await migrateToLatest(db, migrations);
+      logger.info('migrate.done', { database_created: created, applied });
+    } finally {
+      await db.destroy();
+    }
+  } catch (error) {
+    logger.error('migrate.failed', { error });
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,38 @@
+import { Hono } from 'hono';
+import type { Kysely } from 'kysely';
+import { HttpError, readJsonObject, requireAmount, requireUserId, requireUuid, toRublesNumber, type Logger } from '@gozon/runtime';
+import { findAccount, openWallet, topUp, type Account, type PaymentsDb } from '@gozon/payments';
+
+export function toWalletJson(account: Account) {
+  return { bill_id: account.id, user_id: account.user_id, balance: toRublesNumber(account.balance) };
+}
+
+export function paymentsRoutes({ db, logger }: { db: Kysely<PaymentsDb>; logger: Logger }) {
+  const payments = new Hono();
+
+  payments.post('/create/:user_id', async (c) => {
+    const userId = requireUserId(c.req.param('user_id'));
+    const { account, created } = await openWallet(db, userId);
+    if (created) logger.info('wallet.opened', { bill_id: account.id, user_id: userId });
+    return c.json(toWalletJson(account), created ? 201 : 200);
+  });
+
+  payments.post('/add/:bill_id', async (c) => {
+    const billId = requireUuid(c.req.param('bill_id'), 'bill_id');
+    const body = await readJsonObject(c, ['amount']);
+    const amount = requireAmount(body.amount);
+    const account = await topUp(db, billId, amount);
+    if (!account) throw new HttpError(404, 'ACCOUNT_NOT_FOUND', `no wallet ${billId}`);
+    logger.info('wallet.topped_up', { bill_id: billId, amount });
+    return c.json(toWalletJson(account));
+  });
+
+  payments.get('/balance/:bill_id', async (c) => {
+    const billId = requireUuid(c.req.param('bill_id'), 'bill_id');
+    const account = await findAccount(db, billId);
+    if (!account) throw new HttpError(404, 'ACCOUNT_NOT_FOUND', `no wallet ${billId}`);
+    return c.json(toWalletJson(account));
+  });
+
+  return payments;
+}

@@ -1,0 +1,83 @@
+// What the stack is made of: the one source of the commands and environment
+// that the native runner starts, the tests start, and the containers run.
+
+export interface ProcessSpec {
+  name: string;
+  command: string[];
+  env: Record<string, string>;
+  /** Where /health/ready answers, for processes that serve one. */
+  healthPort?: number;
+}
+
+export interface StackOptions {
+  replicas: number;
+  ordersDatabaseUrl: string;
+  paymentsDatabaseUrl: string;
+  amqpUrl: string;
+  amqpNamespace: string;
+  ordersApiPort: number;
+  paymentsApiPort: number;
+  healthPortBase: number;
+  logLevel: string;
+}
+
+export const MIGRATIONS = [
+  { name: 'orders-migrate', command: ['node', 'packages/orders/bin/migrate.ts'], database: 'orders' },
+  { name: 'payments-migrate', command: ['node', 'packages/payments/bin/migrate.ts'], database: 'payments' },
+] as const;
+
+export const DEPLOYABLES = {
+  'orders-api': ['node', 'orders-api/src/main.ts'],
+  'payments-api': ['node', 'payments-api/src/main.ts'],
+  'orders-relay': ['node', 'orders-relay/src/main.ts'],
+  'payments-worker': ['node', 'payments-worker/src/main.ts'],
+} as const;
+
+export function migrationProcesses(options: StackOptions): ProcessSpec[] {
+  return MIGRATIONS.map((m) => ({
+    name: m.name,
+    command: [...m.command],
+    env: {
+      DATABASE_URL: m.database === 'orders' ? options.ordersDatabaseUrl : options.paymentsDatabaseUrl,
+      LOG_LEVEL: options.logLevel,
+    },
+  }));
+}
+
+export function serviceProcesses(options: StackOptions): ProcessSpec[] {
+  const common = { LOG_LEVEL: options.logLevel };
+  const messaging = { AMQP_URL: options.amqpUrl, AMQP_NAMESPACE: options.amqpNamespace };
+  const processes: ProcessSpec[] = [
+    {
+      name: 'orders-api',
+      command: [...DEPLOYABLES['orders-api']],
+      env: { ...common, DATABASE_URL: options.ordersDatabaseUrl, PORT: String(options.ordersApiPort) },
+      healthPort: options.ordersApiPort,
+    },
+    {
+      name: 'payments-api',
+      command: [...DEPLOYABLES['payments-api']],
+      env: { ...common, DATABASE_URL: options.paymentsDatabaseUrl, PORT: String(options.paymentsApiPort) },
+      healthPort: options.paymentsApiPort,
+    },
+  ];
+  for (let i = 1; i <= options.replicas; i += 1) {
+    const relayPort = options.healthPortBase + i;
+    const workerPort = options.healthPortBase + 100 + i;
+    processes.push(
+      {
+        name: `orders-relay-${i}`,
+        command: [...DEPLOYABLES['orders-relay']],
+        env: { ...common, ...messaging, DATABASE_URL: options.ordersDatabaseUrl, HEALTH_PORT: String(relayPort) },
+        healthPort: relayPort,
+      },
+      {
+        name: `payments-worker-${i}`,
+        command: [...DEPLOYABLES['payments-worker']],
+        env: { ...common, ...messaging, DATABASE_URL: options.paymentsDatabaseUrl, HEALTH_PORT: String(workerPort) },
+        healthPort: workerPort,
+      },
+    );
+  }
+  return processes;
+}

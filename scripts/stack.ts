@@ -1,0 +1,166 @@
+// `npm run stack`: the whole system natively on this machine, the same mains the
+// containers run. Creates and migrates the databases, starts every deployable
+// (relays and workers × STACK_REPLICAS), nginx on :8080 with the gateway
+// template, waits until all are ready, and stops everything on Ctrl-C.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { integer, readConfig, text, url } from '@gozon/runtime';
+import { migrationProcesses, serviceProcesses, type ProcessSpec } from './lib/stack-definition.ts';
+import { nativeNginxConf, renderGatewayConfig } from './lib/gateway.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const NGINX = '/usr/sbin/nginx';
+
+const config = readConfig({
+  STACK_REPLICAS: integer(2, 'replicas of orders-relay and of payments-worker', { min: 1, max: 16 }),
+  STACK_DIR: text(join(ROOT, '.stack'), 'folder for the rendered nginx config and its temp files'),
+  ORDERS_DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/gozon_orders', 'orders database (created if missing)', ['postgres:', 'postgresql:']),
+  PAYMENTS_DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/gozon_payments', 'payments database (created if missing)', ['postgres:', 'postgresql:']),
+  AMQP_URL: url('amqp://guest:guest@127.0.0.1:5672', 'RabbitMQ', ['amqp:', 'amqps:']),
+  AMQP_NAMESPACE: text('', 'prefix of exchange and queue names'),
+  GATEWAY_PORT: integer(8080, 'gateway port', { min: 1, max: 65535 }),
+  ORDERS_API_PORT: integer(3001, 'orders-api port', { min: 1, max: 65535 }),
+  PAYMENTS_API_PORT: integer(3002, 'payments-api port', { min: 1, max: 65535 }),
+  HEALTH_PORT_BASE: integer(9100, 'relays get health ports base+1…, workers base+101…', { min: 1, max: 65000 }),
+  CORS_ORIGIN: text('http://localhost:3000', 'the UI origin the gateway lets call it'),
+  LOG_LEVEL: text('info', 'log level of every service'),
+});
+
+const running = new Map<string, ChildProcess>();
+let stopping = false;
+
+function say(line: string) {
+  process.stdout.write(`[stack] ${line}\n`);
+}
+
+function start(spec: ProcessSpec, oneShot = false): ChildProcess {
+  const child = spawn(spec.command[0]!, spec.command.slice(1), {
+    cwd: ROOT,
+    env: { ...process.env, ...spec.env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  running.set(spec.name, child);
+  child.on('exit', (code, signal) => {
+    running.delete(spec.name);
+    if (!stopping && !oneShot) say(`${spec.name} exited unexpectedly (code ${code}, signal ${signal})`);
+  });
+  return child;
+}
+
+function exitCode(child: ChildProcess): Promise<number> {
+  return new Promise((done) => {
+    if (child.exitCode !== null) return done(child.exitCode);
+    child.on('exit', (code) => done(code ?? 1));
+  });
+}
+
+async function waitUntilReady(name: string, readyUrl: string, child: ChildProcess, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} before it was ready`);
+    try {
+      const response = await fetch(readyUrl);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${name} was not ready at ${readyUrl} within ${timeoutMs} ms`);
+}
+
+async function stopAll(): Promise<number> {
+  stopping = true;
+  const children = [...running.entries()];
+  for (const [, child] of children) child.kill('SIGTERM');
+  const codes = await Promise.all(
+    children.map(async ([name, child]) => {
+      const code = await exitCode(child);
+      if (code !== 0) say(`${name} stopped with code ${code}`);
+      return code;
+    }),
+  );
+  return codes.every((code) => code === 0) ? 0 : 1;
+}
+
+async function run() {
+  if (!existsSync(NGINX)) throw new Error(`nginx is missing: apt-get update && apt-get install -y nginx`);
+  const options = {
+    replicas: config.STACK_REPLICAS,
+    ordersDatabaseUrl: config.ORDERS_DATABASE_URL,
+    paymentsDatabaseUrl: config.PAYMENTS_DATABASE_URL,
+    amqpUrl: config.AMQP_URL,
+    amqpNamespace: config.AMQP_NAMESPACE,
+    ordersApiPort: config.ORDERS_API_PORT,
+    paymentsApiPort: config.PAYMENTS_API_PORT,
+    healthPortBase: config.HEALTH_PORT_BASE,
+    logLevel: config.LOG_LEVEL,
+  };
+
+  for (const migration of migrationProcesses(options)) {
+    const code = await exitCode(start(migration, true));
+    if (code !== 0) throw new Error(`${migration.name} failed with code ${code}`);
+  }
+
+  const services = serviceProcesses(options);
+  const children = services.map((spec) => ({ spec, child: start(spec) }));
+  await Promise.all(
+    children.map(({ spec, child }) => waitUntilReady(spec.name, `http://127.0.0.1:${spec.healthPort}/health/ready`, child)),
+  );
+
+  const dir = join(config.STACK_DIR, 'nginx');
+  mkdirSync(dir, { recursive: true });
+  const gatewayConf = join(dir, 'gateway.conf');
+  writeFileSync(
+    gatewayConf,
+    renderGatewayConfig({
+      GATEWAY_PORT: String(config.GATEWAY_PORT),
+      ORDERS_API_ADDR: `127.0.0.1:${config.ORDERS_API_PORT}`,
+      PAYMENTS_API_ADDR: `127.0.0.1:${config.PAYMENTS_API_PORT}`,
+      UPSTREAM_SERVER_FLAGS: '',
+      DNS_RESOLVER: '127.0.0.1',
+      CORS_ORIGIN: config.CORS_ORIGIN,
+      GATEWAY_ACCESS_LOG: 'off',
+    }),
+  );
+  const nginxConf = join(dir, 'nginx.conf');
+  writeFileSync(nginxConf, nativeNginxConf(dir, gatewayConf));
+  const check = spawnSync(NGINX, ['-t', '-q', '-p', dir, '-e', 'stderr', '-c', nginxConf], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`nginx rejected the gateway config:\n${check.stderr}`);
+  const gateway = start({ name: 'gateway', command: [NGINX, '-p', dir, '-e', 'stderr', '-c', nginxConf, '-g', 'daemon off;'], env: {} });
+  await waitUntilReady('gateway', `http://127.0.0.1:${config.GATEWAY_PORT}/health`, gateway);
+
+  const rows = [
+    ['gateway (the API)', `http://127.0.0.1:${config.GATEWAY_PORT}  — /orders/…, /payments/…`],
+    ['orders-api', `http://127.0.0.1:${config.ORDERS_API_PORT}/health/ready`],
+    ['payments-api', `http://127.0.0.1:${config.PAYMENTS_API_PORT}/health/ready`],
+    ...services
+      .filter((s) => /relay|worker/.test(s.name))
+      .map((s) => [s.name, `http://127.0.0.1:${s.healthPort}/health/ready`]),
+    ['orders database', config.ORDERS_DATABASE_URL],
+    ['payments database', config.PAYMENTS_DATABASE_URL],
+    ['RabbitMQ', `${config.AMQP_URL.replace(/\/\/[^@]*@/, '//')} (namespace "${config.AMQP_NAMESPACE}")`],
+  ];
+  for (const [name, where] of rows) say(`${name!.padEnd(20)} ${where}`);
+  say(`ready: ${running.size} processes; Ctrl-C stops them all`);
+}
+
+let shuttingDown: Promise<void> | undefined;
+const shutdown = (signal: string) => {
+  shuttingDown ??= (async () => {
+    say(`${signal}: stopping`);
+    const code = await stopAll();
+    say(code === 0 ? 'stopped cleanly' : 'stopped, some processes exited non-zero');
+    process.exit(code);
+  })();
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+run().catch(async (error) => {
+  say(`failed to start: ${(error as Error).message}`);
+  await stopAll();
+  process.exit(1);
+});
