@@ -1,0 +1,118 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import amqp from 'amqplib';
+import type { Kysely } from 'kysely';
+import { PAYMENT_REQUESTED } from '@gozon/contracts';
+import { countUnsent, createMessagingTables, startOutboxRelay, type MessagingTables, type Stoppable } from '@gozon/messaging';
+import { createListenClient, createLogger, newId, parseFaults } from '@gozon/runtime';
+import { AMQP_URL, createTestBroker, createTestDatabase, waitFor, type TestBroker, type TestDatabase } from '@gozon/testkit';
+
+const logger = createLogger('relay-test', 'error');
+const relay = suite('outbox relay');
+
+let database: TestDatabase<MessagingTables>;
+let broker: TestBroker;
+let connection: amqp.ChannelModel;
+const running: Array<{ relay: Stoppable; close(): Promise<void> }> = [];
+
+async function startRelay(options: { pollIntervalMs?: number; retentionSeconds?: number; batchSize?: number } = {}) {
+  const listener = createListenClient(database.url);
+  await listener.connect();
+  const channel = await connection.createConfirmChannel();
+  const started = await startOutboxRelay({
+    db: database.db,
+    listener,
+    channel,
+    exchange: broker.exchange,
+    batchSize: options.batchSize ?? 100,
+    pollIntervalMs: options.pollIntervalMs ?? 200,
+    retentionSeconds: options.retentionSeconds ?? 3600,
+    logger,
+    faults: parseFaults(undefined),
+  });
+  const handle = {
+    relay: started,
+    async close() {
+      await started.stop();
+      await channel.close();
+      await listener.end();
+    },
+  };
+  running.push(handle);
+  return handle;
+}
+
+async function stopRelays() {
+  for (const handle of running.splice(0)) await handle.close();
+}
+
+async function insertRequests(count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, () => newId());
+  for (let i = 0; i < ids.length; i += 250) {
+    await database.db
+      .insertInto('outbox_message')
+      .values(ids.slice(i, i + 250).map((id) => ({ id, type: PAYMENT_REQUESTED, body: JSON.stringify({ message_id: id }), traceparent: null })))
+      .execute();
+  }
+  return ids;
+}
+
+relay.before(async () => {
+  database = await createTestDatabase<MessagingTables>('relay', { '0001_messaging': createMessagingTables });
+  broker = await createTestBroker('relay');
+  connection = await amqp.connect(AMQP_URL);
+});
+
+relay.after.each(async () => {
+  await stopRelays();
+  await broker.drain(broker.queueOf('payments-worker', PAYMENT_REQUESTED));
+});
+
+relay.after(async () => {
+  await stopRelays();
+  await connection.close();
+  await broker.close();
+  await database.drop();
+});
+
+relay('two relays over 1,000 rows publish each row exactly once', async () => {
+  const ids = await insertRequests(1000);
+  await Promise.all([startRelay(), startRelay()]);
+  const queue = broker.queueOf('payments-worker', PAYMENT_REQUESTED);
+  await waitFor('every row marked sent', async () => (await countUnsent(database.db)) === 0);
+  await waitFor('1,000 messages in the queue', async () => (await broker.count(queue)) >= 1000);
+  const received = await broker.drain(queue);
+  assert.is(received.length, 1000, 'no row published twice');
+  assert.equal(new Set(received.map((m) => m.messageId)).size, 1000);
+  assert.equal(new Set(received.map((m) => m.messageId)), new Set(ids));
+});
+
+relay('a new row is published on NOTIFY, without waiting for the poll', async () => {
+  await startRelay({ pollIntervalMs: 60_000 });
+  const [id] = await insertRequests(1);
+  const queue = broker.queueOf('payments-worker', PAYMENT_REQUESTED);
+  // The poll fallback is a minute away: only the notification can deliver this in time.
+  await waitFor('the message to arrive', async () => (await broker.count(queue)) === 1, 10_000);
+  const [message] = await broker.drain(queue);
+  assert.is(message?.messageId, id);
+});
+
+relay('rows stay unsent while nothing can take them, and go out once a relay runs', async () => {
+  const ids = await insertRequests(5);
+  assert.is(await countUnsent(database.db), 5);
+  await startRelay();
+  await waitFor('rows sent', async () => (await countUnsent(database.db)) === 0);
+  const received = await broker.drain(broker.queueOf('payments-worker', PAYMENT_REQUESTED));
+  assert.equal(received.map((m) => m.messageId).sort(), [...ids].sort());
+});
+
+relay('sent rows are purged after the retention', async () => {
+  await insertRequests(20);
+  await startRelay({ retentionSeconds: 0 });
+  await waitFor('sent rows purged', async () => {
+    const row = await database.db.selectFrom('outbox_message').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n) === 0;
+  });
+});
+
+relay.run();

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+import pg from 'pg';
+import { createDb, createPool, ensureDatabase, migrateToLatest } from '@gozon/runtime';
+
+export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+
+export interface TestDatabase<DB> {
+  name: string;
+  url: string;
+  db: Kysely<DB>;
+  drop(): Promise<void>;
+}
+
+export function uniqueSuffix(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/** A freshly created and migrated database of its own, dropped (with every connection to it) by drop(). */
+export async function createTestDatabase<DB>(label: string, migrations: Record<string, Migration>): Promise<TestDatabase<DB>> {
+  const name = `gozon_test_${label.replace(/\W/g, '_')}_${uniqueSuffix()}`;
+  const url = `${POSTGRES_URL}/${name}`;
+  await ensureDatabase(url);
+  const db = createDb<DB>(createPool(url, 10));
+  await migrateToLatest(db, migrations);
+  return {
+    name,
+    url,
+    db,
+    async drop() {
+      await db.destroy();
+      const admin = new pg.Client({ connectionString: `${POSTGRES_URL}/postgres` });
+      await admin.connect();
+      try {
+        await admin.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}

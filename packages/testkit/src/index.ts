@@ -1,0 +1,6 @@
+export * from './databases.ts';
+export * from './broker.ts';
+export * from './processes.ts';
+export * from './wait.ts';
+export * from './flow.ts';
+export * from './stack.ts';

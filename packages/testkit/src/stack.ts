@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqp from 'amqplib';
+import pg from 'pg';
+import { deleteTopology } from '@gozon/messaging';
+import { AMQP_URL } from './broker.ts';
+import { POSTGRES_URL, uniqueSuffix } from './databases.ts';
+import { REPO_ROOT } from './processes.ts';
+
+export const GATEWAY = process.env.TEST_GATEWAY_URL ?? 'http://127.0.0.1:8080';
+
+/**
+ * `npm run stack` as a person runs it, on databases and queues of the test's
+ * own, resolved once it says it is ready. stop() sends SIGTERM, as Ctrl-C does,
+ * and resolves with its exit code.
+ */
+export async function startStack(label: string, env: Record<string, string> = {}, timeoutMs = 60_000) {
+  const suffix = uniqueSuffix();
+  const databases = [`gozon_test_${label}_orders_${suffix}`, `gozon_test_${label}_payments_${suffix}`];
+  const namespace = `test.${label}.${suffix}.`;
+  const child = spawn(process.execPath, ['scripts/stack.ts'], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      ORDERS_DATABASE_URL: `${POSTGRES_URL}/${databases[0]}`,
+      PAYMENTS_DATABASE_URL: `${POSTGRES_URL}/${databases[1]}`,
+      AMQP_URL,
+      AMQP_NAMESPACE: namespace,
+      STACK_DIR: mkdtempSync(join(tmpdir(), `gozon-${label}-`)),
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number>((done) => child.on('exit', (code) => done(code ?? 1)));
+
+  const cleanUp = async () => {
+    const admin = new pg.Client({ connectionString: `${POSTGRES_URL}/postgres` });
+    await admin.connect();
+    for (const name of databases) await admin.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
+    await admin.end();
+    const connection = await amqp.connect(AMQP_URL);
+    const channel = await connection.createChannel();
+    await deleteTopology(channel, namespace);
+    await connection.close();
+  };
+
+  try {
+    await new Promise<void>((ready, fail) => {
+      const timer = setTimeout(() => fail(new Error(`stack not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
+      child.stdout.on('data', () => {
+        if (output.includes('[stack] ready')) {
+          clearTimeout(timer);
+          ready();
+        }
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        fail(new Error(`stack exited (${code}) before it was ready:\n${output}`));
+      });
+    });
+  } catch (error) {
+    child.kill('SIGTERM');
+    await exited;
+    await cleanUp();
+    throw error;
+  }
+
+  return {
+    namespace,
+    databases,
+    output: () => output,
+    async stop(): Promise<number> {
+      child.kill('SIGTERM');
+      const code = await exited;
+      await cleanUp();
+      return code;
+    },
+  };
+}
+
+/** JSON over HTTP to the gateway. */
+export async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${GATEWAY}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}

@@ -1,0 +1,135 @@
+// `npm test`: every test level, each file in its own process (so a leaked
+// handle fails that file instead of hanging the run), then one total line.
+//   node scripts/run-tests.ts [level ...]      levels: unit integration system
+import { spawn } from 'node:child_process';
+import { globSync } from 'node:fs';
+import { connect } from 'node:net';
+import { relative, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 600_000);
+
+interface Level {
+  name: string;
+  patterns: string[];
+  needs: Array<{ what: string; port: number; howToStart: string }>;
+}
+
+const POSTGRES = {
+  what: 'PostgreSQL on 127.0.0.1:5432',
+  port: 5432,
+  howToStart: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
+};
+const RABBITMQ = { what: 'RabbitMQ on 127.0.0.1:5672', port: 5672, howToStart: 'rabbitmq-server -detached' };
+
+const LEVELS: Level[] = [
+  { name: 'unit', patterns: ['packages/*/test/unit/**/*.test.ts', '*/test/unit/**/*.test.ts'], needs: [] },
+  { name: 'integration', patterns: ['packages/*/test/integration/**/*.test.ts', '*/test/integration/**/*.test.ts', 'tests/integration/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
+  { name: 'system', patterns: ['tests/system/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
+];
+
+interface Outcome {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+function reachable(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host: '127.0.0.1', port, timeout: 2000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      done(false);
+    });
+  });
+}
+
+// uvu ends each run with "Total: N / Passed: N / Skipped: N"; a file that
+// crashed or hung before it printed them has failed, whatever it counted.
+function readSummary(output: string): Outcome | undefined {
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+  const total = /Total:\s+(\d+)/.exec(plain);
+  const passed = /Passed:\s+(\d+)/.exec(plain);
+  const skipped = /Skipped:\s+(\d+)/.exec(plain);
+  if (!total || !passed) return undefined;
+  const t = Number(total[1]);
+  const p = Number(passed[1]);
+  const s = Number(skipped?.[1] ?? 0);
+  return { passed: p, failed: t - p - s, skipped: s };
+}
+
+function runFile(file: string): Promise<Outcome> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+      process.stdout.write(chunk);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const timer = setTimeout(() => {
+      process.stdout.write(`\n!! ${relative(ROOT, file)} still running after ${FILE_TIMEOUT_MS} ms: killed\n`);
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const summary = readSummary(output);
+      if (!summary) {
+        process.stdout.write(`!! ${relative(ROOT, file)} ended (code ${code}, signal ${signal}) without a test summary: counted as 1 failure\n`);
+        return done({ passed: 0, failed: 1, skipped: 0 });
+      }
+      if (code !== 0 && summary.failed === 0) {
+        process.stdout.write(`!! ${relative(ROOT, file)} exited with code ${code} after its tests: counted as 1 failure\n`);
+        return done({ ...summary, failed: 1 });
+      }
+      done(summary);
+    });
+  });
+}
+
+async function main() {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((name) => !LEVELS.some((level) => level.name === name));
+  if (unknown.length > 0) throw new Error(`unknown test level(s) ${unknown.join(', ')}; known: ${LEVELS.map((l) => l.name).join(', ')}`);
+  const levels = wanted.length === 0 ? LEVELS : LEVELS.filter((level) => wanted.includes(level.name));
+  const total: Outcome = { passed: 0, failed: 0, skipped: 0 };
+  const started = Date.now();
+
+  for (const level of levels) {
+    const files = [...new Set(level.patterns.flatMap((pattern) => globSync(pattern, { cwd: ROOT })))]
+      .filter((file) => !file.includes('node_modules'))
+      .sort();
+    process.stdout.write(`\n=== ${level.name}: ${files.length} file(s)\n`);
+    if (files.length === 0) {
+      process.stdout.write(`!! no ${level.name} tests found: counted as 1 failure\n`);
+      total.failed += 1;
+      continue;
+    }
+    const missing = [];
+    for (const need of level.needs) if (!(await reachable(need.port))) missing.push(need);
+    if (missing.length > 0) {
+      for (const need of missing) process.stdout.write(`!! ${level.name} needs ${need.what}, which does not answer. Start it: ${need.howToStart}\n`);
+      total.failed += files.length;
+      continue;
+    }
+    for (const file of files) {
+      process.stdout.write(`\n--- ${file}\n`);
+      const outcome = await runFile(resolve(ROOT, file));
+      total.passed += outcome.passed;
+      total.failed += outcome.failed;
+      total.skipped += outcome.skipped;
+    }
+  }
+
+  process.stdout.write(`\n(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  process.stdout.write(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`);
+  process.exitCode = total.failed === 0 ? 0 : 1;
+}
+
+await main();
