@@ -1,6 +1,6 @@
 // `npm test`: every test level, each file in its own process (so a leaked
 // handle fails that file instead of hanging the run), then one total line.
-//   node scripts/run-tests.ts [level ...]      levels: unit integration system
+//   node scripts/run-tests.ts [level ...]      levels: typecheck unit integration system
 import { spawn } from 'node:child_process';
 import { globSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -23,6 +23,7 @@ const POSTGRES = {
 const RABBITMQ = { what: 'RabbitMQ on 127.0.0.1:5672', port: 5672, howToStart: 'rabbitmq-server -detached' };
 
 const LEVELS: Level[] = [
+  { name: 'typecheck', patterns: [], needs: [] },
   { name: 'unit', patterns: ['packages/*/test/unit/**/*.test.ts', '*/test/unit/**/*.test.ts'], needs: [] },
   { name: 'integration', patterns: ['packages/*/test/integration/**/*.test.ts', '*/test/integration/**/*.test.ts', 'tests/integration/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
   { name: 'system', patterns: ['tests/system/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
@@ -93,6 +94,18 @@ function runFile(file: string): Promise<Outcome> {
   });
 }
 
+/** The strict type check counts as one test: code that does not type-check does not pass. */
+function typecheck(): Promise<boolean> {
+  process.stdout.write('\n=== typecheck: tsc -p tsconfig.json\n');
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
+    child.on('exit', (code) => {
+      process.stdout.write(code === 0 ? 'typecheck passed\n' : '!! typecheck failed: counted as 1 failure\n');
+      done(code === 0);
+    });
+  });
+}
+
 async function main() {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((name) => !LEVELS.some((level) => level.name === name));
@@ -102,6 +115,12 @@ async function main() {
   const started = Date.now();
 
   for (const level of levels) {
+    if (level.name === 'typecheck') {
+      const passed = await typecheck();
+      total.passed += passed ? 1 : 0;
+      total.failed += passed ? 0 : 1;
+      continue;
+    }
     const files = [...new Set(level.patterns.flatMap((pattern) => globSync(pattern, { cwd: ROOT })))]
       .filter((file) => !file.includes('node_modules'))
       .sort();

@@ -10,7 +10,8 @@ export type Delivery = amqp.ConsumeMessage;
 const DELIVERY_LIMIT = 20;
 
 export async function connectAmqp(url: string, name: string): Promise<AmqpConnection> {
-  return amqp.connect(url, { clientProperties: { connection_name: name } });
+  // Without TCP_NODELAY a lone publish or ack waits on the peer's delayed ACK (~40 ms a hop).
+  return amqp.connect(url, { noDelay: true, clientProperties: { connection_name: name } });
 }
 
 /** Idempotent; every process declares everything, so no message is published to an exchange with no queue. */
