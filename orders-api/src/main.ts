@@ -1,5 +1,5 @@
 import { runApiService } from '@gozon/runtime';
-import { ORDERS_DATABASE } from '@gozon/orders';
 import { createApp } from './app.ts';
+import { settings } from './settings.ts';
 
-await runApiService({ service: 'orders-api', database: ORDERS_DATABASE, port: 3001, createApp });
+await runApiService({ service: 'orders-api', settings, createApp });

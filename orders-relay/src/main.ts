@@ -1,5 +1,5 @@
 import { runMessagingWorker } from '@gozon/messaging';
-import { ORDERS_DATABASE } from '@gozon/orders';
 import { paymentResultHandler } from './handler.ts';
+import { settings } from './settings.ts';
 
-await runMessagingWorker({ service: 'orders-relay', database: ORDERS_DATABASE, createHandler: paymentResultHandler });
+await runMessagingWorker({ service: 'orders-relay', settings, createHandler: paymentResultHandler });

@@ -1,5 +1,5 @@
 import { runApiService } from '@gozon/runtime';
-import { PAYMENTS_DATABASE } from '@gozon/payments';
 import { createApp } from './app.ts';
+import { settings } from './settings.ts';
 
-await runApiService({ service: 'payments-api', database: PAYMENTS_DATABASE, port: 3002, createApp });
+await runApiService({ service: 'payments-api', settings, createApp });

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { Kysely } from 'kysely';
-import { HttpError, readJsonObject, requireAmount, requireUserId, requireUuid, toRublesNumber, type Logger } from '@gozon/runtime';
+import { HttpError, MAX_KOPECKS, formatRubles, readJsonObject, requireAmount, requireUserId, requireUuid, toRublesNumber, type Logger } from '@gozon/runtime';
 import { findAccount, openWallet, topUp, type Account, type PaymentsDb } from '@gozon/payments';
 
 export function toWalletJson(account: Account) {
@@ -21,10 +21,13 @@ export function paymentsRoutes({ db, logger }: { db: Kysely<PaymentsDb>; logger:
     const billId = requireUuid(c.req.param('bill_id'), 'bill_id');
     const body = await readJsonObject(c, ['amount']);
     const amount = requireAmount(body.amount);
-    const account = await topUp(db, billId, amount);
-    if (!account) throw new HttpError(404, 'ACCOUNT_NOT_FOUND', `no wallet ${billId}`);
+    const result = await topUp(db, billId, amount);
+    if ('refused' in result) {
+      if (result.refused === 'NO_ACCOUNT') throw new HttpError(404, 'ACCOUNT_NOT_FOUND', `no wallet ${billId}`);
+      throw new HttpError(409, 'BALANCE_LIMIT', `a wallet holds at most ${formatRubles(MAX_KOPECKS)} ₽; this top-up would exceed it`);
+    }
     logger.info('wallet.topped_up', { bill_id: billId, amount });
-    return c.json(toWalletJson(account));
+    return c.json(toWalletJson(result.account));
   });
 
   payments.get('/balance/:bill_id', async (c) => {

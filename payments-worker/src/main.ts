@@ -1,5 +1,5 @@
 import { runMessagingWorker } from '@gozon/messaging';
-import { PAYMENTS_DATABASE } from '@gozon/payments';
 import { paymentRequestHandler } from './handler.ts';
+import { settings } from './settings.ts';
 
-await runMessagingWorker({ service: 'payments-worker', database: PAYMENTS_DATABASE, createHandler: paymentRequestHandler });
+await runMessagingWorker({ service: 'payments-worker', settings, createHandler: paymentRequestHandler });

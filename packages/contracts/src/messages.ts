@@ -74,9 +74,11 @@ function requireText(body: Record<string, unknown>, field: string): string {
   return value;
 }
 
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
 function requireTimestamp(body: Record<string, unknown>, field: string): string {
   const value = requireText(body, field);
-  if (Number.isNaN(Date.parse(value))) throw new MalformedMessageError(`${field} must be an ISO timestamp`);
+  if (!ISO_TIMESTAMP.test(value) || Number.isNaN(Date.parse(value))) throw new MalformedMessageError(`${field} must be an ISO timestamp`);
   return value;
 }
 

@@ -57,10 +57,10 @@ async function connectWithRetry<T>(what: string, logger: Logger, connect: () => 
  */
 export async function runMessagingWorker<DB extends MessagingTables, M extends IncomingMessage>(options: {
   service: string;
-  database: string;
+  settings: ReturnType<typeof workerSettings>;
   createHandler: (logger: Logger) => InboxHandler<DB, M>;
 }): Promise<void> {
-  const config = readConfig(workerSettings(options.database));
+  const config = readConfig(options.settings);
   const logger = createLogger(options.service, config.LOG_LEVEL);
   logFatalErrors(logger);
   const faults = parseFaults(process.env.GOZON_FAULTS);

@@ -11,7 +11,7 @@ export const paymentsMigrations: Record<string, Migration> = {
         .createTable('account')
         .addColumn('id', 'uuid', (c) => c.primaryKey())
         .addColumn('user_id', 'text', (c) => c.notNull().unique())
-        .addColumn('balance', 'bigint', (c) => c.notNull().defaultTo(0).check(sql`balance >= 0`))
+        .addColumn('balance', 'bigint', (c) => c.notNull().defaultTo(0).check(sql`balance >= 0 and balance <= 100000000000000`))
         .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .execute();

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { newId } from '@gozon/runtime';
+import { MAX_KOPECKS, newId } from '@gozon/runtime';
 import type { Account, LedgerKind, PaymentsDb } from './schema.ts';
 
 export async function insertAccount(db: Kysely<PaymentsDb>, userId: string): Promise<Account | undefined> {
@@ -28,11 +28,13 @@ export async function openWallet(db: Kysely<PaymentsDb>, userId: string): Promis
   return { account: existing, created: false };
 }
 
+/** No row when there is no such wallet or the credit would take it past the most a wallet may hold. */
 export async function creditAccount(trx: Transaction<PaymentsDb>, accountId: string, amount: bigint): Promise<Account | undefined> {
   return trx
     .updateTable('account')
     .set((eb) => ({ balance: eb('balance', '+', amount), updated_at: new Date() }))
     .where('id', '=', accountId)
+    .where('balance', '<=', MAX_KOPECKS - amount)
     .returningAll()
     .executeTakeFirst();
 }
@@ -44,11 +46,15 @@ export async function insertLedgerEntry(
   await trx.insertInto('ledger_entry').values(entry).execute();
 }
 
-/** Undefined when there is no such wallet. */
-export async function topUp(db: Kysely<PaymentsDb>, accountId: string, amount: bigint): Promise<Account | undefined> {
+export type TopUpResult = { account: Account } | { refused: 'NO_ACCOUNT' | 'BALANCE_LIMIT' };
+
+export async function topUp(db: Kysely<PaymentsDb>, accountId: string, amount: bigint): Promise<TopUpResult> {
   return db.transaction().execute(async (trx) => {
     const account = await creditAccount(trx, accountId, amount);
-    if (account) await insertLedgerEntry(trx, { account_id: account.id, kind: 'deposit', amount, order_id: null });
-    return account;
+    if (account) {
+      await insertLedgerEntry(trx, { account_id: account.id, kind: 'deposit', amount, order_id: null });
+      return { account };
+    }
+    return { refused: (await findAccount(trx, accountId)) ? 'BALANCE_LIMIT' : 'NO_ACCOUNT' };
   });
 }

@@ -37,11 +37,10 @@ export function apiSettings(database: string, port: number) {
 /** The whole life of a stateless API: config, pool, app, listen, graceful stop. */
 export async function runApiService<DB>(options: {
   service: string;
-  database: string;
-  port: number;
+  settings: ReturnType<typeof apiSettings>;
   createApp: (deps: { db: Kysely<DB>; logger: Logger }) => Hono;
 }): Promise<void> {
-  const config = readConfig(apiSettings(options.database, options.port));
+  const config = readConfig(options.settings);
   const logger = createLogger(options.service, config.LOG_LEVEL);
   logFatalErrors(logger);
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE);

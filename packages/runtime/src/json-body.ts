@@ -36,7 +36,7 @@ export async function readJsonObject(c: Context, allowed: readonly string[]): Pr
   } catch {
     throw new HttpError(400, 'INVALID_JSON', 'request body is not valid JSON');
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || body instanceof JsonNumber) {
     throw new HttpError(400, 'INVALID_JSON', 'request body must be a JSON object');
   }
   const unknown = Object.keys(body).filter((key) => !allowed.includes(key));

@@ -39,8 +39,12 @@ export async function ensureDatabase(connectionString: string): Promise<boolean>
 }
 
 /** The body of a domain's `migrate` entry point: create the database if needed, migrate, exit. */
-export async function runMigrateMain(service: string, database: string, migrations: Record<string, Migration>): Promise<void> {
-  const config = readConfig({ ...commonSettings, ...databaseSettings(database) });
+export function migrateSettings(database: string) {
+  return { ...commonSettings, ...databaseSettings(database) };
+}
+
+export async function runMigrateMain(service: string, settings: ReturnType<typeof migrateSettings>, migrations: Record<string, Migration>): Promise<void> {
+  const config = readConfig(settings);
   const logger = createLogger(service, config.LOG_LEVEL);
   try {
     const created = await ensureDatabase(config.DATABASE_URL);

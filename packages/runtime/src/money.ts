@@ -2,7 +2,8 @@
 // is bigint kopecks. Parsing reads the decimal text, never a float.
 
 export const MAX_RUBLES = 1_000_000_000_000n;
-const MAX_KOPECKS = MAX_RUBLES * 100n;
+/** Also the most a wallet may hold, so every balance converts to rubles exactly. */
+export const MAX_KOPECKS = MAX_RUBLES * 100n;
 const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
 
 export class AmountError extends Error {
