@@ -24,7 +24,7 @@ const RABBITMQ = { what: 'RabbitMQ on 127.0.0.1:5672', port: 5672, howToStart: '
 
 const LEVELS: Level[] = [
   { name: 'typecheck', patterns: [], needs: [] },
-  { name: 'unit', patterns: ['packages/*/test/unit/**/*.test.ts', '*/test/unit/**/*.test.ts'], needs: [] },
+  { name: 'unit', patterns: ['packages/*/test/unit/**/*.test.ts', '*/test/unit/**/*.test.ts', 'tests/unit/**/*.test.ts'], needs: [] },
   { name: 'integration', patterns: ['packages/*/test/integration/**/*.test.ts', '*/test/integration/**/*.test.ts', 'tests/integration/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
   { name: 'system', patterns: ['tests/system/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
 ];

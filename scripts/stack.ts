@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { integer, readConfig, text, url } from '@gozon/runtime';
 import { migrationProcesses, serviceProcesses, type ProcessSpec } from './lib/stack-definition.ts';
@@ -71,6 +72,21 @@ async function waitUntilReady(name: string, readyUrl: string, child: ChildProces
   throw new Error(`${name} was not ready at ${readyUrl} within ${timeoutMs} ms`);
 }
 
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const probe = createServer();
+    probe.once('error', () => done(false));
+    probe.listen(port, '0.0.0.0', () => probe.close(() => done(true)));
+  });
+}
+
+/** Another stack still running would answer our readiness checks: refuse to start instead. */
+async function requireFreePorts(ports: number[]) {
+  const taken = [];
+  for (const port of ports) if (!(await portIsFree(port))) taken.push(port);
+  if (taken.length > 0) throw new Error(`port(s) ${taken.join(', ')} already in use (is another stack running?)`);
+}
+
 async function stopAll(): Promise<number> {
   stopping = true;
   const children = [...running.entries()];
@@ -105,6 +121,7 @@ async function run() {
   }
 
   const services = serviceProcesses(options);
+  await requireFreePorts([config.GATEWAY_PORT, ...services.map((s) => s.healthPort!)]);
   const children = services.map((spec) => ({ spec, child: start(spec) }));
   await Promise.all(
     children.map(({ spec, child }) => waitUntilReady(spec.name, `http://127.0.0.1:${spec.healthPort}/health/ready`, child)),

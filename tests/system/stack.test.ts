@@ -19,7 +19,8 @@ system.before(async () => {
 });
 
 system.after(async () => {
-  assert.is(await stack.stop(), 0, 'Ctrl-C stops every process cleanly');
+  const code = await stack.stop();
+  assert.is(code, 0, `Ctrl-C stops every process cleanly:\n${stack.output()}`);
 });
 
 system('a person opens a wallet, tops it up, and an order is paid', async () => {

@@ -22,7 +22,6 @@ import {
 import { connectAmqp, declareTopology } from './amqp.ts';
 import { startInboxConsumer, type IncomingMessage, type InboxHandler } from './consumer.ts';
 import type { Stoppable } from './relay.ts';
-import type { ConfirmChannel } from './amqp.ts';
 import { startOutboxRelay } from './relay.ts';
 import { messagingView, type MessagingTables } from './schema.ts';
 
@@ -64,16 +63,18 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   const logger = createLogger(options.service, config.LOG_LEVEL);
   logFatalErrors(logger);
   const faults = parseFaults(process.env.GOZON_FAULTS);
-  let closing = false;
+  const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
 
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE);
   pool.on('error', (error) => logger.warn('db.idle_client_error', { error }));
   const db = createDb<DB>(pool);
+  shutdown.defer(() => pool.end());
   const listener = await connectWithRetry('postgresql', logger, async () => {
     const client = createListenClient(config.DATABASE_URL);
     await client.connect();
     return client;
   });
+  shutdown.defer(() => listener.end());
   listener.on('error', (error) => {
     // Without its LISTEN connection the relay would only poll; let the orchestrator restart it whole.
     logger.error('db.listener_lost', { error });
@@ -81,9 +82,10 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   });
 
   const connection = await connectWithRetry('rabbitmq', logger, () => connectAmqp(config.AMQP_URL, options.service));
+  shutdown.defer(() => connection.close());
   connection.on('error', (error) => logger.error('amqp.connection_error', { error }));
   connection.on('close', () => {
-    if (closing) return;
+    if (shutdown.stopping) return;
     logger.error('amqp.connection_lost');
     process.exit(1);
   });
@@ -92,6 +94,7 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   await setup.close();
 
   const relayChannel = await connection.createConfirmChannel();
+  shutdown.defer(() => relayChannel.close());
   const relay = await startOutboxRelay({
     db: messagingView(db),
     listener,
@@ -103,14 +106,15 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
     logger,
     faults,
   });
+  shutdown.defer(() => relay.stop());
 
-  const consumers: { channel: ConfirmChannel; consumer: Stoppable }[] = [];
+  const consumers: Stoppable[] = [];
   for (const subscription of subscriptionsOf(options.service)) {
     const channel = await connection.createConfirmChannel();
+    shutdown.defer(() => channel.close());
     await channel.prefetch(config.INBOX_BATCH_SIZE * config.INBOX_CONCURRENCY * 2);
-    consumers.push({
-      channel,
-      consumer: await startInboxConsumer({
+    consumers.push(
+      await startInboxConsumer({
         db,
         channel,
         queue: queueName(config.AMQP_NAMESPACE, subscription),
@@ -121,38 +125,21 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
         logger,
         faults,
       }),
-    });
+    );
   }
+  // Stop taking messages first, all queues at once, and finish the batches in hand.
+  shutdown.defer(() => Promise.all(consumers.map((consumer) => consumer.stop())));
 
   const health = new Hono().route(
     '/health',
     healthRoutes({
       database: () => pingDb(db),
       broker: async () => {
-        if (closing) throw new Error('shutting down');
+        if (shutdown.stopping) throw new Error('shutting down');
       },
     }),
   );
   const server = await listen(health, config.HEALTH_PORT);
+  shutdown.defer(() => server.close());
   logger.info('worker.started', { health_port: server.port, namespace: config.AMQP_NAMESPACE });
-
-  exitOnSignal(
-    logger,
-    [
-      async () => {
-        closing = true;
-        await Promise.all(consumers.map(({ consumer }) => consumer.stop()));
-      },
-      () => relay.stop(),
-      () => server.close(),
-      async () => {
-        for (const { channel } of consumers) await channel.close();
-        await relayChannel.close();
-        await connection.close();
-      },
-      () => listener.end(),
-      () => pool.end(),
-    ],
-    config.SHUTDOWN_TIMEOUT_MS,
-  );
 }

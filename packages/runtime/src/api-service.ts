@@ -43,10 +43,12 @@ export async function runApiService<DB>(options: {
   const config = readConfig(options.settings);
   const logger = createLogger(options.service, config.LOG_LEVEL);
   logFatalErrors(logger);
+  const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE);
   pool.on('error', (error) => logger.warn('db.idle_client_error', { error }));
   const db = createDb<DB>(pool);
+  shutdown.defer(() => db.destroy());
   const server = await listen(options.createApp({ db, logger }), config.PORT);
+  shutdown.defer(() => server.close());
   logger.info('api.started', { port: server.port });
-  exitOnSignal(logger, [() => server.close(), () => db.destroy()], config.SHUTDOWN_TIMEOUT_MS);
 }

@@ -1,11 +1,21 @@
 import type { Logger } from './logger.ts';
 
-export type Closer = () => Promise<void> | void;
+export type Closer = () => Promise<unknown> | unknown;
 
-// Two-stage shutdown: the first SIGTERM or SIGINT runs the closers in order
-// (stop taking work, finish what is in hand, close pools and channels) and exits
-// 0; a second signal or the deadline forces exit 1.
-export function exitOnSignal(logger: Logger, closers: Closer[], timeoutMs: number): void {
+export interface Shutdown {
+  /** Registers what to close on the way out; the last registered closes first, like a stack. */
+  defer(closer: Closer): void;
+  readonly stopping: boolean;
+}
+
+/**
+ * Two-stage shutdown, armed before anything starts so that a SIGTERM even
+ * during start-up is graceful: the first SIGTERM or SIGINT runs the closers
+ * (stop taking work, finish what is in hand, close channels and pools) and
+ * exits 0; a second signal or the deadline forces exit 1.
+ */
+export function exitOnSignal(logger: Logger, timeoutMs: number): Shutdown {
+  const closers: Closer[] = [];
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -20,7 +30,7 @@ export function exitOnSignal(logger: Logger, closers: Closer[], timeoutMs: numbe
     }, timeoutMs);
     deadline.unref();
     try {
-      for (const close of closers) await close();
+      for (const close of closers.reverse()) await close();
       logger.info('shutdown.finished');
       process.exit(0);
     } catch (error) {
@@ -30,6 +40,12 @@ export function exitOnSignal(logger: Logger, closers: Closer[], timeoutMs: numbe
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  return {
+    defer: (closer) => closers.push(closer),
+    get stopping() {
+      return stopping;
+    },
+  };
 }
 
 /** A crash must say why, in the same structured log, before the process dies. */

@@ -4,3 +4,4 @@ export * from './processes.ts';
 export * from './wait.ts';
 export * from './flow.ts';
 export * from './stack.ts';
+export * from './dockerfile.ts';
