@@ -1,8 +1,8 @@
 // `npm test`: every test level, each file in its own process (so a leaked
 // handle fails that file instead of hanging the run), then one total line.
-//   node scripts/run-tests.ts [level ...]      levels: typecheck unit integration system
+//   node scripts/run-tests.ts [level ...]      levels: typecheck unit integration system browser
 import { spawn } from 'node:child_process';
-import { globSync } from 'node:fs';
+import { existsSync, globSync } from 'node:fs';
 import { connect } from 'node:net';
 import { relative, resolve } from 'node:path';
 
@@ -12,7 +12,7 @@ const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 600_000);
 interface Level {
   name: string;
   patterns: string[];
-  needs: Array<{ what: string; port: number; howToStart: string }>;
+  needs: Array<{ what: string; port?: number; file?: string; howToStart: string }>;
 }
 
 const POSTGRES = {
@@ -21,12 +21,14 @@ const POSTGRES = {
   howToStart: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
 };
 const RABBITMQ = { what: 'RabbitMQ on 127.0.0.1:5672', port: 5672, howToStart: 'rabbitmq-server -detached' };
+const CHROMIUM = { what: "Debian's Chromium at /usr/bin/chromium", file: '/usr/bin/chromium', howToStart: 'apt-get update && apt-get install -y chromium' };
 
 const LEVELS: Level[] = [
   { name: 'typecheck', patterns: [], needs: [] },
   { name: 'unit', patterns: ['packages/*/test/unit/**/*.test.ts', '*/test/unit/**/*.test.ts', 'tests/unit/**/*.test.ts'], needs: [] },
   { name: 'integration', patterns: ['packages/*/test/integration/**/*.test.ts', '*/test/integration/**/*.test.ts', 'tests/integration/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
   { name: 'system', patterns: ['tests/system/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
+  { name: 'browser', patterns: ['tests/browser/**/*.test.ts'], needs: [POSTGRES, RABBITMQ, CHROMIUM] },
 ];
 
 interface Outcome {
@@ -94,16 +96,21 @@ function runFile(file: string): Promise<Outcome> {
   });
 }
 
-/** The strict type check counts as one test: code that does not type-check does not pass. */
-function typecheck(): Promise<boolean> {
-  process.stdout.write('\n=== typecheck: tsc -p tsconfig.json\n');
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
-    child.on('exit', (code) => {
-      process.stdout.write(code === 0 ? 'typecheck passed\n' : '!! typecheck failed: counted as 1 failure\n');
-      done(code === 0);
+const TYPECHECKED_PROJECTS = ['tsconfig.json', 'ui/tsconfig.json', 'ui/tsconfig.node.json'];
+
+/** The strict type check of every project counts as one test: code that does not type-check does not pass. */
+async function typecheck(): Promise<boolean> {
+  let passed = true;
+  for (const project of TYPECHECKED_PROJECTS) {
+    process.stdout.write(`\n=== typecheck: tsc -p ${project}\n`);
+    const code = await new Promise<number | null>((done) => {
+      const child = spawn(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: ROOT, stdio: 'inherit' });
+      child.on('exit', done);
     });
-  });
+    if (code !== 0) passed = false;
+  }
+  process.stdout.write(passed ? 'typecheck passed\n' : '!! typecheck failed: counted as 1 failure\n');
+  return passed;
 }
 
 async function main() {
@@ -131,7 +138,10 @@ async function main() {
       continue;
     }
     const missing = [];
-    for (const need of level.needs) if (!(await reachable(need.port))) missing.push(need);
+    for (const need of level.needs) {
+      const present = need.port !== undefined ? await reachable(need.port) : existsSync(need.file!);
+      if (!present) missing.push(need);
+    }
     if (missing.length > 0) {
       for (const need of missing) process.stdout.write(`!! ${level.name} needs ${need.what}, which does not answer. Start it: ${need.howToStart}\n`);
       total.failed += files.length;

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { integer, readConfig, text, url } from '@gozon/runtime';
 import { migrationProcesses, serviceProcesses, type ProcessSpec } from './lib/stack-definition.ts';
-import { nativeNginxConf, renderGatewayConfig } from './lib/gateway.ts';
+import { GATEWAY_TEMPLATE, UI_TEMPLATE, nativeNginxConf, renderTemplateFile } from './lib/gateway.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const NGINX = '/usr/sbin/nginx';
@@ -22,6 +22,7 @@ const config = readConfig({
   AMQP_URL: url('amqp://guest:guest@127.0.0.1:5672', 'RabbitMQ', ['amqp:', 'amqps:']),
   AMQP_NAMESPACE: text('', 'prefix of exchange and queue names'),
   GATEWAY_PORT: integer(8080, 'gateway port', { min: 1, max: 65535 }),
+  UI_PORT: integer(3000, 'port of the shop UI', { min: 1, max: 65535 }),
   ORDERS_API_PORT: integer(3001, 'orders-api port', { min: 1, max: 65535 }),
   PAYMENTS_API_PORT: integer(3002, 'payments-api port', { min: 1, max: 65535 }),
   HEALTH_PORT_BASE: integer(9100, 'relays get health ports base+1…, workers base+101…', { min: 1, max: 65000 }),
@@ -121,18 +122,31 @@ async function run() {
   }
 
   const services = serviceProcesses(options);
-  await requireFreePorts([config.GATEWAY_PORT, ...services.map((s) => s.healthPort!)]);
+  await requireFreePorts([config.GATEWAY_PORT, config.UI_PORT, ...services.map((s) => s.healthPort!)]);
+  const uiBuild = start({ name: 'ui-build', command: ['npm', 'run', '--silent', 'build', '-w', '@gozon/ui'], env: {} }, true);
   const children = services.map((spec) => ({ spec, child: start(spec) }));
   await Promise.all(
     children.map(({ spec, child }) => waitUntilReady(spec.name, `http://127.0.0.1:${spec.healthPort}/health/ready`, child)),
   );
 
+  const uiBuilt = await exitCode(uiBuild);
+  if (uiBuilt !== 0) throw new Error(`building the UI failed with code ${uiBuilt}`);
+
   const dir = join(config.STACK_DIR, 'nginx');
   mkdirSync(dir, { recursive: true });
   const gatewayConf = join(dir, 'gateway.conf');
+  const uiConf = join(dir, 'ui.conf');
+  writeFileSync(
+    uiConf,
+    renderTemplateFile(UI_TEMPLATE, {
+      UI_PORT: String(config.UI_PORT),
+      UI_ROOT: join(ROOT, 'ui/dist'),
+      API_BASE_URL: `http://localhost:${config.GATEWAY_PORT}`,
+    }),
+  );
   writeFileSync(
     gatewayConf,
-    renderGatewayConfig({
+    renderTemplateFile(GATEWAY_TEMPLATE, {
       GATEWAY_PORT: String(config.GATEWAY_PORT),
       ORDERS_API_ADDR: `127.0.0.1:${config.ORDERS_API_PORT}`,
       PAYMENTS_API_ADDR: `127.0.0.1:${config.PAYMENTS_API_PORT}`,
@@ -143,13 +157,14 @@ async function run() {
     }),
   );
   const nginxConf = join(dir, 'nginx.conf');
-  writeFileSync(nginxConf, nativeNginxConf(dir, gatewayConf));
+  writeFileSync(nginxConf, nativeNginxConf(dir, [gatewayConf, uiConf]));
   const check = spawnSync(NGINX, ['-t', '-q', '-p', dir, '-e', 'stderr', '-c', nginxConf], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`nginx rejected the gateway config:\n${check.stderr}`);
   const gateway = start({ name: 'gateway', command: [NGINX, '-p', dir, '-e', 'stderr', '-c', nginxConf, '-g', 'daemon off;'], env: {} });
   await waitUntilReady('gateway', `http://127.0.0.1:${config.GATEWAY_PORT}/health`, gateway);
 
   const rows = [
+    ['shop UI', `http://localhost:${config.UI_PORT}`],
     ['gateway (the API)', `http://127.0.0.1:${config.GATEWAY_PORT}  — /orders/…, /payments/…`],
     ['orders-api', `http://127.0.0.1:${config.ORDERS_API_PORT}/health/ready`],
     ['payments-api', `http://127.0.0.1:${config.PAYMENTS_API_PORT}/health/ready`],

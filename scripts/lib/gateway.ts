@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const GATEWAY_TEMPLATE = join(import.meta.dirname, '../../gateway/default.conf.template');
+export const UI_TEMPLATE = join(import.meta.dirname, '../../ui/nginx.conf.template');
 
 /**
  * Renders the template as the nginx image's entrypoint does with envsubst:
@@ -15,12 +16,12 @@ export function renderTemplate(template: string, values: Record<string, string>)
   return rendered;
 }
 
-export function renderGatewayConfig(values: Record<string, string>): string {
-  return renderTemplate(readFileSync(GATEWAY_TEMPLATE, 'utf8'), values);
+export function renderTemplateFile(path: string, values: Record<string, string>): string {
+  return renderTemplate(readFileSync(path, 'utf8'), values);
 }
 
 /** The main nginx.conf the official image has around its conf.d, for a native nginx running from a folder of ours. */
-export function nativeNginxConf(dir: string, gatewayConf: string): string {
+export function nativeNginxConf(dir: string, servers: string[]): string {
   return `worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log stderr warn;
@@ -33,7 +34,7 @@ http {
     scgi_temp_path ${dir}/scgi;
     include /etc/nginx/mime.types;
     keepalive_timeout 65;
-    include ${gatewayConf};
+${servers.map((conf) => `    include ${conf};`).join('\n')}
 }
 `;
 }

@@ -7,3 +7,4 @@ export * from './relay.ts';
 export * from './consumer.ts';
 export * from './dead-letter.ts';
 export * from './worker.ts';
+export * from './session.ts';

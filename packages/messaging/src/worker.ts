@@ -1,11 +1,9 @@
 import { Hono } from 'hono';
 import pRetry from 'p-retry';
-import { exchangeName, queueName, subscriptionsOf } from '@gozon/contracts';
 import {
   amqpSettings,
   commonSettings,
   createDb,
-  createListenClient,
   createLogger,
   createPool,
   databaseSettings,
@@ -19,11 +17,9 @@ import {
   readConfig,
   type Logger,
 } from '@gozon/runtime';
-import { connectAmqp, declareTopology } from './amqp.ts';
-import { startInboxConsumer, type IncomingMessage, type InboxHandler } from './consumer.ts';
-import type { Stoppable } from './relay.ts';
-import { startOutboxRelay } from './relay.ts';
-import { messagingView, type MessagingTables } from './schema.ts';
+import type { IncomingMessage, InboxHandler } from './consumer.ts';
+import type { MessagingTables } from './schema.ts';
+import { startSession, type Session } from './session.ts';
 
 export function workerSettings(database: string) {
   return {
@@ -40,19 +36,12 @@ export function workerSettings(database: string) {
   };
 }
 
-async function connectWithRetry<T>(what: string, logger: Logger, connect: () => Promise<T>): Promise<T> {
-  return pRetry(connect, {
-    retries: 10,
-    minTimeout: 200,
-    maxTimeout: 5000,
-    onFailedAttempt: ({ error, attemptNumber }) => logger.warn('startup.connect_retrying', { dependency: what, attempt: attemptNumber, error }),
-  });
-}
-
 /**
  * The whole life of a messaging process: relay this domain's outbox to the
  * broker, consume this service's queues through the inbox, report health, and
- * stop cleanly on SIGTERM. A worker's main only names itself and its handler.
+ * stop cleanly on SIGTERM. When RabbitMQ or PostgreSQL goes away it reports
+ * not-ready, reconnects with bounded backoff, re-declares its topology and
+ * resumes, without a restart. A worker's main only names itself and its handler.
  */
 export async function runMessagingWorker<DB extends MessagingTables, M extends IncomingMessage>(options: {
   service: string;
@@ -62,80 +51,69 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   const config = readConfig(options.settings);
   const logger = createLogger(options.service, config.LOG_LEVEL);
   logFatalErrors(logger);
-  const faults = parseFaults(process.env.GOZON_FAULTS);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
 
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE);
   pool.on('error', (error) => logger.warn('db.idle_client_error', { error }));
   const db = createDb<DB>(pool);
   shutdown.defer(() => pool.end());
-  const listener = await connectWithRetry('postgresql', logger, async () => {
-    const client = createListenClient(config.DATABASE_URL);
-    await client.connect();
-    return client;
-  });
-  shutdown.defer(() => listener.end());
-  listener.on('error', (error) => {
-    // Without its LISTEN connection the relay would only poll; let the orchestrator restart it whole.
-    logger.error('db.listener_lost', { error });
-    process.exit(1);
-  });
 
-  const connection = await connectWithRetry('rabbitmq', logger, () => connectAmqp(config.AMQP_URL, options.service));
-  shutdown.defer(() => connection.close());
-  connection.on('error', (error) => logger.error('amqp.connection_error', { error }));
-  connection.on('close', () => {
-    if (shutdown.stopping) return;
-    logger.error('amqp.connection_lost');
-    process.exit(1);
-  });
-  const setup = await connection.createChannel();
-  await declareTopology(setup, config.AMQP_NAMESPACE);
-  await setup.close();
+  let session: Session | undefined;
+  const stopped = new AbortController();
+  const handler = options.createHandler(logger);
+  const connect = () =>
+    startSession({
+      service: options.service,
+      databaseUrl: config.DATABASE_URL,
+      amqpUrl: config.AMQP_URL,
+      namespace: config.AMQP_NAMESPACE,
+      db,
+      handler,
+      outbox: {
+        batchSize: config.OUTBOX_BATCH_SIZE,
+        pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+        retentionSeconds: config.OUTBOX_RETENTION_SECONDS,
+      },
+      inbox: { batchSize: config.INBOX_BATCH_SIZE, concurrency: config.INBOX_CONCURRENCY, retries: config.INBOX_RETRIES },
+      logger,
+      faults: parseFaults(process.env.GOZON_FAULTS),
+    });
 
-  const relayChannel = await connection.createConfirmChannel();
-  shutdown.defer(() => relayChannel.close());
-  const relay = await startOutboxRelay({
-    db: messagingView(db),
-    listener,
-    channel: relayChannel,
-    exchange: exchangeName(config.AMQP_NAMESPACE),
-    batchSize: config.OUTBOX_BATCH_SIZE,
-    pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-    retentionSeconds: config.OUTBOX_RETENTION_SECONDS,
-    logger,
-    faults,
+  const supervise = (async () => {
+    while (!stopped.signal.aborted) {
+      try {
+        session = await pRetry(connect, {
+          retries: Number.POSITIVE_INFINITY,
+          randomize: true,
+          minTimeout: 250,
+          maxTimeout: 5000,
+          signal: stopped.signal,
+          onFailedAttempt: ({ error, attemptNumber }) => logger.warn('worker.connect_failed', { attempt: attemptNumber, error }),
+        });
+      } catch {
+        return; // aborted: shutting down
+      }
+      logger.info('worker.connected', { namespace: config.AMQP_NAMESPACE });
+      const reason = await Promise.race([session.lost, new Promise((resolve) => stopped.signal.addEventListener('abort', resolve))]);
+      if (stopped.signal.aborted) return;
+      logger.error('worker.connection_lost', { error: reason });
+      const ended = session;
+      session = undefined;
+      await ended.stop();
+    }
+  })();
+  shutdown.defer(async () => {
+    stopped.abort();
+    await supervise;
+    await session?.stop();
   });
-  shutdown.defer(() => relay.stop());
-
-  const consumers: Stoppable[] = [];
-  for (const subscription of subscriptionsOf(options.service)) {
-    const channel = await connection.createConfirmChannel();
-    shutdown.defer(() => channel.close());
-    await channel.prefetch(config.INBOX_BATCH_SIZE * config.INBOX_CONCURRENCY * 2);
-    consumers.push(
-      await startInboxConsumer({
-        db,
-        channel,
-        queue: queueName(config.AMQP_NAMESPACE, subscription),
-        handler: options.createHandler(logger),
-        batchSize: config.INBOX_BATCH_SIZE,
-        concurrency: config.INBOX_CONCURRENCY,
-        retries: config.INBOX_RETRIES,
-        logger,
-        faults,
-      }),
-    );
-  }
-  // Stop taking messages first, all queues at once, and finish the batches in hand.
-  shutdown.defer(() => Promise.all(consumers.map((consumer) => consumer.stop())));
 
   const health = new Hono().route(
     '/health',
     healthRoutes({
       database: () => pingDb(db),
       broker: async () => {
-        if (shutdown.stopping) throw new Error('shutting down');
+        if (!session || shutdown.stopping) throw new Error('not connected');
       },
     }),
   );

@@ -1,0 +1,341 @@
+// The shop as a person uses it: headless Chromium drives the UI served on
+// :3000 against the whole stack (`npm run stack` on databases and queues of
+// this test's own). Screenshots of each screen go to test-artifacts/browser/.
+//   node tests/browser/shop.test.ts
+// Needs PostgreSQL, RabbitMQ, nginx and Debian's chromium (/usr/bin/chromium).
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { call, startStack, waitFor } from '@gozon/testkit';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const UI = (process.env.TEST_UI_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
+const ARTIFACTS = join(ROOT, 'test-artifacts/browser');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const RUN = Date.now().toString(36);
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 375, height: 800 };
+
+const shop = suite('the shop in a browser');
+
+let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+let browser: Browser | undefined;
+let desktop: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+const users = { alice: `alice-${RUN}`, nobody: `nobody-${RUN}`, rich: `rich-${RUN}`, burst: `burst-${RUN}` };
+
+/** Text as a person reads it: every run of spaces (no-break ones too) as one space. */
+const plain = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim();
+
+async function textOf(locator: Locator) {
+  return plain(await locator.textContent());
+}
+
+async function waitForText(locator: Locator, expected: RegExp | string, timeoutMs = 15_000) {
+  return waitFor(
+    `${locator} to read ${expected}`,
+    async () => {
+      const text = await textOf(locator);
+      const ok = typeof expected === 'string' ? text === expected : expected.test(text);
+      return ok ? text : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+async function shot(target: Page, name: string, fullPage = true) {
+  // A full page from the top, so the sticky orders card sits where it starts.
+  if (fullPage) await target.evaluate('window.scrollTo(0, 0)');
+  await target.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage, animations: 'disabled' });
+}
+
+function orderRow(target: Page, description: string) {
+  return target.locator('[data-order-id]').filter({ hasText: description });
+}
+
+async function statusOf(target: Page, description: string) {
+  return orderRow(target, description).first().getAttribute('data-status');
+}
+
+async function chooseUser(target: Page, userId: string) {
+  const field = target.getByLabel(/^(User name|Switch to another user)$/);
+  await field.fill(userId);
+  await field.press('Enter');
+  await waitForText(target.getByTestId('current-user'), userId);
+}
+
+async function topUp(target: Page, amount: string) {
+  await target.getByLabel('Top up', { exact: true }).fill(amount);
+  await target.getByRole('button', { name: 'Add money' }).click();
+}
+
+async function placeOrder(target: Page, amount: string, description: string) {
+  await target.getByLabel('Amount', { exact: true }).fill(amount);
+  await target.getByLabel('Description').fill(description);
+  await target.getByRole('button', { name: 'Place order' }).click();
+}
+
+async function billIdShown(target: Page) {
+  const billId = await target.locator('.bill-id code').textContent();
+  assert.ok(billId && /^[0-9a-f-]{36}$/.test(billId), `a bill id is shown: ${billId}`);
+  return billId;
+}
+
+shop.before(async () => {
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  stack = await startStack('browser');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  desktop = await browser.newContext({ viewport: DESKTOP, locale: 'en-GB' });
+  page = await desktop.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+});
+
+shop.after(async () => {
+  await browser?.close();
+  if (stack) assert.is(await stack.stop(), 0, 'the stack stops cleanly');
+});
+
+shop('the UI is served with its runtime config and SPA fallback', async () => {
+  const config = await fetch(`${UI}/config.json`);
+  assert.is(config.status, 200);
+  assert.match(config.headers.get('content-type') ?? '', /^application\/json/);
+  const body = (await config.json()) as { apiBaseUrl: string };
+  assert.match(body.apiBaseUrl, /^https?:\/\//);
+  const deep = await fetch(`${UI}/some/deep/link`);
+  assert.is(deep.status, 200, 'any path is the app');
+  assert.match(await deep.text(), /<div id="app">/);
+  assert.match(deep.headers.get('cache-control') ?? '', /no-cache/);
+});
+
+shop('a person picks a name, opens a wallet, tops it up and an order is paid', async () => {
+  await page.goto(UI);
+  await page.getByRole('heading', { name: 'Who is shopping?' }).waitFor();
+  await shot(page, '01-welcome');
+
+  await chooseUser(page, users.alice);
+  await page.getByTestId('no-wallet').waitFor();
+  await page.getByTestId('no-orders').waitFor();
+  await shot(page, '02-new-user-no-wallet');
+
+  await page.getByRole('button', { name: 'Open wallet' }).click();
+  await waitForText(page.getByTestId('balance'), '0.00 ₽');
+  const billId = await billIdShown(page);
+
+  // Bad amounts are refused before anything is sent, next to the field.
+  await topUp(page, '12.345');
+  await waitForText(page.locator('#topup-amount-error'), /at most two decimals/);
+  await placeOrder(page, '1,5', 'a bad amount');
+  await waitForText(page.locator('#order-amount-error'), 'Use a dot for kopecks, e.g. 149.90.');
+  assert.is(await page.getByLabel('Amount', { exact: true }).getAttribute('aria-invalid'), 'true');
+  await shot(page, '03-validation-errors');
+  assert.equal((await call('GET', `/orders/orders/${users.alice}`)).json.orders, [], 'nothing was ordered');
+  assert.is((await call('GET', `/payments/balance/${billId}`)).json.balance, 0, 'nothing was added');
+
+  await topUp(page, '500.50');
+  await waitForText(page.getByTestId('balance'), '500.50 ₽');
+  assert.is((await call('GET', `/payments/balance/${billId}`)).json.balance, 500.5);
+
+  const polls: string[] = [];
+  page.on('request', (request) => {
+    if (request.url().includes(`/orders/orders/${users.alice}`)) polls.push(request.url());
+  });
+  await placeOrder(page, '149.90', 'a book');
+  await waitFor('the book to be FINISHED in the UI', async () => (await statusOf(page, 'a book')) === 'FINISHED');
+  await waitForText(orderRow(page, 'a book').getByTestId('order-status'), 'Finished');
+  await waitForText(page.getByTestId('balance'), '350.60 ₽', 10_000);
+  await waitForText(page.getByTestId('watching'), 'All settled');
+  await shot(page, '04-order-finished');
+
+  const listed = (await call('GET', `/orders/orders/${users.alice}`)).json.orders;
+  assert.is(listed.length, 1);
+  assert.is(listed[0].status, 'FINISHED');
+  assert.is(listed[0].amount, 149.9);
+  assert.is((await call('GET', `/payments/balance/${billId}`)).json.balance, 350.6);
+
+  // Nothing pending: the page stops asking.
+  const before = polls.length;
+  await page.waitForTimeout(1_500);
+  assert.is(polls.length, before, `no polling once every order is final (${polls.length - before} more requests)`);
+});
+
+shop('while an order is NEW the page asks about every 500 ms, then stops', async () => {
+  // Payment takes milliseconds here; hold the order at NEW in the answers for 2 s to watch the watching.
+  const lamp = 'a lamp';
+  const asked: number[] = [];
+  let holdUntil = Number.POSITIVE_INFINITY;
+  const list = `**/orders/orders/${users.alice}`;
+  await page.route(list, async (route) => {
+    asked.push(Date.now());
+    const response = await route.fetch();
+    const body = (await response.json()) as { orders: Array<{ description: string; status: string; cancel_reason: string | null }> };
+    if (Date.now() < holdUntil) {
+      for (const order of body.orders) if (order.description === lamp) Object.assign(order, { status: 'NEW', cancel_reason: null });
+    }
+    await route.fulfill({ response, json: body });
+  });
+  try {
+    const placedAt = Date.now();
+    holdUntil = placedAt + 2_000;
+    await placeOrder(page, '10', lamp);
+    await waitForText(page.getByTestId('watching'), 'Watching 1 payment…');
+    await waitForText(orderRow(page, lamp).getByTestId('order-status'), 'New');
+    await shot(page, '04b-order-pending', false);
+
+    await waitFor('the lamp to be FINISHED once it is let through', async () => (await statusOf(page, lamp)) === 'FINISHED', 10_000);
+    await waitForText(page.getByTestId('balance'), '340.60 ₽', 10_000);
+    const whileNew = asked.filter((t) => t >= placedAt && t < holdUntil).length;
+    assert.ok(whileNew >= 2 && whileNew <= 6, `asked ${whileNew} times in the 2 s the order was NEW`);
+
+    const settled = asked.length;
+    await page.waitForTimeout(1_200);
+    assert.is(asked.length, settled, 'and not again once it is final');
+  } finally {
+    await page.unroute(list);
+  }
+});
+
+shop('an order without a wallet is cancelled with the reason in words (keyboard only)', async () => {
+  const field = page.getByLabel('Switch to another user');
+  await field.focus();
+  await page.keyboard.type(users.nobody);
+  await page.keyboard.press('Enter');
+  await waitForText(page.getByTestId('current-user'), users.nobody);
+  await page.getByTestId('no-wallet').waitFor();
+
+  await page.getByLabel('Amount', { exact: true }).focus();
+  await page.keyboard.type('5');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('nothing to pay with');
+  await page.keyboard.press('Enter');
+
+  await waitFor('the order to be CANCELLED in the UI', async () => (await statusOf(page, 'nothing to pay with')) === 'CANCELLED');
+  await waitForText(orderRow(page, 'nothing to pay with').getByTestId('cancel-reason'), 'No wallet');
+  await shot(page, '05-no-wallet-cancelled');
+
+  const listed = (await call('GET', `/orders/orders/${users.nobody}`)).json.orders;
+  assert.is(listed[0].status, 'CANCELLED');
+  assert.is(listed[0].cancel_reason, 'NO_ACCOUNT');
+
+  // The last user is one click away.
+  await page.getByRole('button', { name: new RegExp(`^${users.alice}( wallet)?$`) }).click();
+  await waitForText(page.getByTestId('current-user'), users.alice);
+  await waitForText(page.getByTestId('balance'), '340.60 ₽');
+  await waitFor('alice’s order list', async () => (await statusOf(page, 'a lamp')) === 'FINISHED');
+});
+
+shop('an error from the server is shown in words at the form that caused it', async () => {
+  await chooseUser(page, users.rich);
+  await page.getByRole('button', { name: 'Open wallet' }).click();
+  await waitForText(page.getByTestId('balance'), '0.00 ₽');
+  await topUp(page, '1000000000000');
+  await waitForText(page.getByTestId('balance'), '1 000 000 000 000.00 ₽');
+  await topUp(page, '0.01');
+  await waitForText(page.locator('.topup [role="alert"]'), /^A wallet holds at most 1000000000000\.00 ₽; this top-up would exceed it\.$/);
+  await waitForText(page.getByTestId('balance'), '1 000 000 000 000.00 ₽');
+  await shot(page, '05b-server-error');
+});
+
+shop('a burst of 20 orders against a wallet that covers 12: 12 paid, 8 cancelled, balance exact', async () => {
+  await chooseUser(page, users.burst);
+  await page.getByRole('button', { name: 'Open wallet' }).click();
+  await waitForText(page.getByTestId('balance'), '0.00 ₽');
+  const billId = await billIdShown(page);
+  await topUp(page, '1234.56');
+  await waitForText(page.getByTestId('balance'), '1 234.56 ₽');
+
+  await page.getByLabel('Orders', { exact: true }).fill('20');
+  await page.getByLabel('Amount of each').fill('100');
+  await page.getByRole('button', { name: 'Place them all at once' }).click();
+
+  const summary = page.getByTestId('burst-summary');
+  await summary.waitFor({ timeout: 30_000 });
+  assert.is(await textOf(page.getByTestId('burst-finished')), '12');
+  assert.is(await textOf(page.getByTestId('burst-cancelled')), '8');
+  assert.is(await textOf(page.getByTestId('burst-expected')), '34.56 ₽');
+  assert.is(await textOf(page.getByTestId('burst-actual')), '34.56 ₽');
+  assert.match(await textOf(page.getByTestId('burst-verdict')), /^✓ ?Balance matches/);
+  await waitForText(page.getByTestId('balance'), '34.56 ₽');
+  await shot(page, '06-burst-summary');
+
+  const listed: Array<{ status: string; cancel_reason: string | null; amount: number }> = (await call('GET', `/orders/orders/${users.burst}`)).json.orders;
+  assert.is(listed.length, 20);
+  assert.is(listed.filter((o) => o.status === 'FINISHED').length, 12);
+  const cancelled = listed.filter((o) => o.status === 'CANCELLED');
+  assert.is(cancelled.length, 8);
+  assert.ok(cancelled.every((o) => o.cancel_reason === 'INSUFFICIENT_FUNDS'));
+  assert.is((await call('GET', `/payments/balance/${billId}`)).json.balance, 34.56);
+  assert.is(await page.locator('[data-order-id]').count(), 10, 'the latest ten are shown');
+  await page.getByRole('button', { name: 'Show all 20 orders' }).click();
+  assert.is(await page.locator('[data-order-id]').count(), 20);
+  assert.is(await page.locator('[data-status="CANCELLED"]').filter({ hasText: 'Not enough money in the wallet' }).count(), 8);
+  assert.is(await page.locator('[data-status="FINISHED"]').count(), 12);
+});
+
+shop('at phone width (375 × 800) the shop is one column without sideways scrolling', async () => {
+  const phone = await browser!.newContext({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true, storageState: await desktop.storageState() });
+  const small = await phone.newPage();
+  small.on('pageerror', (error) => pageErrors.push(error.message));
+  await small.goto(UI);
+  await waitForText(small.getByTestId('current-user'), users.burst);
+  await waitForText(small.getByTestId('balance'), '34.56 ₽');
+  await small.locator('[data-order-id]').first().waitFor();
+  const width = Number(await small.evaluate('document.documentElement.scrollWidth'));
+  assert.ok(width <= PHONE.width, `page is ${width}px wide`);
+  const wallet = await small.locator('.card-wallet').boundingBox();
+  const orders = await small.locator('.card-orders').boundingBox();
+  assert.ok(wallet && orders && orders.y > wallet.y && Math.abs(orders.x - wallet.x) < 1, 'cards stack in one column');
+  await shot(small, '07-phone-top', false);
+  await shot(small, '08-phone-full');
+  await small.locator('.card-orders').screenshot({ path: join(ARTIFACTS, '08-phone-orders.png'), animations: 'disabled' });
+  await phone.close();
+});
+
+shop('loading, an unreachable gateway and a server error are each shown in words where they happened', async () => {
+  const context = await browser!.newContext({ viewport: DESKTOP });
+  const offline = await context.newPage();
+  offline.on('pageerror', (error) => pageErrors.push(error.message));
+  const base = ((await (await fetch(`${UI}/config.json`)).json()) as { apiBaseUrl: string }).apiBaseUrl;
+  let release = () => {};
+  const held = new Promise<void>((done) => (release = done));
+  await offline.route(`${base}/**`, async (route) => {
+    const url = route.request().url();
+    if (url.includes('/orders/create/')) {
+      return route.fulfill({
+        status: 503,
+        headers: { 'access-control-allow-origin': new URL(UI).origin, 'retry-after': '1' },
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'SERVICE_UNAVAILABLE', message: 'the service behind the gateway is unavailable, try again' } }),
+      });
+    }
+    if (url.includes('/orders/orders/')) await held;
+    return route.abort('connectionrefused');
+  });
+  await offline.goto(UI);
+  await chooseUser(offline, `offline-${RUN}`);
+  assert.is(await offline.locator('.order-skeleton').count(), 3, 'the orders are loading');
+  await shot(offline, '09-loading', false);
+  release();
+
+  const unreachable = new RegExp(`^The gateway at ${base.replace(/[.]/g, '\\.')} cannot be reached`);
+  await waitForText(offline.locator('.card-orders [role="alert"]'), unreachable);
+  await offline.getByRole('button', { name: 'Open wallet' }).click();
+  await waitForText(offline.locator('.card-wallet [role="alert"]'), unreachable);
+  await placeOrder(offline, '10', 'while the orders service is down');
+  await waitForText(offline.getByTestId('order-form-error'), 'The service behind the gateway is unavailable, try again.');
+  await shot(offline, '10-errors-in-place');
+  await context.close();
+});
+
+shop('no script errors on any page', () => {
+  assert.equal(pageErrors, []);
+});
+
+shop.run();

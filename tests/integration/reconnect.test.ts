@@ -1,0 +1,80 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+import { findOrder, placeOrder } from '@gozon/orders';
+import { openWallet, topUp } from '@gozon/payments';
+import { newTraceparent } from '@gozon/runtime';
+import { POSTGRES_URL, createFlow, waitFor, type Flow, type ServiceProcess } from '@gozon/testkit';
+
+// A worker whose connections are cut reports it, reconnects by itself,
+// re-declares its topology and goes on: no restart, no lost order.
+
+const reconnect = suite('relays and workers reconnect by themselves');
+
+let flow: Flow;
+let relay: ServiceProcess;
+let worker: ServiceProcess;
+
+async function payOneOrder(label: string) {
+  const placed = await placeOrder(flow.orders.db, { userId: 'steady', amount: 100n, description: label, traceparent: newTraceparent() });
+  const done = await waitFor(`order "${label}" paid`, async () => {
+    const order = await findOrder(flow.orders.db, placed.id);
+    return order?.status === 'FINISHED' ? order : undefined;
+  });
+  assert.is(done.status, 'FINISHED');
+}
+
+function occurrences(service: ServiceProcess, event: string): number {
+  return service.output().split(`"event":"${event}"`).length - 1;
+}
+
+function alive(service: ServiceProcess) {
+  return service.child.exitCode === null && service.child.signalCode === null;
+}
+
+reconnect.before(async () => {
+  flow = await createFlow('reconnect');
+  [relay, worker] = await Promise.all([flow.startOrdersRelay(), flow.startPaymentsWorker()]);
+  const { account } = await openWallet(flow.payments.db, 'steady');
+  await topUp(flow.payments.db, account.id, 1_000_000n);
+  await payOneOrder('before anything breaks');
+});
+
+reconnect.after(async () => {
+  const codes = await flow.close();
+  assert.ok(codes.every((code) => code === 0), `clean exit after reconnecting, got ${codes}`);
+});
+
+reconnect('after their PostgreSQL connections are terminated', async () => {
+  const connectedBefore = occurrences(relay, 'worker.connected') + occurrences(worker, 'worker.connected');
+  const admin = new pg.Client({ connectionString: `${POSTGRES_URL}/postgres` });
+  await admin.connect();
+  const { rows } = await admin.query(
+    'select pg_terminate_backend(pid) from pg_stat_activity where datname = any($1) and pid <> pg_backend_pid()',
+    [[flow.orders.name, flow.payments.name]],
+  );
+  await admin.end();
+  assert.ok(rows.length >= 2, 'the services had connections to terminate');
+
+  await waitFor('both to reconnect', async () => occurrences(relay, 'worker.connected') + occurrences(worker, 'worker.connected') >= connectedBefore + 2);
+  await payOneOrder('after PostgreSQL cut them off');
+  assert.ok(alive(relay) && alive(worker), 'no restart');
+});
+
+reconnect('after RabbitMQ closes their connections', async () => {
+  const listing = execFileSync('rabbitmqctl', ['list_connections', 'pid', 'client_properties', '-q', '--no-table-headers'], { encoding: 'utf8' });
+  const ours = listing
+    .split('\n')
+    .filter((line) => line.includes(`{"connection_name","${flow.broker.namespace}`))
+    .map((line) => line.split('\t')[0]!);
+  assert.is(ours.length, 2, 'one connection per process');
+  const lostBefore = occurrences(relay, 'worker.connection_lost') + occurrences(worker, 'worker.connection_lost');
+  for (const pid of ours) execFileSync('rabbitmqctl', ['close_connection', pid, 'test: cut']);
+
+  await waitFor('both to notice', async () => occurrences(relay, 'worker.connection_lost') + occurrences(worker, 'worker.connection_lost') >= lostBefore + 2);
+  await payOneOrder('after RabbitMQ cut them off');
+  assert.ok(alive(relay) && alive(worker), 'no restart');
+});
+
+reconnect.run();

@@ -1,0 +1,147 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Order } from '../../src/lib/api.ts';
+import { cancelReasonText, hasPending, mergeOrders, settledSince, statusText, summarizeBurst } from '../../src/lib/orders.ts';
+import { EMPTY, forgetUser, loadUsers, MAX_RECENT, rememberWallet, saveUsers, selectUser, STORAGE_KEY, type StorageLike } from '../../src/lib/users.ts';
+
+let clock = 0;
+function order(id: string, status: Order['status'], extra: Partial<Order> = {}): Order {
+  clock += 1;
+  const at = new Date(Date.UTC(2026, 10, 25, 10, 0, clock)).toISOString();
+  return {
+    orderId: id,
+    userId: 'alice',
+    amount: 10000n,
+    description: id,
+    status,
+    cancelReason: status === 'CANCELLED' ? 'INSUFFICIENT_FUNDS' : null,
+    createdAt: at,
+    updatedAt: at,
+    ...extra,
+  };
+}
+
+const words = suite('orders in words');
+
+words('statuses and cancel reasons', () => {
+  assert.is(statusText('NEW'), 'New');
+  assert.is(statusText('FINISHED'), 'Finished');
+  assert.is(statusText('CANCELLED'), 'Cancelled');
+  assert.is(cancelReasonText('NO_ACCOUNT'), 'No wallet');
+  assert.is(cancelReasonText('INSUFFICIENT_FUNDS'), 'Not enough money in the wallet');
+  assert.is(cancelReasonText(null), '');
+});
+
+words.run();
+
+const watching = suite('when to watch');
+
+watching('pending while any order is NEW', () => {
+  assert.is(hasPending([]), false);
+  assert.is(hasPending([order('a', 'FINISHED'), order('b', 'CANCELLED')]), false);
+  assert.is(hasPending([order('a', 'FINISHED'), order('b', 'NEW')]), true);
+});
+
+watching('settledSince names the orders that left NEW', () => {
+  const before = [order('a', 'NEW'), order('b', 'NEW'), order('c', 'FINISHED')];
+  const after = [{ ...before[0]!, status: 'FINISHED' as const }, before[1]!, before[2]!];
+  assert.equal(settledSince(before, after), ['a']);
+  assert.equal(settledSince(after, after), []);
+  assert.equal(settledSince([], after), [], 'a first load settles nothing');
+});
+
+watching('mergeOrders keeps just-placed orders the list does not show yet, newest first', () => {
+  const old = order('old', 'FINISHED');
+  const placed = order('placed', 'NEW');
+  const merged = mergeOrders([old], [placed]);
+  assert.equal(merged.map((o) => o.orderId), ['placed', 'old']);
+  const listed = { ...placed, status: 'FINISHED' as const };
+  assert.equal(mergeOrders([listed, old], [placed]).map((o) => `${o.orderId}:${o.status}`), ['placed:FINISHED', 'old:FINISHED'], 'the server’s copy wins');
+});
+
+watching.run();
+
+const burst = suite('summarizeBurst: the exactly-once check');
+
+burst('12 of 20 paid from a wallet that covers 12', () => {
+  const orders = [
+    ...Array.from({ length: 12 }, (_, i) => order(`f${i}`, 'FINISHED')),
+    ...Array.from({ length: 8 }, (_, i) => order(`c${i}`, 'CANCELLED')),
+  ];
+  const summary = summarizeBurst(orders, 10000n, 120000n + 5000n, 5000n);
+  assert.is(summary.placed, 20);
+  assert.is(summary.finished, 12);
+  assert.is(summary.cancelled, 8);
+  assert.is(summary.notEnoughMoney, 8);
+  assert.is(summary.noWallet, 0);
+  assert.is(summary.expectedBalance, 5000n);
+  assert.is(summary.matches, true);
+});
+
+burst('a balance that differs, or an order still NEW, is no match', () => {
+  const orders = [order('a', 'FINISHED'), order('b', 'FINISHED')];
+  assert.is(summarizeBurst(orders, 100n, 1000n, 900n).matches, false, 'paid twice or not at all');
+  assert.is(summarizeBurst(orders, 100n, 1000n, 800n).matches, true);
+  assert.is(summarizeBurst([...orders, order('c', 'NEW')], 100n, 1000n, 800n).matches, false);
+});
+
+burst('without a wallet every order must be cancelled', () => {
+  const cancelled = [order('a', 'CANCELLED', { cancelReason: 'NO_ACCOUNT' }), order('b', 'CANCELLED', { cancelReason: 'NO_ACCOUNT' })];
+  const summary = summarizeBurst(cancelled, 100n, null, null);
+  assert.is(summary.noWallet, 2);
+  assert.is(summary.expectedBalance, null);
+  assert.is(summary.matches, true);
+  assert.is(summarizeBurst([order('x', 'FINISHED')], 100n, null, null).matches, false);
+});
+
+burst.run();
+
+const users = suite('recent users in localStorage');
+
+function memoryStorage(initial: Record<string, string> = {}): StorageLike & { data: Record<string, string> } {
+  const data = { ...initial };
+  return { data, getItem: (key) => data[key] ?? null, setItem: (key, value) => void (data[key] = value) };
+}
+
+users('select, remember a wallet, save and load again', () => {
+  const storage = memoryStorage();
+  let state = selectUser(EMPTY, 'alice');
+  state = selectUser(state, 'bob');
+  state = rememberWallet(state, 'bob', 'bill-1');
+  state = selectUser(state, 'alice');
+  assert.equal(state, { current: 'alice', recent: [{ userId: 'alice', billId: null }, { userId: 'bob', billId: 'bill-1' }] });
+  saveUsers(storage, state);
+  assert.equal(loadUsers(storage), state);
+});
+
+users('keeps at most MAX_RECENT, newest first', () => {
+  let state = EMPTY;
+  for (let i = 0; i < MAX_RECENT + 3; i += 1) state = selectUser(state, `u${i}`);
+  assert.is(state.recent.length, MAX_RECENT);
+  assert.is(state.recent[0]?.userId, `u${MAX_RECENT + 2}`);
+});
+
+users('forgetting the current user moves to the next one', () => {
+  const state = selectUser(selectUser(EMPTY, 'alice'), 'bob');
+  assert.equal(forgetUser(state, 'bob'), { current: 'alice', recent: [{ userId: 'alice', billId: null }] });
+  assert.equal(forgetUser(forgetUser(state, 'bob'), 'alice'), { current: null, recent: [] });
+});
+
+users('garbage in storage, or no storage, is an empty start', () => {
+  assert.equal(loadUsers(null), EMPTY);
+  assert.equal(loadUsers(memoryStorage({ [STORAGE_KEY]: '{not json' })), EMPTY);
+  assert.equal(loadUsers(memoryStorage({ [STORAGE_KEY]: '42' })), EMPTY);
+  assert.equal(loadUsers(memoryStorage({ [STORAGE_KEY]: '{"current":"ghost","recent":[{"userId":7},{"userId":"a","billId":3}]}' })), {
+    current: null,
+    recent: [{ userId: 'a', billId: null }],
+  });
+  const throwing: StorageLike = {
+    getItem: () => null,
+    setItem: () => {
+      throw new Error('QuotaExceededError');
+    },
+  };
+  saveUsers(throwing, EMPTY);
+});
+
+users.run();
