@@ -37,6 +37,18 @@ function say(line: string) {
   process.stdout.write(`[stack] ${line}\n`);
 }
 
+/** Where the pids of the running processes are, for whoever wants to signal one (the fault suite does). */
+function writePids() {
+  mkdirSync(config.STACK_DIR, { recursive: true });
+  writeFileSync(join(config.STACK_DIR, 'pids.json'), JSON.stringify(Object.fromEntries([...running].map(([name, child]) => [name, child.pid]))));
+}
+
+const RESTART_DELAY_MS = 500;
+
+/**
+ * Starts a process; a long-running one that dies is started again after a
+ * moment, as an orchestrator's restart policy would (compose: unless-stopped).
+ */
 function start(spec: ProcessSpec, oneShot = false): ChildProcess {
   const child = spawn(spec.command[0]!, spec.command.slice(1), {
     cwd: ROOT,
@@ -44,9 +56,14 @@ function start(spec: ProcessSpec, oneShot = false): ChildProcess {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   running.set(spec.name, child);
+  if (!oneShot) writePids();
   child.on('exit', (code, signal) => {
-    running.delete(spec.name);
-    if (!stopping && !oneShot) say(`${spec.name} exited unexpectedly (code ${code}, signal ${signal})`);
+    if (running.get(spec.name) === child) running.delete(spec.name);
+    if (stopping || oneShot) return;
+    say(`${spec.name} exited unexpectedly (code ${code}, signal ${signal}); restarting it`);
+    setTimeout(() => {
+      if (!stopping) start(spec);
+    }, RESTART_DELAY_MS);
   });
   return child;
 }

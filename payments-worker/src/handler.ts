@@ -9,6 +9,7 @@ export function paymentRequestHandler(logger: Logger): InboxHandler<PaymentsDb, 
       if (type !== PAYMENT_REQUESTED) throw new MalformedMessageError(`unexpected message type ${JSON.stringify(type)}`);
       return parsePaymentRequested(body);
     },
+    lockKey: (request) => request.user_id,
     async apply(trx, request, { traceparent }) {
       const decision = await payForOrder(trx, request, traceparent);
       const fields = { order_id: request.order_id, message_id: request.message_id, ...decision };

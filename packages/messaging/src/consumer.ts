@@ -20,6 +20,11 @@ export interface MessageContext {
 export interface InboxHandler<DB extends MessagingTables, M extends IncomingMessage> {
   parse(type: string, body: Buffer): M;
   apply(trx: Transaction<DB>, message: M, context: MessageContext): Promise<void>;
+  /**
+   * The row a message locks (a wallet, say). A batch is applied in this order, so
+   * concurrent batches take their locks in the same order and cannot deadlock.
+   */
+  lockKey(message: M): string;
 }
 
 export interface InboxConsumerOptions<DB extends MessagingTables, M extends IncomingMessage> {
@@ -110,6 +115,8 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
       }
     }
     if (parsed.length === 0) return;
+    const key = options.handler.lockKey;
+    parsed.sort((a, b) => (key(a.message) < key(b.message) ? -1 : key(a.message) > key(b.message) ? 1 : 0));
     try {
       await applyWithRetry(parsed);
     } catch (error) {

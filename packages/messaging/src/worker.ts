@@ -53,8 +53,7 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   logFatalErrors(logger);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
 
-  const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE);
-  pool.on('error', (error) => logger.warn('db.idle_client_error', { error }));
+  const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE, (error) => logger.warn('db.connection_lost', { error }));
   const db = createDb<DB>(pool);
   shutdown.defer(() => pool.end());
 

@@ -44,8 +44,7 @@ export async function runApiService<DB>(options: {
   const logger = createLogger(options.service, config.LOG_LEVEL);
   logFatalErrors(logger);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
-  const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE);
-  pool.on('error', (error) => logger.warn('db.idle_client_error', { error }));
+  const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE, (error) => logger.warn('db.connection_lost', { error }));
   const db = createDb<DB>(pool);
   shutdown.defer(() => db.destroy());
   const server = await listen(options.createApp({ db, logger }), config.PORT);

@@ -10,8 +10,18 @@ const types = {
     oid === INT8_OID ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-export function createPool(connectionString: string, max: number): pg.Pool {
-  return new pg.Pool({ connectionString, max, types, connectionTimeoutMillis: 5000 });
+/**
+ * A pool whose connections may die under it (the database restarts, a backend is
+ * terminated) without taking the process along: pg emits such a death as an
+ * 'error' event on the client — the pool listens only while a client is idle, so
+ * a client checked out between two queries of a transaction would crash the
+ * process. The query that follows fails instead, as a transient error.
+ */
+export function createPool(connectionString: string, max: number, onConnectionLost: (error: Error) => void): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, types, connectionTimeoutMillis: 5000 });
+  pool.on('error', onConnectionLost);
+  pool.on('connect', (client) => client.on('error', onConnectionLost));
+  return pool;
 }
 
 export function createDb<T>(pool: pg.Pool): Kysely<T> {

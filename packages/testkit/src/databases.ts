@@ -22,10 +22,9 @@ export async function createTestDatabase<DB>(label: string, migrations: Record<s
   const name = `gozon_test_${label.replace(/\W/g, '_')}_${uniqueSuffix()}`;
   const url = `${POSTGRES_URL}/${name}`;
   await ensureDatabase(url);
-  const pool = createPool(url, 10);
   // pg-pool's end() resolves before its idle connections have said goodbye; the
-  // forced drop below may terminate one of them, which must not crash the test.
-  pool.on('error', () => {});
+  // forced drop below may terminate one of them, which must not fail the test.
+  const pool = createPool(url, 10, () => {});
   const db = createDb<DB>(pool);
   await migrateToLatest(db, migrations);
   return {

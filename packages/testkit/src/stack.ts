@@ -20,6 +20,7 @@ export async function startStack(label: string, env: Record<string, string> = {}
   const suffix = uniqueSuffix();
   const databases = [`gozon_test_${label}_orders_${suffix}`, `gozon_test_${label}_payments_${suffix}`];
   const namespace = `test.${label}.${suffix}.`;
+  const dir = mkdtempSync(join(tmpdir(), `gozon-${label}-`));
   const child = spawn(process.execPath, ['scripts/stack.ts'], {
     cwd: REPO_ROOT,
     env: {
@@ -28,7 +29,7 @@ export async function startStack(label: string, env: Record<string, string> = {}
       PAYMENTS_DATABASE_URL: `${POSTGRES_URL}/${databases[1]}`,
       AMQP_URL,
       AMQP_NAMESPACE: namespace,
-      STACK_DIR: mkdtempSync(join(tmpdir(), `gozon-${label}-`)),
+      STACK_DIR: dir,
       LOG_LEVEL: 'warn',
       ...env,
     },
@@ -74,6 +75,7 @@ export async function startStack(label: string, env: Record<string, string> = {}
   return {
     namespace,
     databases,
+    dir,
     output: () => output,
     async stop(): Promise<number> {
       child.kill('SIGTERM');

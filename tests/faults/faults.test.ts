@@ -1,0 +1,320 @@
+// The promise under attack: a steady workload of orders through :8080 on the
+// native stack (2 relays, 2 workers), while processes are SIGKILLed (also at
+// the code's own fault points: after a publish before its mark, after a commit
+// before its ack), RabbitMQ and PostgreSQL are restarted, backends terminated,
+// duplicates of real messages and malformed ones published. Killed processes
+// are restarted by the stack runner, as an orchestrator would. Then, once all
+// is quiet, the money and the messages are checked over everything.
+//   npm run test:faults                     three runs, each with a fresh seed it prints
+//   FAULT_SEED=<n> npm run test:faults      reruns one seed (the faults' order and kinds;
+//                                           their exact timing against the load varies)
+//   FAULT_ORDERS=<n>  FAULT_RUNS=<n>        accepted orders per run (10000), runs (3)
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import amqp from 'amqplib';
+import pg from 'pg';
+import { PAYMENT_REQUESTED, PAYMENT_SUCCEEDED, SUBSCRIPTIONS, deadLetterQueueName, exchangeName, queueName } from '@gozon/contracts';
+import { newId } from '@gozon/runtime';
+import { AMQP_URL, POSTGRES_URL, call, startStack, waitFor } from '@gozon/testkit';
+
+const SEEDS = process.env.FAULT_SEED
+  ? [Number(process.env.FAULT_SEED)]
+  : Array.from({ length: Number(process.env.FAULT_RUNS ?? 3) }, () => Math.floor(Math.random() * 2 ** 31));
+const ORDERS = Number(process.env.FAULT_ORDERS ?? 10_000);
+const CONCURRENCY = 24;
+const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/faults');
+const USERS = 40;
+const WALLETS = 30;
+
+/** mulberry32: a small seeded generator, so a seed names one sequence of faults. */
+function seeded(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// One sequence for the faults and another for the load, so that the faults'
+// kinds and order depend on the seed alone, not on how the requests interleave.
+let faultRandom: () => number;
+let loadRandom: () => number;
+const pick = <T>(items: readonly T[], random = faultRandom): T => items[Math.floor(random() * items.length)]!;
+const between = (low: number, high: number, random = faultRandom) => low + Math.floor(random() * (high - low + 1));
+
+const faults = suite('faults');
+let stack: Awaited<ReturnType<typeof startStack>>;
+let stackDir: string;
+let tally: { kills: number; brokerRestarts: number; dbRestarts: number; terminations: number; duplicates: number; malformed: Set<string> };
+
+function pgCluster(action: 'restart') {
+  const version = readdirSync('/etc/postgresql')[0]!;
+  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', action, '-m', 'fast'], { stdio: 'ignore', timeout: 60_000 });
+}
+
+async function withDb<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: `${POSTGRES_URL}/${database}` });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function withChannel<T>(work: (channel: amqp.ConfirmChannel) => Promise<T>): Promise<T> {
+  const connection = await amqp.connect(AMQP_URL);
+  try {
+    const channel = await connection.createConfirmChannel();
+    return await work(channel);
+  } finally {
+    await connection.close();
+  }
+}
+
+const FAULTS: Record<string, () => Promise<void>> = {
+  async 'kill a relay or a worker'() {
+    const pids = JSON.parse(readFileSync(join(stackDir, 'pids.json'), 'utf8')) as Record<string, number>;
+    const victims = Object.entries(pids).filter(([name]) => /relay|worker/.test(name));
+    const [, pid] = pick(victims);
+    try {
+      process.kill(pid, 'SIGKILL');
+      tally.kills += 1;
+    } catch {
+      // already dead and being restarted
+    }
+  },
+  async 'restart RabbitMQ'() {
+    if (tally.brokerRestarts >= 4) return;
+    execFileSync('rabbitmqctl', ['stop_app'], { stdio: 'ignore', timeout: 60_000 });
+    await sleep(between(200, 1500));
+    execFileSync('rabbitmqctl', ['start_app'], { stdio: 'ignore', timeout: 60_000 });
+    tally.brokerRestarts += 1;
+  },
+  async 'restart PostgreSQL'() {
+    if (tally.dbRestarts >= 3) return;
+    pgCluster('restart');
+    tally.dbRestarts += 1;
+  },
+  async 'terminate the services’ backends'() {
+    const count = await withDb('postgres', async (client) => {
+      const { rowCount } = await client.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = any($1) and pid <> pg_backend_pid()', [
+        stack.databases,
+      ]);
+      return rowCount ?? 0;
+    });
+    if (count > 0) tally.terminations += 1;
+  },
+  async 'publish duplicates of real messages'() {
+    const [ordersDb, paymentsDb] = stack.databases;
+    for (const database of [ordersDb!, paymentsDb!]) {
+      const { rows } = await withDb(database, (client) =>
+        client.query<{ id: string; type: string; body: string }>(
+          'select id, type, body from outbox_message where sent_at is not null order by random() limit 40',
+        ),
+      );
+      await withChannel(async (channel) => {
+        for (const row of rows) channel.publish(exchangeName(stack.namespace), row.type, Buffer.from(row.body), { persistent: true, messageId: row.id });
+        await channel.waitForConfirms();
+      });
+      tally.duplicates += rows.length;
+    }
+  },
+  async 'publish a malformed message'() {
+    const id = newId();
+    const [type, body] = pick([
+      [PAYMENT_REQUESTED, '{"order_id": "not a uuid"'],
+      [PAYMENT_REQUESTED, JSON.stringify({ message_id: id, order_id: newId(), user_id: 'x', amount: -5, occurred_at: new Date().toISOString() })],
+      [PAYMENT_SUCCEEDED, 'garbage'],
+    ] as const);
+    await withChannel(async (channel) => {
+      channel.publish(exchangeName(stack.namespace), type, Buffer.from(body), { persistent: true, messageId: id });
+      await channel.waitForConfirms();
+    });
+    tally.malformed.add(id);
+  },
+};
+
+async function driveOrders(users: string[], wallets: Map<string, string>) {
+  const accepted: string[] = [];
+  let refused = 0;
+  let attempts = 0;
+  const worker = async () => {
+    // Until ORDERS are accepted: requests refused while PostgreSQL restarts do not count.
+    while (accepted.length < ORDERS && attempts < ORDERS * 2) {
+      const user = pick(users, loadRandom);
+      try {
+        if (loadRandom() < 0.02 && wallets.has(user)) {
+          await call('POST', `/payments/add/${wallets.get(user)}`, { amount: between(10, 2000, loadRandom) });
+          continue;
+        }
+        attempts += 1;
+        const amount = `${between(1, 400, loadRandom)}.${String(between(0, 99, loadRandom)).padStart(2, '0')}`;
+        const response = await call('POST', `/orders/create/${user}`, `{"amount": ${amount}, "description": "fault load"}`);
+        if (response.status === 201) accepted.push(response.json.order_id);
+        else refused += 1;
+      } catch {
+        refused += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return { accepted, refused };
+}
+
+async function injectFaults(done: () => boolean) {
+  const names = Object.keys(FAULTS);
+  const log: string[] = [];
+  while (!done()) {
+    await sleep(between(500, 2000));
+    if (done()) break;
+    const name = pick(names);
+    log.push(name);
+    try {
+      await FAULTS[name]!();
+    } catch (error) {
+      process.stdout.write(`faults: "${name}" could not be done: ${(error as Error).message}\n`);
+    }
+  }
+  return log;
+}
+
+async function startRun(seed: number) {
+  process.stdout.write(`faults: seed ${seed}, ${ORDERS} orders (rerun: FAULT_SEED=${seed} npm run test:faults)\n`);
+  faultRandom = seeded(seed);
+  loadRandom = seeded(seed ^ 0x5eed);
+  tally = { kills: 0, brokerRestarts: 0, dbRestarts: 0, terminations: 0, duplicates: 0, malformed: new Set<string>() };
+  stack = await startStack('faults', {
+    STACK_REPLICAS: '2',
+    LOG_LEVEL: 'warn',
+    GOZON_FAULTS: 'relay.after-publish:0.004,consumer.after-commit:0.004',
+  });
+  stackDir = stack.dir;
+}
+
+async function stopRun(seed: number) {
+  const code = await stack.stop();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(join(ARTIFACTS, `stack-${seed}.log`), stack.output());
+  assert.is(code, 0, 'the stack stops cleanly after it all');
+}
+
+for (const seed of SEEDS) {
+  faults(`seed ${seed}: nothing lost, nothing paid twice, nothing stuck`, async () => {
+    await startRun(seed);
+    try {
+      await attack(seed);
+    } finally {
+      await stopRun(seed);
+    }
+  });
+}
+
+async function attack(seed: number) {
+  const users = Array.from({ length: USERS }, (_, i) => `faults-${seed}-${i}`);
+  const wallets = new Map<string, string>();
+  for (const user of users.slice(0, WALLETS)) {
+    const wallet = await call('POST', `/payments/create/${user}`);
+    wallets.set(user, wallet.json.bill_id);
+    await call('POST', `/payments/add/${wallet.json.bill_id}`, { amount: between(100, 20_000, loadRandom) });
+  }
+
+  let loadDone = false;
+  const started = Date.now();
+  const [load, faultLog] = await Promise.all([
+    driveOrders(users, wallets).finally(() => (loadDone = true)),
+    injectFaults(() => loadDone),
+  ]);
+  const loadSeconds = (Date.now() - started) / 1000;
+  process.stdout.write(`faults: load done in ${loadSeconds.toFixed(0)} s: ${load.accepted.length} accepted, ${load.refused} refused; faults: ${faultLog.join(', ')}\n`);
+  assert.ok(load.accepted.length >= ORDERS, `${ORDERS} orders accepted under faults`);
+
+  const [ordersDb, paymentsDb] = stack.databases as [string, string];
+  let lastReport = Date.now();
+  const stuck = await waitFor(
+    'every order final, every outbox sent, every queue empty',
+    async () => {
+      const pending = await withDb(ordersDb, async (client) => {
+        const orders = await client.query(`select count(*)::int as n from "order" where status = 'NEW'`);
+        const outbox = await client.query('select count(*)::int as n from outbox_message where sent_at is null');
+        return orders.rows[0].n + outbox.rows[0].n;
+      });
+      const paymentsOutbox = await withDb(paymentsDb, async (client) => (await client.query('select count(*)::int as n from outbox_message where sent_at is null')).rows[0].n);
+      const queued = await withChannel(async (channel) => {
+        let total = 0;
+        for (const s of SUBSCRIPTIONS) total += (await channel.checkQueue(queueName(stack.namespace, s))).messageCount;
+        return total;
+      });
+      const remaining = pending + paymentsOutbox + queued;
+      if (remaining > 0 && Date.now() - lastReport > 5000) {
+        lastReport = Date.now();
+        process.stdout.write(`faults: waiting for quiet: ${pending} NEW or unsent in orders, ${paymentsOutbox} unsent in payments, ${queued} queued\n`);
+      }
+      return remaining === 0 ? 0 : false;
+    },
+    180_000,
+  ).catch(async () => withDb(ordersDb, async (client) => (await client.query(`select count(*)::int as n from "order" where status = 'NEW'`)).rows[0].n as number));
+
+  const orders = await withDb(ordersDb, async (client) => (await client.query<{ id: string; status: string }>('select id, status from "order"')).rows);
+  const ledger = await withDb(paymentsDb, async (client) => {
+    const debits = (await client.query<{ order_id: string; n: number }>(`select order_id, count(*)::int as n from ledger_entry where kind = 'debit' group by order_id`)).rows;
+    const accounts = (
+      await client.query<{ id: string; balance: string; deposits: string; debits: string }>(`
+        select a.id, a.balance,
+               coalesce(sum(l.amount) filter (where l.kind = 'deposit'), 0) as deposits,
+               coalesce(sum(l.amount) filter (where l.kind = 'debit'), 0) as debits
+        from account a left join ledger_entry l on l.account_id = a.id group by a.id`)
+    ).rows;
+    return { debits, accounts };
+  });
+  const deadLettered = await withChannel(async (channel) => {
+    const ids = new Set<string>();
+    for (const s of SUBSCRIPTIONS) {
+      for (;;) {
+        const message = await channel.get(deadLetterQueueName(queueName(stack.namespace, s)), { noAck: true });
+        if (!message) break;
+        ids.add(message.properties.messageId ?? '(no id)');
+      }
+    }
+    return ids;
+  });
+
+  const debitsByOrder = new Map(ledger.debits.map((d) => [d.order_id, d.n]));
+  const known = new Set(orders.map((o) => o.id));
+  const lost = load.accepted.filter((id) => !known.has(id)).length;
+  const doubleDebits = ledger.debits.filter((d) => d.n > 1).length;
+  const finishedUnpaid = orders.filter((o) => o.status === 'FINISHED' && debitsByOrder.get(o.id) !== 1).length;
+  const cancelledPaid = orders.filter((o) => o.status === 'CANCELLED' && debitsByOrder.has(o.id)).length;
+  const debitsWithoutOrder = ledger.debits.filter((d) => !known.has(d.order_id)).length;
+  const sum = (key: 'balance' | 'deposits' | 'debits') => ledger.accounts.reduce((total, a) => total + BigInt(a[key]), 0n);
+
+  // Kills at the code's own fault points (after a publish before its mark, after a commit before its ack) count too.
+  const kills = tally.kills + (stack.output().split('"event":"fault.kill"').length - 1);
+  process.stdout.write(
+    `faults: ${load.accepted.length} orders, ${kills} kills, ${tally.brokerRestarts} broker restarts, ${tally.dbRestarts} db restarts, ` +
+      `${tally.terminations} backend terminations, ${tally.duplicates} duplicates, ${tally.malformed.size} malformed: ` +
+      `${lost} lost, ${doubleDebits} double debits, ${stuck} stuck\n`,
+  );
+
+  assert.is(lost, 0, 'every accepted order exists');
+  assert.is(stuck, 0, 'every order is FINISHED or CANCELLED');
+  assert.is(doubleDebits, 0, 'no order debited twice');
+  assert.is(finishedUnpaid, 0, 'each FINISHED order has exactly one debit');
+  assert.is(cancelledPaid, 0, 'no CANCELLED order has a debit');
+  assert.is(debitsWithoutOrder, 0, 'no debit for an order that does not exist');
+  for (const account of ledger.accounts) {
+    assert.is(BigInt(account.balance), BigInt(account.deposits) - BigInt(account.debits), `wallet ${account.id}: balance = deposits − debits`);
+    assert.ok(BigInt(account.balance) >= 0n);
+  }
+  assert.is(sum('balance') + sum('debits'), sum('deposits'), 'Σ balances + Σ debits = Σ deposits');
+  assert.equal([...deadLettered].sort(), [...tally.malformed].sort(), 'the malformed messages, and only they, in the dead-letter queues');
+}
+
+faults.run();
