@@ -3,7 +3,7 @@
 // (relays and workers × STACK_REPLICAS), nginx on :8080 with the gateway
 // template, waits until all are ready, and stops everything on Ctrl-C.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -105,6 +105,18 @@ async function requireFreePorts(ports: number[]) {
   if (taken.length > 0) throw new Error(`port(s) ${taken.join(', ')} already in use (is another stack running?)`);
 }
 
+/** What the gateway image holds under DOCS_ROOT: the spec, the docs page, and Swagger UI from node_modules. */
+function prepareDocs(docs: string): string {
+  rmSync(docs, { recursive: true, force: true });
+  mkdirSync(docs, { recursive: true });
+  // nginx's workers run as an unprivileged user and must be able to walk down to the files.
+  chmodSync(config.STACK_DIR, 0o755);
+  copyFileSync(join(ROOT, 'full-openapi.yaml'), join(docs, 'openapi.yaml'));
+  copyFileSync(join(ROOT, 'gateway/docs.html'), join(docs, 'index.html'));
+  symlinkSync(join(ROOT, 'node_modules/swagger-ui-dist'), join(docs, 'swagger-ui'));
+  return docs;
+}
+
 async function stopAll(): Promise<number> {
   stopping = true;
   const children = [...running.entries()];
@@ -171,6 +183,7 @@ async function run() {
       DNS_RESOLVER: '127.0.0.1',
       CORS_ORIGIN: config.CORS_ORIGIN,
       GATEWAY_ACCESS_LOG: 'off',
+      DOCS_ROOT: prepareDocs(join(config.STACK_DIR, 'docs')),
     }),
   );
   const nginxConf = join(dir, 'nginx.conf');

@@ -3,6 +3,8 @@ import type { Kysely } from 'kysely';
 import {
   HttpError,
   acceptTraceparent,
+  idempotent,
+  methodNotAllowed,
   readJsonObject,
   requireAmount,
   requireDescription,
@@ -44,21 +46,26 @@ export function ordersRoutes({ db, logger }: { db: Kysely<OrdersDb>; logger: Log
   orders.post('/create/:user_id', async (c) => {
     const userId = requireUserId(c.req.param('user_id'));
     const body = await readJsonObject(c, ['amount', 'description']);
-    const order = await placeOrder(db, {
+    const input = {
       userId,
       amount: requireAmount(body.amount),
       description: requireDescription(body.description),
       traceparent: acceptTraceparent(c.req.header('traceparent')),
+    };
+    return idempotent(c, db, async (trx) => {
+      const order = await placeOrder(trx, input);
+      logger.info('order.placed', { order_id: order.id, user_id: userId, amount: order.amount });
+      return { status: 201, body: toOrderJson(order) };
     });
-    logger.info('order.placed', { order_id: order.id, user_id: userId, amount: order.amount });
-    return c.json(toOrderJson(order), 201);
   });
+  orders.all('/create/:user_id', methodNotAllowed(['POST']));
 
   orders.get('/orders/:user_id', async (c) => {
     const userId = requireUserId(c.req.param('user_id'));
     const list = await listOrdersOfUser(db, userId, parseLimit(c.req.query('limit')));
     return c.json({ user_id: userId, orders: list.map(toOrderJson) });
   });
+  orders.all('/orders/:user_id', methodNotAllowed(['GET', 'HEAD']));
 
   orders.get('/status/:order_id', async (c) => {
     const orderId = requireUuid(c.req.param('order_id'), 'order_id');
@@ -66,6 +73,7 @@ export function ordersRoutes({ db, logger }: { db: Kysely<OrdersDb>; logger: Log
     if (!order) throw new HttpError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
     return c.json(toOrderJson(order));
   });
+  orders.all('/status/:order_id', methodNotAllowed(['GET', 'HEAD']));
 
   return orders;
 }

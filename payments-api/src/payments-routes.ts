@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { Kysely } from 'kysely';
-import { HttpError, MAX_KOPECKS, formatRubles, readJsonObject, requireAmount, requireUserId, requireUuid, toRublesNumber, type Logger } from '@gozon/runtime';
+import { HttpError, MAX_KOPECKS, formatRubles, idempotent, methodNotAllowed, readJsonObject, requireAmount, requireUserId, requireUuid, toRublesNumber, type Logger } from '@gozon/runtime';
 import { findAccount, openWallet, topUp, type Account, type PaymentsDb } from '@gozon/payments';
 
 export function toWalletJson(account: Account) {
@@ -12,23 +12,29 @@ export function paymentsRoutes({ db, logger }: { db: Kysely<PaymentsDb>; logger:
 
   payments.post('/create/:user_id', async (c) => {
     const userId = requireUserId(c.req.param('user_id'));
-    const { account, created } = await openWallet(db, userId);
-    if (created) logger.info('wallet.opened', { bill_id: account.id, user_id: userId });
-    return c.json(toWalletJson(account), created ? 201 : 200);
+    return idempotent(c, db, async (trx) => {
+      const { account, created } = await openWallet(trx, userId);
+      if (created) logger.info('wallet.opened', { bill_id: account.id, user_id: userId });
+      return { status: created ? 201 : 200, body: toWalletJson(account) };
+    });
   });
+  payments.all('/create/:user_id', methodNotAllowed(['POST']));
 
   payments.post('/add/:bill_id', async (c) => {
     const billId = requireUuid(c.req.param('bill_id'), 'bill_id');
     const body = await readJsonObject(c, ['amount']);
     const amount = requireAmount(body.amount);
-    const result = await topUp(db, billId, amount);
-    if ('refused' in result) {
-      if (result.refused === 'NO_ACCOUNT') throw new HttpError(404, 'ACCOUNT_NOT_FOUND', `no wallet ${billId}`);
-      throw new HttpError(409, 'BALANCE_LIMIT', `a wallet holds at most ${formatRubles(MAX_KOPECKS)} ₽; this top-up would exceed it`);
-    }
-    logger.info('wallet.topped_up', { bill_id: billId, amount });
-    return c.json(toWalletJson(result.account));
+    return idempotent(c, db, async (trx) => {
+      const result = await topUp(trx, billId, amount);
+      if ('refused' in result) {
+        if (result.refused === 'NO_ACCOUNT') throw new HttpError(404, 'ACCOUNT_NOT_FOUND', `no wallet ${billId}`);
+        throw new HttpError(409, 'BALANCE_LIMIT', `a wallet holds at most ${formatRubles(MAX_KOPECKS)} ₽; this top-up would exceed it`);
+      }
+      logger.info('wallet.topped_up', { bill_id: billId, amount });
+      return { status: 200, body: toWalletJson(result.account) };
+    });
   });
+  payments.all('/add/:bill_id', methodNotAllowed(['POST']));
 
   payments.get('/balance/:bill_id', async (c) => {
     const billId = requireUuid(c.req.param('bill_id'), 'bill_id');
@@ -36,6 +42,7 @@ export function paymentsRoutes({ db, logger }: { db: Kysely<PaymentsDb>; logger:
     if (!account) throw new HttpError(404, 'ACCOUNT_NOT_FOUND', `no wallet ${billId}`);
     return c.json(toWalletJson(account));
   });
+  payments.all('/balance/:bill_id', methodNotAllowed(['GET', 'HEAD']));
 
   return payments;
 }

@@ -28,7 +28,7 @@ contention('are all decided without a single deadlock', async () => {
   const users = Array.from({ length: 8 }, (_, i) => `hot-${i}`);
   for (const user of users) {
     const { account } = await openWallet(flow.payments.db, user);
-    await topUp(flow.payments.db, account.id, 10_000_000n);
+    await flow.payments.db.transaction().execute((trx) => topUp(trx, account.id, 10_000_000n));
   }
   const connection = await amqp.connect(AMQP_URL);
   const channel = await connection.createConfirmChannel();

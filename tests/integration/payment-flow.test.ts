@@ -14,12 +14,12 @@ const RUB = 100n;
 let flow: Flow;
 
 async function order(userId: string, amount: bigint): Promise<Order> {
-  return placeOrder(flow.orders.db, { userId, amount, description: 'test order', traceparent: newTraceparent() });
+  return flow.orders.db.transaction().execute((trx) => placeOrder(trx, { userId, amount, description: 'test order', traceparent: newTraceparent() }));
 }
 
 async function walletWith(userId: string, amount: bigint) {
   const { account } = await openWallet(flow.payments.db, userId);
-  if (amount > 0n) await topUp(flow.payments.db, account.id, amount);
+  if (amount > 0n) await flow.payments.db.transaction().execute((trx) => topUp(trx, account.id, amount));
   return account.id;
 }
 

@@ -17,7 +17,7 @@ let relay: ServiceProcess;
 let worker: ServiceProcess;
 
 async function payOneOrder(label: string) {
-  const placed = await placeOrder(flow.orders.db, { userId: 'steady', amount: 100n, description: label, traceparent: newTraceparent() });
+  const placed = await flow.orders.db.transaction().execute((trx) => placeOrder(trx, { userId: 'steady', amount: 100n, description: label, traceparent: newTraceparent() }));
   const done = await waitFor(`order "${label}" paid`, async () => {
     const order = await findOrder(flow.orders.db, placed.id);
     return order?.status === 'FINISHED' ? order : undefined;
@@ -37,7 +37,7 @@ reconnect.before(async () => {
   flow = await createFlow('reconnect');
   [relay, worker] = await Promise.all([flow.startOrdersRelay(), flow.startPaymentsWorker()]);
   const { account } = await openWallet(flow.payments.db, 'steady');
-  await topUp(flow.payments.db, account.id, 1_000_000n);
+  await flow.payments.db.transaction().execute((trx) => topUp(trx, account.id, 1_000_000n));
   await payOneOrder('before anything breaks');
 });
 

@@ -107,6 +107,13 @@ sameAsNative('the gateway gets a value for every placeholder of the template, an
   assert.match(read('gateway/Dockerfile'), /COPY gateway\/default\.conf\.template \/etc\/nginx\/templates\/default\.conf\.template/);
 });
 
+sameAsNative('the gateway image serves the Swagger UI version that package-lock.json pins', () => {
+  const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { version: string }> };
+  const pinned = lock.packages['node_modules/swagger-ui-dist']?.version;
+  assert.ok(pinned, 'swagger-ui-dist is in package-lock.json');
+  assert.ok(read('gateway/Dockerfile').includes(`swagger-ui-dist@${pinned} `) || read('gateway/Dockerfile').includes(`swagger-ui-dist@${pinned}\n`));
+});
+
 sameAsNative('the ui gets a value for every placeholder of its template, and nothing else', () => {
   assert.equal(Object.keys(services.ui?.environment ?? {}).sort(), placeholders(read('ui/nginx.conf.template')));
 });

@@ -261,14 +261,27 @@ for (const [method, path] of [
   ['GET', '/'],
   ['GET', '/orders'],
   ['GET', '/orders/unknown'],
-  ['DELETE', `/orders/status/${ORDER_ID}`],
-  ['GET', '/orders/create/alice'],
   ['GET', '/payments/balance/x'],
 ] as const) {
   service(`${method} ${path} is 404 NOT_FOUND as JSON`, async () => {
     const { app, driver } = setup();
     const message = await expectError(await request(app, path, { method }), 404, 'NOT_FOUND');
     assert.match(message, `${method} ${path}`);
+    assert.is(driver.queries.length, 0);
+  });
+}
+
+for (const [method, path, allow] of [
+  ['DELETE', `/orders/status/${ORDER_ID}`, 'GET, HEAD'],
+  ['POST', '/orders/orders/alice', 'GET, HEAD'],
+  ['GET', '/orders/create/alice', 'POST'],
+  ['PUT', '/orders/create/alice', 'POST'],
+] as const) {
+  service(`${method} ${path} is 405 METHOD_NOT_ALLOWED with Allow: ${allow}`, async () => {
+    const { app, driver } = setup();
+    const response = await request(app, path, { method });
+    assert.is(response.headers.get('allow'), allow);
+    await expectError(response, 405, 'METHOD_NOT_ALLOWED');
     assert.is(driver.queries.length, 0);
   });
 }

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import { createMessagingTables } from '@gozon/messaging';
+import { createIdempotencyTable } from '@gozon/runtime';
 
 // Frozen in time and listed statically: a migration never imports application code.
 export const ordersMigrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const ordersMigrations: Record<string, Migration> = {
       await db.schema.createIndex('order_user_newest_first').on('order').columns(['user_id', 'created_at desc', 'id desc']).execute();
     },
   },
+  '0003_idempotency_key': createIdempotencyTable,
 };

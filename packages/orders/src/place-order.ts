@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Transaction } from 'kysely';
 import { PAYMENT_REQUESTED, encodeMessage, type PaymentRequested } from '@gozon/contracts';
 import { insertOutboxMessage } from '@gozon/messaging';
 import { newId } from '@gozon/runtime';
@@ -11,22 +11,20 @@ export interface PlaceOrder {
   traceparent: string;
 }
 
-/** The order and its payment task commit together or not at all. */
-export async function placeOrder(db: Kysely<OrdersDb>, input: PlaceOrder): Promise<Order> {
-  return db.transaction().execute(async (trx) => {
-    const order = await trx
-      .insertInto('order')
-      .values({ id: newId(), user_id: input.userId, amount: input.amount, description: input.description })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const request: PaymentRequested = {
-      message_id: newId(),
-      order_id: order.id,
-      user_id: order.user_id,
-      amount: order.amount,
-      occurred_at: order.created_at.toISOString(),
-    };
-    await insertOutboxMessage(trx, { id: request.message_id, type: PAYMENT_REQUESTED, body: encodeMessage(request), traceparent: input.traceparent });
-    return order;
-  });
+/** The order and its payment task commit together or not at all: the caller's transaction holds both. */
+export async function placeOrder(trx: Transaction<OrdersDb>, input: PlaceOrder): Promise<Order> {
+  const order = await trx
+    .insertInto('order')
+    .values({ id: newId(), user_id: input.userId, amount: input.amount, description: input.description })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const request: PaymentRequested = {
+    message_id: newId(),
+    order_id: order.id,
+    user_id: order.user_id,
+    amount: order.amount,
+    occurred_at: order.created_at.toISOString(),
+  };
+  await insertOutboxMessage(trx, { id: request.message_id, type: PAYMENT_REQUESTED, body: encodeMessage(request), traceparent: input.traceparent });
+  return order;
 }

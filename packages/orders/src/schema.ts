@@ -1,6 +1,7 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { FailureReason } from '@gozon/contracts';
 import type { MessagingTables } from '@gozon/messaging';
+import type { IdempotencyTables } from '@gozon/runtime';
 
 /** The database's default name, on this machine and in compose. */
 export const ORDERS_DATABASE = 'gozon_orders';
@@ -19,7 +20,7 @@ export interface OrderTable {
   updated_at: Generated<Date>;
 }
 
-export interface OrdersDb extends MessagingTables {
+export interface OrdersDb extends MessagingTables, IdempotencyTables {
   order: OrderTable;
 }
 

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import { createMessagingTables } from '@gozon/messaging';
+import { createIdempotencyTable } from '@gozon/runtime';
 
 // Frozen in time and listed statically: a migration never imports application code.
 export const paymentsMigrations: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const paymentsMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_idempotency_key': createIdempotencyTable,
 };

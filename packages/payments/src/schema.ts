@@ -1,6 +1,7 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { FailureReason } from '@gozon/contracts';
 import type { MessagingTables } from '@gozon/messaging';
+import type { IdempotencyTables } from '@gozon/runtime';
 
 /** The database's default name, on this machine and in compose. */
 export const PAYMENTS_DATABASE = 'gozon_payments';
@@ -36,7 +37,7 @@ export interface PaymentTable {
   created_at: Generated<Date>;
 }
 
-export interface PaymentsDb extends MessagingTables {
+export interface PaymentsDb extends MessagingTables, IdempotencyTables {
   account: AccountTable;
   ledger_entry: LedgerEntryTable;
   payment: PaymentTable;

@@ -48,13 +48,12 @@ export async function insertLedgerEntry(
 
 export type TopUpResult = { account: Account } | { refused: 'NO_ACCOUNT' | 'BALANCE_LIMIT' };
 
-export async function topUp(db: Kysely<PaymentsDb>, accountId: string, amount: bigint): Promise<TopUpResult> {
-  return db.transaction().execute(async (trx) => {
-    const account = await creditAccount(trx, accountId, amount);
-    if (account) {
-      await insertLedgerEntry(trx, { account_id: account.id, kind: 'deposit', amount, order_id: null });
-      return { account };
-    }
-    return { refused: (await findAccount(trx, accountId)) ? 'BALANCE_LIMIT' : 'NO_ACCOUNT' };
-  });
+/** The credit and its ledger entry, in the caller's transaction. */
+export async function topUp(trx: Transaction<PaymentsDb>, accountId: string, amount: bigint): Promise<TopUpResult> {
+  const account = await creditAccount(trx, accountId, amount);
+  if (account) {
+    await insertLedgerEntry(trx, { account_id: account.id, kind: 'deposit', amount, order_id: null });
+    return { account };
+  }
+  return { refused: (await findAccount(trx, accountId)) ? 'BALANCE_LIMIT' : 'NO_ACCOUNT' };
 }

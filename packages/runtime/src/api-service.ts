@@ -7,9 +7,11 @@ import { healthRoutes, type HealthCheck } from './health.ts';
 import { errorBody, errorHandler, notFound } from './http-error.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { listen } from './serve.ts';
+import { purgeExpiredKeys, type IdempotencyTables } from './idempotency.ts';
 import { exitOnSignal, logFatalErrors } from './shutdown.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
+const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
 /** What every HTTP API shares: body limit, health, JSON 404, and the one error shape. */
 export function createApiApp(logger: Logger, checks: Record<string, HealthCheck>): Hono {
@@ -35,7 +37,7 @@ export function apiSettings(database: string, port: number) {
 }
 
 /** The whole life of a stateless API: config, pool, app, listen, graceful stop. */
-export async function runApiService<DB>(options: {
+export async function runApiService<DB extends IdempotencyTables>(options: {
   service: string;
   settings: ReturnType<typeof apiSettings>;
   createApp: (deps: { db: Kysely<DB>; logger: Logger }) => Hono;
@@ -49,5 +51,13 @@ export async function runApiService<DB>(options: {
   shutdown.defer(() => db.destroy());
   const server = await listen(options.createApp({ db, logger }), config.PORT);
   shutdown.defer(() => server.close());
+  // Every replica purges; the deletes are idempotent and cheap on the created_at index.
+  const purge = setInterval(() => {
+    purgeExpiredKeys(db)
+      .then((purged) => purged > 0 && logger.info('idempotency.keys_purged', { count: purged }))
+      .catch((error) => logger.warn('idempotency.purge_failed', { error }));
+  }, PURGE_INTERVAL_MS);
+  purge.unref();
+  shutdown.defer(() => clearInterval(purge));
   logger.info('api.started', { port: server.port });
 }

@@ -40,6 +40,13 @@ export function errorHandler(logger: Logger) {
   };
 }
 
+/** For the other methods of a path: 405 with the Allow header, in the one error shape. */
+export function methodNotAllowed(allowed: string[]) {
+  return (c: Context): never => {
+    throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${allowed.join(' or ')}`, { Allow: allowed.join(', ') });
+  };
+}
+
 export function notFound(c: Context) {
   return c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), 404);
 }

@@ -12,3 +12,4 @@ export * from './serve.ts';
 export * from './faults.ts';
 export * from './migrate.ts';
 export * from './api-service.ts';
+export * from './idempotency.ts';

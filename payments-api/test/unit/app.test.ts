@@ -267,14 +267,26 @@ service('/health/ready is 503 when the database does not answer', async () => {
 for (const [method, path] of [
   ['GET', '/'],
   ['GET', '/payments'],
-  ['GET', `/payments/add/${BILL_ID}`],
-  ['POST', `/payments/balance/${BILL_ID}`],
   ['GET', '/orders/orders/alice'],
 ] as const) {
   service(`${method} ${path} is 404 NOT_FOUND as JSON`, async () => {
     const { app, driver } = setup();
     const message = await expectError(await request(app, path, { method }), 404, 'NOT_FOUND');
     assert.match(message, `${method} ${path}`);
+    assert.is(driver.queries.length, 0);
+  });
+}
+
+for (const [method, path, allow] of [
+  ['GET', `/payments/add/${BILL_ID}`, 'POST'],
+  ['POST', `/payments/balance/${BILL_ID}`, 'GET, HEAD'],
+  ['DELETE', '/payments/create/alice', 'POST'],
+] as const) {
+  service(`${method} ${path} is 405 METHOD_NOT_ALLOWED with Allow: ${allow}`, async () => {
+    const { app, driver } = setup();
+    const response = await request(app, path, { method });
+    assert.is(response.headers.get('allow'), allow);
+    await expectError(response, 405, 'METHOD_NOT_ALLOWED');
     assert.is(driver.queries.length, 0);
   });
 }

@@ -1,0 +1,55 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { parse } from 'yaml';
+import { GATEWAY, startStack } from '@gozon/testkit';
+
+// The contract served for people: /docs renders /openapi.yaml in a real browser.
+
+const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/browser');
+const docs = suite('the API docs page');
+
+let stack: Awaited<ReturnType<typeof startStack>>;
+let browser: Browser;
+
+docs.before(async () => {
+  stack = await startStack('docs');
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+});
+
+docs.after(async () => {
+  await browser.close();
+  assert.is(await stack.stop(), 0);
+});
+
+docs('the gateway serves the spec as YAML', async () => {
+  const response = await fetch(`${GATEWAY}/openapi.yaml`);
+  assert.is(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/yaml/);
+  const spec = parse(await response.text()) as { openapi: string; paths: Record<string, unknown> };
+  assert.match(spec.openapi, /^3\.1/);
+  assert.ok(spec.paths['/orders/create/{user_id}']);
+});
+
+docs('/docs shows every operation of the spec', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(`${GATEWAY}/docs`);
+  await page.locator('.opblock').first().waitFor({ timeout: 15_000 });
+  const spec = parse(await (await fetch(`${GATEWAY}/openapi.yaml`)).text()) as { paths: Record<string, Record<string, unknown>> };
+  const operations = Object.values(spec.paths).flatMap((item) => Object.keys(item).filter((k) => ['get', 'post', 'options'].includes(k)));
+  assert.is(await page.locator('.opblock').count(), operations.length);
+  assert.match(await page.locator('.info .title').innerText(), /Gozon/);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, '20-api-docs.png') });
+  assert.equal(errors, []);
+  await page.close();
+});
+
+docs.run();
