@@ -15,11 +15,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import amqp from 'amqplib';
-import pg from 'pg';
-import { PAYMENT_REQUESTED, PAYMENT_SUCCEEDED, SUBSCRIPTIONS, deadLetterQueueName, exchangeName, queueName } from '@gozon/contracts';
+import { PAYMENT_REQUESTED, PAYMENT_SUCCEEDED, exchangeName } from '@gozon/contracts';
 import { newId } from '@gozon/runtime';
-import { AMQP_URL, POSTGRES_URL, call, startStack, waitFor } from '@gozon/testkit';
+import { auditFailures, auditStack, call, startStack, waitForQuiet, withChannel, withDb } from '@gozon/testkit';
 
 const SEEDS = process.env.FAULT_SEED
   ? [Number(process.env.FAULT_SEED)]
@@ -57,26 +55,6 @@ let tally: { kills: number; brokerRestarts: number; dbRestarts: number; terminat
 function pgCluster(action: 'restart') {
   const version = readdirSync('/etc/postgresql')[0]!;
   execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', action, '-m', 'fast'], { stdio: 'ignore', timeout: 60_000 });
-}
-
-async function withDb<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: `${POSTGRES_URL}/${database}` });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function withChannel<T>(work: (channel: amqp.ConfirmChannel) => Promise<T>): Promise<T> {
-  const connection = await amqp.connect(AMQP_URL);
-  try {
-    const channel = await connection.createConfirmChannel();
-    return await work(channel);
-  } finally {
-    await connection.close();
-  }
 }
 
 const FAULTS: Record<string, () => Promise<void>> = {
@@ -236,85 +214,19 @@ async function attack(seed: number) {
   process.stdout.write(`faults: load done in ${loadSeconds.toFixed(0)} s: ${load.accepted.length} accepted, ${load.refused} refused; faults: ${faultLog.join(', ')}\n`);
   assert.ok(load.accepted.length >= ORDERS, `${ORDERS} orders accepted under faults`);
 
-  const [ordersDb, paymentsDb] = stack.databases as [string, string];
-  let lastReport = Date.now();
-  const stuck = await waitFor(
-    'every order final, every outbox sent, every queue empty',
-    async () => {
-      const pending = await withDb(ordersDb, async (client) => {
-        const orders = await client.query(`select count(*)::int as n from "order" where status = 'NEW'`);
-        const outbox = await client.query('select count(*)::int as n from outbox_message where sent_at is null');
-        return orders.rows[0].n + outbox.rows[0].n;
-      });
-      const paymentsOutbox = await withDb(paymentsDb, async (client) => (await client.query('select count(*)::int as n from outbox_message where sent_at is null')).rows[0].n);
-      const queued = await withChannel(async (channel) => {
-        let total = 0;
-        for (const s of SUBSCRIPTIONS) total += (await channel.checkQueue(queueName(stack.namespace, s))).messageCount;
-        return total;
-      });
-      const remaining = pending + paymentsOutbox + queued;
-      if (remaining > 0 && Date.now() - lastReport > 5000) {
-        lastReport = Date.now();
-        process.stdout.write(`faults: waiting for quiet: ${pending} NEW or unsent in orders, ${paymentsOutbox} unsent in payments, ${queued} queued\n`);
-      }
-      return remaining === 0 ? 0 : false;
-    },
-    180_000,
-  ).catch(async () => withDb(ordersDb, async (client) => (await client.query(`select count(*)::int as n from "order" where status = 'NEW'`)).rows[0].n as number));
-
-  const orders = await withDb(ordersDb, async (client) => (await client.query<{ id: string; status: string }>('select id, status from "order"')).rows);
-  const ledger = await withDb(paymentsDb, async (client) => {
-    const debits = (await client.query<{ order_id: string; n: number }>(`select order_id, count(*)::int as n from ledger_entry where kind = 'debit' group by order_id`)).rows;
-    const accounts = (
-      await client.query<{ id: string; balance: string; deposits: string; debits: string }>(`
-        select a.id, a.balance,
-               coalesce(sum(l.amount) filter (where l.kind = 'deposit'), 0) as deposits,
-               coalesce(sum(l.amount) filter (where l.kind = 'debit'), 0) as debits
-        from account a left join ledger_entry l on l.account_id = a.id group by a.id`)
-    ).rows;
-    return { debits, accounts };
-  });
-  const deadLettered = await withChannel(async (channel) => {
-    const ids = new Set<string>();
-    for (const s of SUBSCRIPTIONS) {
-      for (;;) {
-        const message = await channel.get(deadLetterQueueName(queueName(stack.namespace, s)), { noAck: true });
-        if (!message) break;
-        ids.add(message.properties.messageId ?? '(no id)');
-      }
-    }
-    return ids;
-  });
-
-  const debitsByOrder = new Map(ledger.debits.map((d) => [d.order_id, d.n]));
-  const known = new Set(orders.map((o) => o.id));
-  const lost = load.accepted.filter((id) => !known.has(id)).length;
-  const doubleDebits = ledger.debits.filter((d) => d.n > 1).length;
-  const finishedUnpaid = orders.filter((o) => o.status === 'FINISHED' && debitsByOrder.get(o.id) !== 1).length;
-  const cancelledPaid = orders.filter((o) => o.status === 'CANCELLED' && debitsByOrder.has(o.id)).length;
-  const debitsWithoutOrder = ledger.debits.filter((d) => !known.has(d.order_id)).length;
-  const sum = (key: 'balance' | 'deposits' | 'debits') => ledger.accounts.reduce((total, a) => total + BigInt(a[key]), 0n);
+  const stuck = await waitForQuiet(stack, 180_000, (line) => process.stdout.write(`faults: ${line}\n`));
+  const audit = await auditStack(stack, load.accepted);
 
   // Kills at the code's own fault points (after a publish before its mark, after a commit before its ack) count too.
   const kills = tally.kills + (stack.output().split('"event":"fault.kill"').length - 1);
   process.stdout.write(
     `faults: ${load.accepted.length} orders, ${kills} kills, ${tally.brokerRestarts} broker restarts, ${tally.dbRestarts} db restarts, ` +
       `${tally.terminations} backend terminations, ${tally.duplicates} duplicates, ${tally.malformed.size} malformed: ` +
-      `${lost} lost, ${doubleDebits} double debits, ${stuck} stuck\n`,
+      `${audit.lost} lost, ${audit.doubleDebits} double debits, ${audit.stuck} stuck\n`,
   );
 
-  assert.is(lost, 0, 'every accepted order exists');
-  assert.is(stuck, 0, 'every order is FINISHED or CANCELLED');
-  assert.is(doubleDebits, 0, 'no order debited twice');
-  assert.is(finishedUnpaid, 0, 'each FINISHED order has exactly one debit');
-  assert.is(cancelledPaid, 0, 'no CANCELLED order has a debit');
-  assert.is(debitsWithoutOrder, 0, 'no debit for an order that does not exist');
-  for (const account of ledger.accounts) {
-    assert.is(BigInt(account.balance), BigInt(account.deposits) - BigInt(account.debits), `wallet ${account.id}: balance = deposits − debits`);
-    assert.ok(BigInt(account.balance) >= 0n);
-  }
-  assert.is(sum('balance') + sum('debits'), sum('deposits'), 'Σ balances + Σ debits = Σ deposits');
-  assert.equal([...deadLettered].sort(), [...tally.malformed].sort(), 'the malformed messages, and only they, in the dead-letter queues');
+  assert.is(stuck, 0, 'the stack went quiet');
+  assert.equal(auditFailures(audit, [...tally.malformed]), [], 'the money and the messages are right');
 }
 
 faults.run();

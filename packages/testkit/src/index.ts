@@ -5,3 +5,4 @@ export * from './wait.ts';
 export * from './flow.ts';
 export * from './stack.ts';
 export * from './dockerfile.ts';
+export * from './invariants.ts';
