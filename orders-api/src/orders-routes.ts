@@ -54,7 +54,7 @@ export function ordersRoutes({ db, logger }: { db: Kysely<OrdersDb>; logger: Log
     };
     return idempotent(c, db, async (trx) => {
       const order = await placeOrder(trx, input);
-      logger.info('order.placed', { order_id: order.id, user_id: userId, amount: order.amount });
+      logger.debug('order.placed', { order_id: order.id, user_id: userId, amount: order.amount });
       return { status: 201, body: toOrderJson(order) };
     });
   });

@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import pRetry from 'p-retry';
 import { MalformedMessageError } from '@gozon/contracts';
 import { isTransientError, type Faults, type Logger } from '@gozon/runtime';
-import { insertInboxMessage } from './inbox.ts';
+import { insertInboxMessages } from './inbox.ts';
 import { sendToDeadLetters } from './dead-letter.ts';
 import type { ConfirmChannel, Delivery } from './amqp.ts';
 import type { MessagingTables } from './schema.ts';
@@ -66,9 +66,13 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
 
   const applyBatch = (batch: Parsed<M>[]) =>
     options.db.transaction().execute(async (trx) => {
-      for (const { delivery, message, context } of batch) {
-        const fresh = await insertInboxMessage(trx, message.message_id, delivery.fields.routingKey);
-        if (fresh) await options.handler.apply(trx, message, context);
+      const fresh = await insertInboxMessages(
+        trx,
+        batch.map(({ delivery, message }) => ({ messageId: message.message_id, type: delivery.fields.routingKey })),
+      );
+      for (const { message, context } of batch) {
+        // A second copy within the same batch is a duplicate too: only the first applies.
+        if (fresh.delete(message.message_id)) await options.handler.apply(trx, message, context);
         else logger.info('inbox.duplicate_ignored', { message_id: message.message_id });
       }
     });

@@ -2,16 +2,20 @@ import type { Transaction } from 'kysely';
 import { messagingView, type MessagingTables } from './schema.ts';
 
 /**
- * Records a message as received. False means it was received before: the caller
- * must not apply it again. A concurrent insert of the same id waits on the
- * primary key until the other transaction ends, so two deliveries never both win.
+ * Records a batch of messages as received, in one statement; returns the ids
+ * that are new. The others were received before and must not be applied again.
+ * A concurrent insert of one of the same ids waits on the primary key until the
+ * other transaction ends, so two deliveries never both win.
  */
-export async function insertInboxMessage<DB extends MessagingTables>(trx: Transaction<DB>, messageId: string, type: string): Promise<boolean> {
+export async function insertInboxMessages<DB extends MessagingTables>(
+  trx: Transaction<DB>,
+  messages: Array<{ messageId: string; type: string }>,
+): Promise<Set<string>> {
   const inserted = await messagingView(trx)
     .insertInto('inbox_message')
-    .values({ message_id: messageId, type })
+    .values(messages.map((m) => ({ message_id: m.messageId, type: m.type })))
     .onConflict((oc) => oc.column('message_id').doNothing())
     .returning('message_id')
-    .executeTakeFirst();
-  return inserted !== undefined;
+    .execute();
+  return new Set(inserted.map((row) => row.message_id));
 }
