@@ -11,6 +11,7 @@ export function paymentResultHandler(logger: Logger): InboxHandler<OrdersDb, Pay
       const applied = await applyPaymentResult(trx, result);
       if (applied) logger.debug('order.payment_applied', { order_id: result.order_id, message_id: result.message_id, type: result.type });
       else logger.warn('order.payment_result_ignored', { order_id: result.order_id, message_id: result.message_id, reason: 'order is not NEW' });
+      return [];
     },
   };
 }

@@ -11,10 +11,11 @@ export function paymentRequestHandler(logger: Logger): InboxHandler<PaymentsDb, 
     },
     lockKey: (request) => request.user_id,
     async apply(trx, request, { traceparent }) {
-      const decision = await payForOrder(trx, request, traceparent);
+      const { decision, result } = await payForOrder(trx, request, traceparent);
       const fields = { order_id: request.order_id, message_id: request.message_id, ...decision };
       if (decision.outcome === 'ALREADY_DECIDED') logger.warn('payment.already_decided', fields);
       else logger.debug('payment.decided', fields);
+      return result ? [result] : [];
     },
   };
 }

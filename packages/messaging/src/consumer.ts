@@ -3,9 +3,10 @@ import pRetry from 'p-retry';
 import { MalformedMessageError } from '@gozon/contracts';
 import { isTransientError, type Faults, type Logger } from '@gozon/runtime';
 import { insertInboxMessages } from './inbox.ts';
+import { insertOutboxMessages } from './outbox.ts';
 import { sendToDeadLetters } from './dead-letter.ts';
 import type { ConfirmChannel, Delivery } from './amqp.ts';
-import type { MessagingTables } from './schema.ts';
+import type { MessagingTables, NewOutboxMessage } from './schema.ts';
 import type { Stoppable } from './relay.ts';
 
 export interface IncomingMessage {
@@ -16,10 +17,14 @@ export interface MessageContext {
   traceparent: string | null;
 }
 
-/** What a service registers: how to read a message, and how to apply it inside the inbox transaction. */
+/**
+ * What a service registers: how to read a message, and how to apply it inside
+ * the inbox transaction. What apply returns goes into the outbox in that same
+ * transaction, in one statement for the whole batch.
+ */
 export interface InboxHandler<DB extends MessagingTables, M extends IncomingMessage> {
   parse(type: string, body: Buffer): M;
-  apply(trx: Transaction<DB>, message: M, context: MessageContext): Promise<void>;
+  apply(trx: Transaction<DB>, message: M, context: MessageContext): Promise<NewOutboxMessage[]>;
   /**
    * The row a message locks (a wallet, say). A batch is applied in this order, so
    * concurrent batches take their locks in the same order and cannot deadlock.
@@ -70,11 +75,13 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         trx,
         batch.map(({ delivery, message }) => ({ messageId: message.message_id, type: delivery.fields.routingKey })),
       );
+      const outgoing: NewOutboxMessage[] = [];
       for (const { message, context } of batch) {
         // A second copy within the same batch is a duplicate too: only the first applies.
-        if (fresh.delete(message.message_id)) await options.handler.apply(trx, message, context);
+        if (fresh.delete(message.message_id)) outgoing.push(...(await options.handler.apply(trx, message, context)));
         else logger.info('inbox.duplicate_ignored', { message_id: message.message_id });
       }
+      if (outgoing.length > 0) await insertOutboxMessages(trx, outgoing);
     });
 
   const applyWithRetry = (batch: Parsed<M>[]) =>

@@ -1,8 +1,9 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { messagingView, type MessagingTables, type NewOutboxMessage } from './schema.ts';
 
-export async function insertOutboxMessage<DB extends MessagingTables>(trx: Transaction<DB>, message: NewOutboxMessage) {
-  await messagingView(trx).insertInto('outbox_message').values(message).execute();
+/** One statement for any number of rows: the relay is woken once per statement. */
+export async function insertOutboxMessages<DB extends MessagingTables>(trx: Transaction<DB>, messages: NewOutboxMessage[]) {
+  await messagingView(trx).insertInto('outbox_message').values(messages).execute();
 }
 
 /** Rows locked by another relay's open transaction are skipped, so no row is published twice at once. */

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import { PAYMENT_REQUESTED, encodeMessage, type PaymentRequested } from '@gozon/contracts';
-import { insertOutboxMessage } from '@gozon/messaging';
+import { insertOutboxMessages } from '@gozon/messaging';
 import { newId } from '@gozon/runtime';
 import type { Order, OrdersDb } from './schema.ts';
 
@@ -25,6 +25,6 @@ export async function placeOrder(trx: Transaction<OrdersDb>, input: PlaceOrder):
     amount: order.amount,
     occurred_at: order.created_at.toISOString(),
   };
-  await insertOutboxMessage(trx, { id: request.message_id, type: PAYMENT_REQUESTED, body: encodeMessage(request), traceparent: input.traceparent });
+  await insertOutboxMessages(trx, [{ id: request.message_id, type: PAYMENT_REQUESTED, body: encodeMessage(request), traceparent: input.traceparent }]);
   return order;
 }

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import { PAYMENT_FAILED, PAYMENT_SUCCEEDED, encodeMessage, type FailureReason, type PaymentRequested } from '@gozon/contracts';
-import { insertOutboxMessage } from '@gozon/messaging';
+import type { NewOutboxMessage } from '@gozon/messaging';
 import { newId } from '@gozon/runtime';
 import { findAccountOfUser, insertLedgerEntry } from './wallet.ts';
 import type { PaymentOutcome, PaymentsDb } from './schema.ts';
@@ -34,15 +34,22 @@ async function recordOutcome(trx: Transaction<PaymentsDb>, orderId: string, outc
 
 export type PaymentDecision = { outcome: 'SUCCEEDED' } | { outcome: 'FAILED'; reason: FailureReason } | { outcome: 'ALREADY_DECIDED' };
 
+export interface PaymentOutcomeMessage {
+  decision: PaymentDecision;
+  /** The result for the orders domain, for the caller to put in the outbox of this same transaction; none when already decided. */
+  result: NewOutboxMessage | null;
+}
+
 /**
  * Pays for an order once. Runs inside the inbox transaction, so the payment
- * slot, the debit, the ledger entry and the result message commit together.
+ * slot, the debit, the ledger entry and (written by the caller) the result
+ * message commit together.
  * A second request for the same order, even under another message id, finds the
  * slot taken and changes nothing: an order is never debited twice, and never
  * debited after it was refused (when its order may already be CANCELLED).
  */
-export async function payForOrder(trx: Transaction<PaymentsDb>, request: PaymentRequested, traceparent: string | null): Promise<PaymentDecision> {
-  if (!(await insertPayment(trx, request))) return { outcome: 'ALREADY_DECIDED' };
+export async function payForOrder(trx: Transaction<PaymentsDb>, request: PaymentRequested, traceparent: string | null): Promise<PaymentOutcomeMessage> {
+  if (!(await insertPayment(trx, request))) return { decision: { outcome: 'ALREADY_DECIDED' }, result: null };
   const accountId = await debitAccount(trx, request.user_id, request.amount);
   let decision: PaymentDecision;
   if (accountId) {
@@ -59,6 +66,5 @@ export async function payForOrder(trx: Transaction<PaymentsDb>, request: Payment
     decision.outcome === 'SUCCEEDED'
       ? { type: PAYMENT_SUCCEEDED, body: { message_id: messageId, order_id: request.order_id, occurred_at: occurredAt } }
       : { type: PAYMENT_FAILED, body: { message_id: messageId, order_id: request.order_id, reason: decision.reason, occurred_at: occurredAt } };
-  await insertOutboxMessage(trx, { id: messageId, type: result.type, body: encodeMessage(result.body), traceparent });
-  return decision;
+  return { decision, result: { id: messageId, type: result.type, body: encodeMessage(result.body), traceparent } };
 }
