@@ -1,6 +1,6 @@
 // `npm test`: every test level, each file in its own process (so a leaked
 // handle fails that file instead of hanging the run), then one total line.
-//   node scripts/run-tests.ts [level ...]      levels: typecheck unit integration system browser faults
+//   node scripts/run-tests.ts [level ...]      levels: typecheck unit integration system contract browser faults
 import { spawn } from 'node:child_process';
 import { existsSync, globSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -28,6 +28,7 @@ const LEVELS: Level[] = [
   { name: 'unit', patterns: ['packages/*/test/unit/**/*.test.ts', '*/test/unit/**/*.test.ts', 'tests/unit/**/*.test.ts'], needs: [] },
   { name: 'integration', patterns: ['packages/*/test/integration/**/*.test.ts', '*/test/integration/**/*.test.ts', 'tests/integration/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
   { name: 'system', patterns: ['tests/system/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
+  { name: 'contract', patterns: ['tests/contract/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
   { name: 'browser', patterns: ['tests/browser/**/*.test.ts'], needs: [POSTGRES, RABBITMQ, CHROMIUM] },
   { name: 'faults', patterns: ['tests/faults/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
 ];
