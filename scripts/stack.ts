@@ -68,10 +68,12 @@ function start(spec: ProcessSpec, oneShot = false): ChildProcess {
   return child;
 }
 
-function exitCode(child: ChildProcess): Promise<number> {
+/** The exit code, or 1 for a process ended by a signal — except, when asked, by our own SIGTERM. */
+function exitCode(child: ChildProcess, sigtermIsClean = false): Promise<number> {
+  const settle = (code: number | null, signal: NodeJS.Signals | null) => (code ?? (sigtermIsClean && signal === 'SIGTERM' ? 0 : 1));
   return new Promise((done) => {
-    if (child.exitCode !== null) return done(child.exitCode);
-    child.on('exit', (code) => done(code ?? 1));
+    if (child.exitCode !== null || child.signalCode !== null) return done(settle(child.exitCode, child.signalCode));
+    child.on('exit', (code, signal) => done(settle(code, signal)));
   });
 }
 
@@ -123,7 +125,9 @@ async function stopAll(): Promise<number> {
   for (const [, child] of children) child.kill('SIGTERM');
   const codes = await Promise.all(
     children.map(async ([name, child]) => {
-      const code = await exitCode(child);
+      // A process still loading its modules has no handler yet and dies of the SIGTERM itself;
+      // it had no work in hand, so that is a clean stop too (seen when a restart met Ctrl-C).
+      const code = await exitCode(child, true);
       if (code !== 0) say(`${name} stopped with code ${code}`);
       return code;
     }),
