@@ -17,19 +17,22 @@ export interface MessageContext {
   traceparent: string | null;
 }
 
+export interface NewMessage<M> {
+  message: M;
+  context: MessageContext;
+}
+
 /**
- * What a service registers: how to read a message, and how to apply it inside
- * the inbox transaction. What apply returns goes into the outbox in that same
- * transaction, in one statement for the whole batch.
+ * What a service registers: how to read a message, and how to apply a batch of
+ * new ones (each new to the inbox, each once, in delivery order) inside the
+ * inbox transaction — set-based, a few statements per batch rather than a few
+ * per message, and taking its row locks in one fixed order so that concurrent
+ * batches cannot deadlock. What apply returns goes into the outbox in that same
+ * transaction, in one statement.
  */
 export interface InboxHandler<DB extends MessagingTables, M extends IncomingMessage> {
   parse(type: string, body: Buffer): M;
-  apply(trx: Transaction<DB>, message: M, context: MessageContext): Promise<NewOutboxMessage[]>;
-  /**
-   * The row a message locks (a wallet, say). A batch is applied in this order, so
-   * concurrent batches take their locks in the same order and cannot deadlock.
-   */
-  lockKey(message: M): string;
+  apply(trx: Transaction<DB>, batch: NewMessage<M>[]): Promise<NewOutboxMessage[]>;
 }
 
 export interface InboxConsumerOptions<DB extends MessagingTables, M extends IncomingMessage> {
@@ -75,12 +78,13 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         trx,
         batch.map(({ delivery, message }) => ({ messageId: message.message_id, type: delivery.fields.routingKey })),
       );
-      const outgoing: NewOutboxMessage[] = [];
+      const news: NewMessage<M>[] = [];
       for (const { message, context } of batch) {
         // A second copy within the same batch is a duplicate too: only the first applies.
-        if (fresh.delete(message.message_id)) outgoing.push(...(await options.handler.apply(trx, message, context)));
+        if (fresh.delete(message.message_id)) news.push({ message, context });
         else logger.info('inbox.duplicate_ignored', { message_id: message.message_id });
       }
+      const outgoing = news.length > 0 ? await options.handler.apply(trx, news) : [];
       if (outgoing.length > 0) await insertOutboxMessages(trx, outgoing);
     });
 
@@ -126,8 +130,6 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
       }
     }
     if (parsed.length === 0) return;
-    const key = options.handler.lockKey;
-    parsed.sort((a, b) => (key(a.message) < key(b.message) ? -1 : key(a.message) > key(b.message) ? 1 : 0));
     try {
       await applyWithRetry(parsed);
     } catch (error) {

@@ -1,22 +1,34 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { PAYMENT_SUCCEEDED, type PaymentResult } from '@gozon/contracts';
 import type { OrdersDb } from './schema.ts';
 
+/** Locks the batch's orders that are still NEW, in id order, so concurrent batches cannot deadlock. */
+async function lockNewOrders(trx: Transaction<OrdersDb>, orderIds: string[]): Promise<string[]> {
+  const rows = await trx.selectFrom('order').select('id').where('id', 'in', orderIds).where('status', '=', 'NEW').orderBy('id').forUpdate().execute();
+  return rows.map((row) => row.id);
+}
+
+async function finishOrders(trx: Transaction<OrdersDb>, results: PaymentResult[]) {
+  const values = sql.join(
+    results.map((r) =>
+      r.type === PAYMENT_SUCCEEDED ? sql`(${r.order_id}::uuid, 'FINISHED', null::text)` : sql`(${r.order_id}::uuid, 'CANCELLED', ${r.reason}::text)`,
+    ),
+  );
+  await sql`
+    update "order" set status = result.status, cancel_reason = result.reason, updated_at = now()
+    from (values ${values}) as result (id, status, reason)
+    where "order".id = result.id and "order".status = 'NEW'`.execute(trx);
+}
+
 /**
- * Moves a NEW order to FINISHED or CANCELLED. Final states never change: a result
- * for an order that is no longer NEW (or unknown) updates nothing and says so.
+ * Moves NEW orders to FINISHED or CANCELLED, a batch in two statements. Final
+ * states never change: a result for an order that is no longer NEW (or is
+ * unknown) updates nothing. Returns the ids of the orders it moved.
  */
-export async function applyPaymentResult(trx: Transaction<OrdersDb>, result: PaymentResult): Promise<boolean> {
-  const succeeded = result.type === PAYMENT_SUCCEEDED;
-  const updated = await trx
-    .updateTable('order')
-    .set({
-      status: succeeded ? 'FINISHED' : 'CANCELLED',
-      cancel_reason: succeeded ? null : result.reason,
-      updated_at: new Date(),
-    })
-    .where('id', '=', result.order_id)
-    .where('status', '=', 'NEW')
-    .executeTakeFirst();
-  return updated.numUpdatedRows > 0n;
+export async function applyPaymentResults(trx: Transaction<OrdersDb>, results: PaymentResult[]): Promise<Set<string>> {
+  const first = new Map<string, PaymentResult>();
+  for (const result of results) if (!first.has(result.order_id)) first.set(result.order_id, result);
+  const open = await lockNewOrders(trx, [...first.keys()]);
+  if (open.length > 0) await finishOrders(trx, open.map((id) => first.get(id)!));
+  return new Set(open);
 }

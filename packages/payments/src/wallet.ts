@@ -39,11 +39,11 @@ export async function creditAccount(trx: Transaction<PaymentsDb>, accountId: str
     .executeTakeFirst();
 }
 
-export async function insertLedgerEntry(
+export async function insertLedgerEntries(
   trx: Transaction<PaymentsDb>,
-  entry: { account_id: string; kind: LedgerKind; amount: bigint; order_id: string | null },
+  entries: Array<{ account_id: string; kind: LedgerKind; amount: bigint; order_id: string | null }>,
 ): Promise<void> {
-  await trx.insertInto('ledger_entry').values(entry).execute();
+  await trx.insertInto('ledger_entry').values(entries).execute();
 }
 
 export type TopUpResult = { account: Account } | { refused: 'NO_ACCOUNT' | 'BALANCE_LIMIT' };
@@ -52,7 +52,7 @@ export type TopUpResult = { account: Account } | { refused: 'NO_ACCOUNT' | 'BALA
 export async function topUp(trx: Transaction<PaymentsDb>, accountId: string, amount: bigint): Promise<TopUpResult> {
   const account = await creditAccount(trx, accountId, amount);
   if (account) {
-    await insertLedgerEntry(trx, { account_id: account.id, kind: 'deposit', amount, order_id: null });
+    await insertLedgerEntries(trx, [{ account_id: account.id, kind: 'deposit', amount, order_id: null }]);
     return { account };
   }
   return { refused: (await findAccount(trx, accountId)) ? 'BALANCE_LIMIT' : 'NO_ACCOUNT' };

@@ -90,10 +90,10 @@ export const commonSettings = {
   SHUTDOWN_TIMEOUT_MS: integer(15000, 'how long a graceful shutdown may take before it is forced', { min: 100, max: 600000 }),
 };
 
-export function databaseSettings(database: string) {
+export function databaseSettings(database: string, poolSize = 8) {
   return {
     DATABASE_URL: url(`postgres://postgres@127.0.0.1:5432/${database}`, 'PostgreSQL of this domain', ['postgres:', 'postgresql:']),
-    DB_POOL_SIZE: integer(8, 'connections in the pool', { min: 1, max: 200 }),
+    DB_POOL_SIZE: integer(poolSize, 'connections in the pool', { min: 1, max: 200 }),
   };
 }
 

@@ -155,7 +155,7 @@ shared('API settings combine common, database and port', () => {
     LOG_LEVEL: 'info',
     SHUTDOWN_TIMEOUT_MS: 15000,
     DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/gozon_payments',
-    DB_POOL_SIZE: 8,
+    DB_POOL_SIZE: 24,
     PORT: 0,
   });
   assert.is(readConfig(apiSettings('gozon_payments', 3002), {}).PORT, 3002);

@@ -1,0 +1,63 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { newId } from '@gozon/runtime';
+import { openWallet, payForOrders, paymentsMigrations, topUp, type PaymentsDb } from '@gozon/payments';
+import { createTestDatabase, type TestDatabase } from '@gozon/testkit';
+
+// A batch is decided in delivery order from the locked balances, each order once.
+
+const pay = suite('payForOrders');
+let payments: TestDatabase<PaymentsDb>;
+
+const request = (user: string, amount: bigint, orderId = newId()) => ({
+  request: { message_id: newId(), order_id: orderId, user_id: user, amount, occurred_at: new Date().toISOString() },
+  traceparent: null,
+});
+
+pay.before(async () => {
+  payments = await createTestDatabase<PaymentsDb>('pay_for_orders', paymentsMigrations);
+  const { account } = await openWallet(payments.db, 'ann');
+  await payments.db.transaction().execute((trx) => topUp(trx, account.id, 1000n));
+});
+
+pay.after(async () => {
+  await payments.drop();
+});
+
+pay('one batch: in order until the money runs out, no wallet, and the same order twice', async () => {
+  const twice = newId();
+  const batch = [request('ann', 600n), request('ann', 500n), request('ann', 400n, twice), request('ann', 400n, twice), request('bob', 1n)];
+  const { decided, results } = await payments.db.transaction().execute((trx) => payForOrders(trx, batch));
+  assert.equal(
+    decided.map((d) => d.decision),
+    [
+      { outcome: 'SUCCEEDED' },
+      { outcome: 'FAILED', reason: 'INSUFFICIENT_FUNDS' },
+      { outcome: 'SUCCEEDED' },
+      { outcome: 'ALREADY_DECIDED' },
+      { outcome: 'FAILED', reason: 'NO_ACCOUNT' },
+    ],
+  );
+  assert.equal(
+    results.map((r) => r.type),
+    ['payment.succeeded', 'payment.failed', 'payment.succeeded', 'payment.failed'],
+  );
+  const account = await payments.db.selectFrom('account').select('balance').where('user_id', '=', 'ann').executeTakeFirstOrThrow();
+  assert.is(account.balance, 0n);
+  const debits = await payments.db.selectFrom('ledger_entry').select(['amount', 'order_id']).where('kind', '=', 'debit').execute();
+  assert.equal(debits.map((d) => d.amount).sort(), [400n, 600n]);
+});
+
+pay('a later batch with an order already decided, even refused, changes nothing', async () => {
+  const { account } = await openWallet(payments.db, 'ann');
+  await payments.db.transaction().execute((trx) => topUp(trx, account.id, 10_000n));
+  const refused = await payments.db.selectFrom('payment').select('order_id').where('reason', '=', 'INSUFFICIENT_FUNDS').executeTakeFirstOrThrow();
+  const again = request('ann', 500n, refused.order_id);
+  const { decided, results } = await payments.db.transaction().execute((trx) => payForOrders(trx, [again]));
+  assert.equal(decided[0]!.decision, { outcome: 'ALREADY_DECIDED' });
+  assert.equal(results, []);
+  const balance = await payments.db.selectFrom('account').select('balance').where('id', '=', account.id).executeTakeFirstOrThrow();
+  assert.is(balance.balance, 10_000n, 'an order refused before is not paid after a top-up');
+});
+
+pay.run();
