@@ -52,8 +52,8 @@ export function ordersRoutes({ db, logger }: { db: Kysely<OrdersDb>; logger: Log
       description: requireDescription(body.description),
       traceparent: acceptTraceparent(c.req.header('traceparent')),
     };
-    return idempotent(c, db, async (trx) => {
-      const order = await placeOrder(trx, input);
+    return idempotent(c, db, async (scope) => {
+      const order = await placeOrder(scope, input);
       logger.debug('order.placed', { order_id: order.id, user_id: userId, amount: order.amount });
       return { status: 201, body: toOrderJson(order) };
     });

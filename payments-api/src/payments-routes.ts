@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { Kysely } from 'kysely';
-import { HttpError, MAX_KOPECKS, formatRubles, idempotent, methodNotAllowed, readJsonObject, requireAmount, requireUserId, requireUuid, toRublesNumber, type Logger } from '@gozon/runtime';
+import { HttpError, MAX_KOPECKS, formatRubles, idempotent, inTransaction, methodNotAllowed, readJsonObject, requireAmount, requireUserId, requireUuid, toRublesNumber, type Logger } from '@gozon/runtime';
 import { findAccount, openWallet, topUp, type Account, type PaymentsDb } from '@gozon/payments';
 
 export function toWalletJson(account: Account) {
@@ -12,8 +12,8 @@ export function paymentsRoutes({ db, logger }: { db: Kysely<PaymentsDb>; logger:
 
   payments.post('/create/:user_id', async (c) => {
     const userId = requireUserId(c.req.param('user_id'));
-    return idempotent(c, db, async (trx) => {
-      const { account, created } = await openWallet(trx, userId);
+    return idempotent(c, db, async (scope) => {
+      const { account, created } = await openWallet(scope, userId);
       if (created) logger.info('wallet.opened', { bill_id: account.id, user_id: userId });
       return { status: created ? 201 : 200, body: toWalletJson(account) };
     });
@@ -24,8 +24,8 @@ export function paymentsRoutes({ db, logger }: { db: Kysely<PaymentsDb>; logger:
     const billId = requireUuid(c.req.param('bill_id'), 'bill_id');
     const body = await readJsonObject(c, ['amount']);
     const amount = requireAmount(body.amount);
-    return idempotent(c, db, async (trx) => {
-      const result = await topUp(trx, billId, amount);
+    return idempotent(c, db, async (scope) => {
+      const result = await inTransaction(scope, (trx) => topUp(trx, billId, amount));
       if ('refused' in result) {
         if (result.refused === 'NO_ACCOUNT') throw new HttpError(404, 'ACCOUNT_NOT_FOUND', `no wallet ${billId}`);
         throw new HttpError(409, 'BALANCE_LIMIT', `a wallet holds at most ${formatRubles(MAX_KOPECKS)} ₽; this top-up would exceed it`);

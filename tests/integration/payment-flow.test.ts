@@ -14,7 +14,7 @@ const RUB = 100n;
 let flow: Flow;
 
 async function order(userId: string, amount: bigint): Promise<Order> {
-  return flow.orders.db.transaction().execute((trx) => placeOrder(trx, { userId, amount, description: 'test order', traceparent: newTraceparent() }));
+  return placeOrder(flow.orders.db, { userId, amount, description: 'test order', traceparent: newTraceparent() });
 }
 
 async function walletWith(userId: string, amount: bigint) {

@@ -17,7 +17,7 @@ let relay: ServiceProcess;
 let worker: ServiceProcess;
 
 async function payOneOrder(label: string) {
-  const placed = await flow.orders.db.transaction().execute((trx) => placeOrder(trx, { userId: 'steady', amount: 100n, description: label, traceparent: newTraceparent() }));
+  const placed = await placeOrder(flow.orders.db, { userId: 'steady', amount: 100n, description: label, traceparent: newTraceparent() });
   const done = await waitFor(`order "${label}" paid`, async () => {
     const order = await findOrder(flow.orders.db, placed.id);
     return order?.status === 'FINISHED' ? order : undefined;

@@ -200,11 +200,11 @@ create(`a body over ${MAX_BODY_BYTES} bytes is 413 PAYLOAD_TOO_LARGE and nothing
   assert.is(driver.queries.length, 0);
 });
 
-create('a valid order is stored with its payment request, amount in exact kopecks, and answered 201', async () => {
+create('a valid order is stored with its payment request, in one statement, amount in exact kopecks, and answered 201', async () => {
   const { app, driver } = setup();
   const created = new Date('2024-07-01T12:00:00.000Z');
   driver.answer = (query) =>
-    query.sql.startsWith('insert into "order"')
+    query.sql.startsWith('with "placed"')
       ? [{ id: ORDER_ID, user_id: 'alice', amount: 14990n, description: 'green tea', status: 'NEW', cancel_reason: null, created_at: created, updated_at: created }]
       : [];
   const response = await postJson(app, CREATE, '{"amount":149.90,"description":"  green tea "}');
@@ -220,16 +220,17 @@ create('a valid order is stored with its payment request, amount in exact kopeck
     updated_at: '2024-07-01T12:00:00.000Z',
   });
 
-  assert.is(driver.queries.length, 2);
-  const [order, outbox] = driver.queries;
-  assert.match(order!.sql, /^insert into "order"/);
-  assert.ok(order!.parameters.includes(14990n), 'the amount is inserted as 14990n kopecks');
-  assert.ok(order!.parameters.includes('green tea'), 'the description is inserted trimmed');
-  assert.match(outbox!.sql, /^insert into "outbox_message"/);
-  assert.ok(outbox!.parameters.includes('payment.requested'));
-  const body = outbox!.parameters.find((p) => typeof p === 'string' && p.startsWith('{')) as string;
+  assert.is(driver.queries.length, 1, 'the order and its payment task are one statement');
+  const [statement] = driver.queries;
+  assert.match(statement!.sql, /^with "placed" as \(insert into "order"/);
+  assert.match(statement!.sql, /"task" as \(insert into "outbox_message"/);
+  assert.ok(statement!.parameters.includes(14990n), 'the amount is inserted as 14990n kopecks');
+  assert.ok(statement!.parameters.includes('green tea'), 'the description is inserted trimmed');
+  assert.ok(statement!.parameters.includes('payment.requested'));
+  const body = statement!.parameters.find((p) => typeof p === 'string' && p.startsWith('{')) as string;
   assert.equal(JSON.parse(body).amount, 14990);
-  assert.is(JSON.parse(body).order_id, ORDER_ID);
+  const orderId = statement!.parameters.find((p) => typeof p === 'string' && /^[0-9a-f]{8}-/.test(p));
+  assert.is(JSON.parse(body).order_id, orderId, 'the payment task names the order it belongs to');
 });
 
 create.run();

@@ -80,24 +80,32 @@ export async function purgeExpiredKeys<DB extends IdempotencyTables>(db: Kysely<
   return Number(result.numDeletedRows);
 }
 
+/** Runs work in the transaction db already is, or in a new one. */
+export async function inTransaction<DB, T>(db: Kysely<DB>, work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db as Transaction<DB>) : db.transaction().execute(work);
+}
+
 export interface IdempotentResult {
   status: ContentfulStatusCode;
   body: unknown;
 }
 
 /**
- * Runs a POST's operation in a transaction, at most once per Idempotency-Key.
- * Without the header it simply runs. Only a success is stored: an operation
- * that throws rolls the claim back with everything else.
+ * Runs a POST's operation at most once per Idempotency-Key: with the header, in
+ * a transaction with the key's claim and stored response; without it, simply on
+ * db, so an operation that is one statement costs one round trip (an operation
+ * of several statements opens its own transaction: see inTransaction). Only a
+ * success is stored: an operation that throws rolls the claim back with
+ * everything else.
  */
 export async function idempotent<DB extends IdempotencyTables>(
   c: Context,
   db: Kysely<DB>,
-  operation: (trx: Transaction<DB>) => Promise<IdempotentResult>,
+  operation: (db: Kysely<DB>) => Promise<IdempotentResult>,
 ): Promise<Response> {
   const key = c.req.header('idempotency-key');
   if (key === undefined) {
-    const result = await db.transaction().execute(operation);
+    const result = await operation(db);
     return c.json(result.body as object, result.status);
   }
   if (!KEY.test(key)) {
