@@ -6,3 +6,5 @@ export * from './flow.ts';
 export * from './stack.ts';
 export * from './dockerfile.ts';
 export * from './invariants.ts';
+export * from './recording-db.ts';
+export * from './error-shape.ts';

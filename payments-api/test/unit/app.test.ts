@@ -1,31 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
-import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely';
 import type { Hono } from 'hono';
 import { MAX_BODY_BYTES, createLogger } from '@gozon/runtime';
 import type { PaymentsDb } from '@gozon/payments';
+import { createRecordingDb, expectError, type RecordingDriver } from '@gozon/testkit';
 import { createApp } from '../../src/app.ts';
-
-// A database that performs no I/O: every query is recorded, then answered with
-// no rows (or with the rows `answer` gives), or fails with `failWith`.
-class RecordingDriver extends DummyDriver {
-  readonly queries: CompiledQuery[] = [];
-  failWith: Error | undefined = undefined;
-  answer: (query: CompiledQuery) => unknown[] = () => [];
-
-  override async acquireConnection(): Promise<DatabaseConnection> {
-    const driver = this;
-    return {
-      async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-        driver.queries.push(query);
-        if (driver.failWith) throw driver.failWith;
-        return { rows: driver.answer(query) as R[] };
-      },
-      async *streamQuery() {},
-    };
-  }
-}
 
 interface Setup {
   app: Hono;
@@ -34,15 +13,7 @@ interface Setup {
 }
 
 function setup(): Setup {
-  const driver = new RecordingDriver();
-  const db = new Kysely<PaymentsDb>({
-    dialect: {
-      createAdapter: () => new PostgresAdapter(),
-      createDriver: () => driver,
-      createIntrospector: (kysely) => new PostgresIntrospector(kysely),
-      createQueryCompiler: () => new PostgresQueryCompiler(),
-    },
-  });
+  const { db, driver } = createRecordingDb<PaymentsDb>();
   const logged: string[] = [];
   const app = createApp({ db, logger: createLogger('test', 'error', {}, (line) => void logged.push(line)) });
   return { app, driver, logged };
@@ -56,20 +27,6 @@ async function request(app: Hono, path: string, init: RequestInit = {}): Promise
 
 function postJson(app: Hono, path: string, body: string, contentType = 'application/json'): Promise<Response> {
   return request(app, path, { method: 'POST', headers: { 'Content-Type': contentType }, body });
-}
-
-/** Asserts the one error shape, exactly, and returns the message. */
-async function expectError(response: Response, status: number, code: string): Promise<string> {
-  assert.is(response.status, status);
-  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
-  const body = (await response.json()) as Record<string, unknown>;
-  assert.equal(Object.keys(body), ['error']);
-  const error = body.error as Record<string, unknown>;
-  assert.equal(Object.keys(error).sort(), ['code', 'message']);
-  assert.type(error.code, 'string');
-  assert.type(error.message, 'string');
-  assert.is(error.code, code);
-  return error.message as string;
 }
 
 // ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { expectError } from '@gozon/testkit';
 import { Hono } from 'hono';
 import {
   HttpError,
@@ -32,21 +33,6 @@ const app = buildApp();
 function post(body: string | Uint8Array, contentType: string | null = 'application/json'): Promise<Response> {
   const headers: Record<string, string> = contentType === null ? {} : { 'Content-Type': contentType };
   return Promise.resolve(app.request('/things', { method: 'POST', headers, body }));
-}
-
-/** Asserts the one error shape, exactly, and returns its code and message. */
-async function expectError(response: Response, status: number, code: string): Promise<string> {
-  assert.is(response.status, status);
-  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
-  const body = (await response.json()) as Record<string, unknown>;
-  assert.equal(Object.keys(body), ['error']);
-  const error = body.error as Record<string, unknown>;
-  assert.equal(Object.keys(error).sort(), ['code', 'message']);
-  assert.type(error.code, 'string');
-  assert.type(error.message, 'string');
-  assert.is(error.code, code);
-  assert.ok((error.message as string).length > 0, 'the message says something');
-  return error.message as string;
 }
 
 async function expectAccepted(response: Response, kopecks: string, description: string): Promise<void> {
