@@ -51,19 +51,32 @@ function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
+function countBy(values: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 interface Sample {
   at: number; // ms since the phase started
   latency: number;
-  ok: boolean;
+  /** The HTTP status, or the network error's code when there was no answer. */
+  outcome: number | string;
 }
 
 // ---- CPU of every process of the stack, from /proc (clock ticks of user + system time)
 
 const TICKS = 100;
 
-function processGroups(stackDir: string): Map<number, string> {
+/**
+ * Which process is whose: the stack's own (pids.json), RabbitMQ, nginx, this
+ * load generator, and PostgreSQL's backends by the service they serve — every
+ * pool names its service in application_name — and its own background work by
+ * kind (walwriter, autovacuum, ...).
+ */
+async function processGroups(stackDir: string): Promise<Map<number, string>> {
   const groups = new Map<number, string>();
   const pids = JSON.parse(readFileSync(join(stackDir, 'pids.json'), 'utf8')) as Record<string, number>;
   for (const [name, pid] of Object.entries(pids)) groups.set(pid, name === 'gateway' ? 'nginx' : name);
@@ -72,28 +85,64 @@ function processGroups(stackDir: string): Map<number, string> {
     try {
       const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
       const pid = Number(entry);
-      if (comm === 'postgres') groups.set(pid, 'postgresql');
+      if (comm === 'postgres') groups.set(pid, 'postgresql: other');
       else if (comm === 'beam.smp') groups.set(pid, 'rabbitmq');
       else if (comm === 'nginx' && !groups.has(pid)) groups.set(pid, 'nginx');
     } catch {
       // gone
     }
   }
+  const backends = await withDb('postgres', (client) =>
+    client.query<{ pid: number; name: string }>(
+      `select pid, case when backend_type = 'client backend' then coalesce(nullif(application_name, ''), 'other') else backend_type end as name from pg_stat_activity`,
+    ),
+  );
+  for (const { pid, name } of backends.rows) groups.set(pid, `postgresql: ${name}`);
   groups.set(process.pid, 'bench (load generator)');
   return groups;
 }
 
-function cpuTicks(groups: Map<number, string>): Map<string, number> {
-  const ticks = new Map<string, number>();
-  for (const [pid, name] of groups) {
+/** Clock ticks of user + system time of each process now, named by its group. */
+function cpuTicks(groups: Map<number, string>): Map<number, { group: string; ticks: number }> {
+  const ticks = new Map<number, { group: string; ticks: number }>();
+  for (const [pid, group] of groups) {
     try {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks.set(name, (ticks.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
+      ticks.set(pid, { group, ticks: Number(fields[11]) + Number(fields[12]) });
     } catch {
-      // exited during the phase
+      // exited
     }
   }
   return ticks;
+}
+
+/**
+ * % of one core per group over the phase. Each process counts what it used
+ * between the two readings; one that started meanwhile counts from zero, one
+ * that exited meanwhile (a short-lived PostgreSQL backend) is left out rather
+ * than subtracted.
+ */
+function cpuPercent(before: ReturnType<typeof cpuTicks>, after: ReturnType<typeof cpuTicks>, seconds: number): Record<string, number> {
+  const used = new Map<string, number>();
+  for (const [pid, { group, ticks }] of after) used.set(group, (used.get(group) ?? 0) + ticks - (before.get(pid)?.ticks ?? 0));
+  return Object.fromEntries([...used].map(([group, ticks]) => [group, round((100 * ticks) / TICKS / seconds)]));
+}
+
+/** Transactions committed so far in each of the stack's databases (orders, payments). */
+async function commits(databases: string[]): Promise<number[]> {
+  const result = await withDb('postgres', (client) =>
+    client.query<{ datname: string; n: string }>(`select datname, xact_commit as n from pg_stat_database where datname = any($1)`, [databases]),
+  );
+  return databases.map((name) => Number(result.rows.find((row) => row.datname === name)?.n ?? 0));
+}
+
+/** Busy and idle ticks of the whole machine, all cores (from /proc/stat's first line). */
+function machineTicks(): { busy: number; total: number } {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const ticks = values.map(Number);
+  const idle = ticks[3]! + ticks[4]!;
+  const total = ticks.slice(0, 8).reduce((sum, t) => sum + t, 0);
+  return { busy: total - idle, total };
 }
 
 // ---- load
@@ -112,11 +161,10 @@ async function runPhase(name: string, seconds: number, rate: number | null, user
     inFlight += 1;
     try {
       const response = await post(`/orders/create/${user}`, `{"amount": ${1 + (next % 50)}.${String(next % 100).padStart(2, '0')}, "description": "bench"}`);
-      const ok = response.status === 201;
-      if (ok) accepted.push(JSON.parse(response.text).order_id);
-      samples.push({ at: at - started, latency: Date.now() - at, ok });
-    } catch {
-      samples.push({ at: at - started, latency: Date.now() - at, ok: false });
+      if (response.status === 201) accepted.push(JSON.parse(response.text).order_id);
+      samples.push({ at: at - started, latency: Date.now() - at, outcome: response.status });
+    } catch (error) {
+      samples.push({ at: at - started, latency: Date.now() - at, outcome: (error as NodeJS.ErrnoException).code ?? String(error) });
     } finally {
       inFlight -= 1;
     }
@@ -189,7 +237,8 @@ function httpStats(phase: Phase) {
   }
   return {
     requests: phase.samples.length,
-    errors: phase.samples.filter((s) => !s.ok).length,
+    errors: phase.samples.filter((s) => s.outcome !== 201).length,
+    errorsByOutcome: countBy(phase.samples.filter((s) => s.outcome !== 201).map((s) => String(s.outcome))),
     skipped: phase.skipped,
     acceptedPerSecond: round(phase.accepted.length / phase.seconds),
     http: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), p99: percentile(latencies, 0.99) },
@@ -201,7 +250,7 @@ function httpStats(phase: Phase) {
 
 // ---- the yardstick
 
-async function pgbenchTps(): Promise<number> {
+async function pgbench(): Promise<{ tps: number; machineBusyPercent: number }> {
   const database = await createTestDatabase('pgbench', ordersMigrations);
   const script = join(tmpdir(), 'gozon-create-order.sql');
   writeFileSync(
@@ -214,10 +263,12 @@ COMMIT;
 `,
   );
   try {
+    const before = machineTicks();
     const output = execFileSync('pgbench', ['-n', '-c', '16', '-j', '2', '-T', '15', '-f', script, database.url], { encoding: 'utf8' });
     const tps = /tps = ([\d.]+)/.exec(output);
     if (!tps) throw new Error(`pgbench printed no tps:\n${output}`);
-    return Number(tps[1]);
+    const after = machineTicks();
+    return { tps: Number(tps[1]), machineBusyPercent: round((100 * (after.busy - before.busy)) / (after.total - before.total)) };
   } finally {
     await database.drop();
   }
@@ -242,19 +293,26 @@ async function benchReplicas(replicas: number) {
     ];
     for (const [name, seconds, rate] of plan) {
       say(`${replicas}×: ${name} for ${seconds} s`);
-      const groups = processGroups(stack.dir);
-      const before = cpuTicks(groups);
+      const before = cpuTicks(await processGroups(stack.dir));
+      const machineBefore = machineTicks();
+      const commitsBefore = await commits(stack.databases);
       const phase = await runPhase(name, seconds, rate, users);
-      const after = cpuTicks(groups);
+      const machineAfter = machineTicks();
+      const commitsAfter = await commits(stack.databases);
+      const after = cpuTicks(await processGroups(stack.dir));
       const drainStarted = Date.now();
       const stuck = await waitForQuiet(stack, 300_000, say);
       const drainSeconds = round((Date.now() - drainStarted) / 1000);
       acceptedAll.push(...phase.accepted);
-      const elapsed = (phase.ended - phase.started) / 1000;
-      const cpu = Object.fromEntries(
-        [...after.entries()].map(([group, ticks]) => [group, round((100 * (ticks - (before.get(group) ?? 0))) / TICKS / elapsed)]),
-      );
-      const result = { name, rate, seconds, drainSeconds, stuck, ...httpStats(phase), ...(await completionStats(stack.databases[0]!, phase)), cpuPercent: cpu };
+      const cpu = cpuPercent(before, after, (phase.ended - phase.started) / 1000);
+      const machineBusyPercent = round((100 * (machineAfter.busy - machineBefore.busy)) / (machineAfter.total - machineBefore.total));
+      const completion = await completionStats(stack.databases[0]!, phase);
+      // CPU time each order cost in each process: what limits the rate once the machine is busy.
+      const cpuMsPerOrder = Object.fromEntries(Object.entries(cpu).map(([group, percent]) => [group, round((10 * percent) / Math.max(1, completion.completedPerSecond), 3)]));
+      // Statistics reach pg_stat_database within a second: near enough over a phase of many.
+      const [ordersCommits, paymentsCommits] = commitsAfter.map((n, i) => round((n - commitsBefore[i]!) / Math.max(1, phase.accepted.length), 2));
+      const transactionsPerOrder = { orders: ordersCommits!, payments: paymentsCommits! };
+      const result = { name, rate, seconds, drainSeconds, stuck, ...httpStats(phase), ...completion, machineBusyPercent, transactionsPerOrder, cpuPercent: cpu, cpuMsPerOrder };
       say(
         `${replicas}×: ${name}: ${result.acceptedPerSecond} accepted/s, ${result.completedPerSecond} completed/s, ` +
           `HTTP p99 ${result.http.p99} ms, completion p99 ${result.completion.p99} ms, drained in ${drainSeconds} s`,
@@ -306,30 +364,42 @@ function markdown(report: Awaited<ReturnType<typeof main>>): string {
   const rows = report.runs.flatMap((run) =>
     run.phases.map(
       (p) =>
-        `| ${run.replicas} | ${p.name} | ${p.acceptedPerSecond} | ${p.completedPerSecond} | ${round(p.completedPerSecond / report.pgbenchTps, 3)} | ${p.http.p50} / ${p.http.p95} / ${p.http.p99} | ${p.completion.p50} / ${p.completion.p95} / ${p.completion.p99} | ${p.errors} | ${p.drainSeconds} |`,
+        `| ${run.replicas} | ${p.name} | ${p.acceptedPerSecond} | ${p.completedPerSecond} | ${round(p.completedPerSecond / report.pgbenchTps, 3)} | ${p.http.p50} / ${p.http.p95} / ${p.http.p99} | ${p.completion.p50} / ${p.completion.p95} / ${p.completion.p99} | ${p.errors === 0 ? 0 : `${p.errors} (${Object.entries(p.errorsByOutcome).map(([outcome, n]) => `${n}× ${outcome}`).join(', ')})`} | ${p.machineBusyPercent} | ${p.transactionsPerOrder.orders} / ${p.transactionsPerOrder.payments} | ${p.drainSeconds} |`,
     ),
   );
+  const byCost = (values: Record<string, number>) =>
+    Object.entries(values)
+      .filter(([, value]) => value > 0)
+      .sort(([, a], [, b]) => b - a);
   const cpu = report.runs.flatMap((run) =>
-    run.phases.map((p) => `| ${run.replicas} | ${p.name} | ${Object.entries(p.cpuPercent).sort(([, a], [, b]) => b - a).map(([name, value]) => `${name} ${value}%`).join(', ')} |`),
+    run.phases.map(
+      (p) =>
+        `| ${run.replicas} | ${p.name} | ${round(Object.values(p.cpuMsPerOrder).reduce((sum, ms) => sum + ms, 0), 2)} | ${byCost(p.cpuMsPerOrder).map(([name, ms]) => `${name} ${ms}`).join(', ')} | ${byCost(p.cpuPercent).map(([name, percent]) => `${name} ${percent}%`).join(', ')} |`,
+    ),
   );
   return `# Gozon benchmark, ${report.at}
 
 Machine: ${report.machine}. Everything on it: PostgreSQL, RabbitMQ, nginx, the services and the load generator.
-Yardstick: pgbench, the create-order transaction (order + outbox row) at 16 clients: **${report.pgbenchTps} tps**.
+Yardstick: pgbench, the create-order transaction (order + outbox row) at 16 clients: **${report.pgbenchTps} tps**,
+with the machine ${report.pgbenchMachineBusyPercent}% busy: ${round((report.cores * 10 * report.pgbenchMachineBusyPercent) / report.pgbenchTps, 3)} CPU ms per transaction, pgbench's client included.
 Invariants after the load: ${report.runs.map((r) => `${r.replicas}×: ${r.invariants === 'held' ? 'held' : (r.invariants as string[]).join('; ')}`).join('; ')}.
 
-| replicas | phase | accepted/s | completed/s | ÷ pgbench | HTTP p50 / p95 / p99 ms | completion p50 / p95 / p99 ms | errors | drain s |
-|---|---|---|---|---|---|---|---|---|
+| replicas | phase | accepted/s | completed/s | ÷ pgbench | HTTP p50 / p95 / p99 ms | completion p50 / p95 / p99 ms | errors | machine busy % | transactions per order, orders / payments db | drain s |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 Completed/s counts orders that reached FINISHED or CANCELLED during the phase; completion latency is
 updated_at − created_at of the orders created in the phase (the database's own timestamps); "drain" is
 how long the backlog took to clear after the phase.
 
-## CPU per process (% of one core, during each phase)
+## Where the CPU goes
 
-| replicas | phase | CPU |
-|---|---|---|
+CPU milliseconds each completed order cost, per process group (the machine has ${report.cores} cores, so
+${report.cores * 1000} ms of CPU per second: at a cost of C ms per order it cannot complete more than ${report.cores * 1000}/C
+orders per second), and the same as % of one core.
+
+| replicas | phase | CPU ms per order, all | CPU ms per order, by process | % of one core |
+|---|---|---|---|---|
 ${cpu.join('\n')}
 `;
 }
@@ -337,14 +407,14 @@ ${cpu.join('\n')}
 async function main() {
   const at = new Date().toISOString();
   say(`pgbench yardstick (16 clients, 15 s)`);
-  const pgbench = await pgbenchTps();
-  say(`pgbench: ${pgbench} tps`);
+  const yardstick = await pgbench();
+  say(`pgbench: ${yardstick.tps} tps, machine ${yardstick.machineBusyPercent}% busy`);
   const runs = [];
   for (const replicas of REPLICAS) {
     const run = await benchReplicas(replicas);
     runs.push(run);
   }
-  return { at, machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(Number(execFileSync('nproc').toString()))} cores online`, pgbenchTps: pgbench, postgres: POSTGRES_URL, runs };
+  return { at, cores: cpus().length, machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(Number(execFileSync('nproc').toString()))} cores online`, pgbenchTps: yardstick.tps, pgbenchMachineBusyPercent: yardstick.machineBusyPercent, postgres: POSTGRES_URL, runs };
 }
 
 const report = await main();

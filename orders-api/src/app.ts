@@ -1,10 +1,13 @@
 import type { Hono } from 'hono';
 import type { Kysely } from 'kysely';
-import { createApiApp, pingDb, type Logger } from '@gozon/runtime';
+import { createApiApp, pingDb, type Config, type Logger } from '@gozon/runtime';
 import type { OrdersDb } from '@gozon/orders';
 import { ordersRoutes } from './orders-routes.ts';
+import type { settings } from './settings.ts';
 
-export function createApp(deps: { db: Kysely<OrdersDb>; logger: Logger }): Hono {
+export type OrdersApiConfig = Pick<Config<typeof settings>, 'ORDER_BATCH_SIZE' | 'ORDER_INSERTS_IN_FLIGHT'>;
+
+export function createApp(deps: { db: Kysely<OrdersDb>; logger: Logger; config: OrdersApiConfig }): Hono {
   const app = createApiApp(deps.logger, { database: () => pingDb(deps.db) });
   app.route('/orders', ordersRoutes(deps));
   return app;

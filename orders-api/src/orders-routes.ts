@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import {
   HttpError,
   acceptTraceparent,
+  groupCalls,
   idempotent,
   methodNotAllowed,
   readJsonObject,
@@ -13,7 +14,8 @@ import {
   toRublesNumber,
   type Logger,
 } from '@gozon/runtime';
-import { findOrder, listOrdersOfUser, placeOrder, type Order, type OrdersDb } from '@gozon/orders';
+import { findOrder, listOrdersOfUser, placeOrder, placeOrders, type Order, type OrdersDb, type PlaceOrder } from '@gozon/orders';
+import type { OrdersApiConfig } from './app.ts';
 
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 500;
@@ -40,8 +42,12 @@ function parseLimit(raw: string | undefined): number {
   return limit;
 }
 
-export function ordersRoutes({ db, logger }: { db: Kysely<OrdersDb>; logger: Logger }) {
+export function ordersRoutes({ db, logger, config }: { db: Kysely<OrdersDb>; logger: Logger; config: OrdersApiConfig }) {
   const orders = new Hono();
+  const placeGrouped = groupCalls((inputs: PlaceOrder[]) => placeOrders(db, inputs), {
+    maxBatch: config.ORDER_BATCH_SIZE,
+    maxInFlight: config.ORDER_INSERTS_IN_FLIGHT,
+  });
 
   orders.post('/create/:user_id', async (c) => {
     const userId = requireUserId(c.req.param('user_id'));
@@ -53,7 +59,8 @@ export function ordersRoutes({ db, logger }: { db: Kysely<OrdersDb>; logger: Log
       traceparent: acceptTraceparent(c.req.header('traceparent')),
     };
     return idempotent(c, db, async (scope) => {
-      const order = await placeOrder(scope, input);
+      // With an Idempotency-Key the order joins the key's own transaction; without one it goes with the others.
+      const order = scope.isTransaction ? await placeOrder(scope, input) : await placeGrouped(input);
       logger.debug('order.placed', { order_id: order.id, user_id: userId, amount: order.amount });
       return { status: 201, body: toOrderJson(order) };
     });

@@ -3,9 +3,10 @@ import * as assert from 'uvu/assert';
 import { sql } from 'kysely';
 import { ordersMigrations, type OrdersDb } from '@gozon/orders';
 import { paymentsMigrations, type PaymentsDb } from '@gozon/payments';
-import { createLogger, purgeExpiredKeys } from '@gozon/runtime';
+import { createLogger, purgeExpiredKeys, readConfig } from '@gozon/runtime';
 import { createTestDatabase, type TestDatabase } from '@gozon/testkit';
 import { createApp as createOrdersApp } from '../../orders-api/src/app.ts';
+import { settings as ordersApiSettings } from '../../orders-api/src/settings.ts';
 import { createApp as createPaymentsApp } from '../../payments-api/src/app.ts';
 
 // Idempotency-Key against the real databases: the stored first response, the
@@ -35,7 +36,7 @@ async function count(db: TestDatabase<any>['db'], table: string): Promise<number
 keys.before(async () => {
   orders = await createTestDatabase<OrdersDb>('idem_orders', ordersMigrations);
   payments = await createTestDatabase<PaymentsDb>('idem_payments', paymentsMigrations);
-  ordersApp = createOrdersApp({ db: orders.db, logger });
+  ordersApp = createOrdersApp({ db: orders.db, logger, config: readConfig(ordersApiSettings) });
   paymentsApp = createPaymentsApp({ db: payments.db, logger });
 });
 

@@ -1,10 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Hono } from 'hono';
-import { MAX_BODY_BYTES, createLogger } from '@gozon/runtime';
+import { MAX_BODY_BYTES, createLogger, readConfig } from '@gozon/runtime';
 import type { OrdersDb } from '@gozon/orders';
 import { createRecordingDb, expectError, type RecordingDriver } from '@gozon/testkit';
 import { createApp } from '../../src/app.ts';
+import { settings } from '../../src/settings.ts';
 
 interface Setup {
   app: Hono;
@@ -15,7 +16,7 @@ interface Setup {
 function setup(): Setup {
   const { db, driver } = createRecordingDb<OrdersDb>();
   const logged: string[] = [];
-  const app = createApp({ db, logger: createLogger('test', 'error', {}, (line) => void logged.push(line)) });
+  const app = createApp({ db, logger: createLogger('test', 'error', {}, (line) => void logged.push(line)), config: readConfig(settings) });
   return { app, driver, logged };
 }
 
@@ -160,14 +161,15 @@ create(`a body over ${MAX_BODY_BYTES} bytes is 413 PAYLOAD_TOO_LARGE and nothing
 create('a valid order is stored with its payment request, in one statement, amount in exact kopecks, and answered 201', async () => {
   const { app, driver } = setup();
   const created = new Date('2024-07-01T12:00:00.000Z');
+  // The database answers the row it was given: the order id is the statement's first parameter.
   driver.answer = (query) =>
     query.sql.startsWith('with "placed"')
-      ? [{ id: ORDER_ID, user_id: 'alice', amount: 14990n, description: 'green tea', status: 'NEW', cancel_reason: null, created_at: created, updated_at: created }]
+      ? [{ id: query.parameters[0], user_id: 'alice', amount: 14990n, description: 'green tea', status: 'NEW', cancel_reason: null, created_at: created, updated_at: created }]
       : [];
   const response = await postJson(app, CREATE, '{"amount":149.90,"description":"  green tea "}');
   assert.is(response.status, 201);
   assert.equal(await response.json(), {
-    order_id: ORDER_ID,
+    order_id: driver.queries[0]!.parameters[0],
     user_id: 'alice',
     amount: 149.9,
     description: 'green tea',

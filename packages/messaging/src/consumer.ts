@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely, Transaction } from 'kysely';
 import pRetry from 'p-retry';
 import { MalformedMessageError } from '@gozon/contracts';
@@ -42,6 +43,8 @@ export interface InboxConsumerOptions<DB extends MessagingTables, M extends Inco
   handler: InboxHandler<DB, M>;
   batchSize: number;
   concurrency: number;
+  /** After a batch that was not full, its slot waits this long before taking the next, so that messages gather. */
+  lingerMs: number;
   retries: number;
   logger: Logger;
   faults: Faults;
@@ -151,6 +154,8 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
           // Only the broker channel failing gets here; unacked deliveries return to the queue by themselves.
           logger.error('inbox.batch_failed', { queue, error });
         })
+        // Few messages per transaction cost nearly as much as many: under steady load, let the next batch gather.
+        .then(() => (batch.length < options.batchSize && options.lingerMs > 0 ? sleep(options.lingerMs) : undefined))
         .finally(() => {
           active -= 1;
           drain();

@@ -6,6 +6,18 @@ export async function insertOutboxMessages<DB extends MessagingTables>(trx: Tran
   await messagingView(trx).insertInto('outbox_message').values(messages).execute();
 }
 
+/**
+ * For the rest of the claiming transaction, read the outbox through a plain
+ * index scan. Every sent row leaves a dead entry in the unsent index until
+ * vacuum comes; a plain scan visits each once and marks it dead for the scans
+ * after it, while the bitmap scan the planner otherwise picks visits them all
+ * again on every claim (measured: 1.5 ms and 900 buffers per claim behind
+ * 30,000 sent rows, against 0.15 ms and 270 buffers).
+ */
+export async function preferIndexScan(trx: Transaction<MessagingTables>) {
+  await sql`set local enable_bitmapscan = off`.execute(trx);
+}
+
 /** Rows locked by another relay's open transaction are skipped, so no row is published twice at once. */
 export async function claimBatch(trx: Transaction<MessagingTables>, limit: number) {
   return trx

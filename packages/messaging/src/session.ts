@@ -13,8 +13,8 @@ export interface SessionOptions<DB extends MessagingTables, M extends IncomingMe
   namespace: string;
   db: Kysely<DB>;
   handler: InboxHandler<DB, M>;
-  outbox: { batchSize: number; pollIntervalMs: number; retentionSeconds: number };
-  inbox: { batchSize: number; concurrency: number; retries: number };
+  outbox: { batchSize: number; lingerMs: number; pollIntervalMs: number; retentionSeconds: number };
+  inbox: { batchSize: number; concurrency: number; lingerMs: number; retries: number };
   logger: Logger;
   faults: Faults;
 }
@@ -47,7 +47,7 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
   };
 
   try {
-    const listener = createListenClient(options.databaseUrl);
+    const listener = createListenClient(options.databaseUrl, options.service);
     listener.on('error', onLost('PostgreSQL LISTEN connection'));
     listener.on('end', onLost('PostgreSQL LISTEN connection'));
     await listener.connect();

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Kysely } from 'kysely';
-import { commonSettings, databaseSettings, integer, readConfig } from './config.ts';
+import { commonSettings, databaseSettings, integer, readConfig, type Config } from './config.ts';
 import { createDb, createPool, pingDb } from './db.ts';
 import { healthRoutes, type HealthCheck } from './health.ts';
 import { errorBody, errorHandler, notFound } from './http-error.ts';
@@ -39,19 +39,21 @@ export function apiSettings(database: string, port: number) {
 }
 
 /** The whole life of a stateless API: config, pool, app, listen, graceful stop. */
-export async function runApiService<DB extends IdempotencyTables>(options: {
+export async function runApiService<DB extends IdempotencyTables, S extends ReturnType<typeof apiSettings>>(options: {
   service: string;
-  settings: ReturnType<typeof apiSettings>;
-  createApp: (deps: { db: Kysely<DB>; logger: Logger }) => Hono;
+  settings: S;
+  createApp: (deps: { db: Kysely<DB>; logger: Logger; config: Config<S> }) => Hono;
 }): Promise<void> {
-  const config = readConfig(options.settings);
+  const serviceConfig = readConfig(options.settings);
+  // S extends the shared settings, so these are there; TypeScript cannot see through Config<S> to tell.
+  const config = serviceConfig as unknown as Config<ReturnType<typeof apiSettings>>;
   const logger = createLogger(options.service, config.LOG_LEVEL);
   logFatalErrors(logger);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
-  const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE, (error) => logger.warn('db.connection_lost', { error }));
+  const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE, (error) => logger.warn('db.connection_lost', { error }), options.service);
   const db = createDb<DB>(pool);
   shutdown.defer(() => db.destroy());
-  const server = await listen(options.createApp({ db, logger }), config.PORT);
+  const server = await listen(options.createApp({ db, logger, config: serviceConfig }), config.PORT);
   shutdown.defer(() => server.close());
   // Every replica purges; the deletes are idempotent and cheap on the created_at index.
   const purge = setInterval(() => {

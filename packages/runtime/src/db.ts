@@ -11,14 +11,16 @@ const types = {
 };
 
 /**
- * A pool whose connections may die under it (the database restarts, a backend is
+ * A pool whose connections name their service (application_name), so that
+ * pg_stat_activity — and the benchmark's CPU per process — tells whose they are;
+ * and whose connections may die under it (the database restarts, a backend is
  * terminated) without taking the process along: pg emits such a death as an
  * 'error' event on the client — the pool listens only while a client is idle, so
  * a client checked out between two queries of a transaction would crash the
  * process. The query that follows fails instead, as a transient error.
  */
-export function createPool(connectionString: string, max: number, onConnectionLost: (error: Error) => void): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, types, connectionTimeoutMillis: 5000 });
+export function createPool(connectionString: string, max: number, onConnectionLost: (error: Error) => void, applicationName: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, types, connectionTimeoutMillis: 5000, application_name: applicationName });
   pool.on('error', onConnectionLost);
   pool.on('connect', (client) => client.on('error', onConnectionLost));
   return pool;
@@ -33,6 +35,6 @@ export async function pingDb(db: Kysely<any>): Promise<void> {
 }
 
 /** A single dedicated connection for LISTEN: pooled connections come and go. */
-export function createListenClient(connectionString: string): pg.Client {
-  return new pg.Client({ connectionString, types });
+export function createListenClient(connectionString: string, applicationName: string): pg.Client {
+  return new pg.Client({ connectionString, types, application_name: applicationName });
 }

@@ -13,3 +13,4 @@ export * from './faults.ts';
 export * from './migrate.ts';
 export * from './api-service.ts';
 export * from './idempotency.ts';
+export * from './group-calls.ts';

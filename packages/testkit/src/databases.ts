@@ -24,7 +24,7 @@ export async function createTestDatabase<DB>(label: string, migrations: Record<s
   await ensureDatabase(url);
   // pg-pool's end() resolves before its idle connections have said goodbye; the
   // forced drop below may terminate one of them, which must not fail the test.
-  const pool = createPool(url, 10, () => {});
+  const pool = createPool(url, 10, () => {}, 'gozon-tests');
   const db = createDb<DB>(pool);
   await migrateToLatest(db, migrations);
   return {

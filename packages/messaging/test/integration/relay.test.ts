@@ -16,7 +16,7 @@ let connection: amqp.ChannelModel;
 const running: Array<{ relay: Stoppable; close(): Promise<void> }> = [];
 
 async function startRelay(options: { pollIntervalMs?: number; retentionSeconds?: number; batchSize?: number } = {}) {
-  const listener = createListenClient(database.url);
+  const listener = createListenClient(database.url, 'relay-test');
   await listener.connect();
   const channel = await connection.createConfirmChannel();
   const started = await startOutboxRelay({
@@ -25,6 +25,7 @@ async function startRelay(options: { pollIntervalMs?: number; retentionSeconds?:
     channel,
     exchange: broker.exchange,
     batchSize: options.batchSize ?? 100,
+    lingerMs: 5,
     pollIntervalMs: options.pollIntervalMs ?? 200,
     retentionSeconds: options.retentionSeconds ?? 3600,
     logger,

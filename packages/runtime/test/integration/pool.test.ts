@@ -13,7 +13,7 @@ const pool = suite('a pooled connection that dies while checked out');
 
 pool('is reported, does not crash the process, and its next query fails as transient', async () => {
   const lost: Error[] = [];
-  const subject = createPool(`${POSTGRES_URL}/postgres`, 2, (error) => lost.push(error));
+  const subject = createPool(`${POSTGRES_URL}/postgres`, 2, (error) => lost.push(error), 'pool-test');
   const client = await subject.connect();
   await client.query('begin');
   const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
