@@ -6,7 +6,7 @@ import { isTransientError, type Faults, type Logger } from '@gozon/runtime';
 import { insertInboxMessages } from './inbox.ts';
 import { insertOutboxMessages } from './outbox.ts';
 import { sendToDeadLetters } from './dead-letter.ts';
-import type { ConfirmChannel, Delivery } from './amqp.ts';
+import { coalesceFrames, type ConfirmChannel, type Delivery } from './amqp.ts';
 import type { MessagingTables, NewOutboxMessage } from './schema.ts';
 import type { Stoppable } from './relay.ts';
 
@@ -142,7 +142,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
       return;
     }
     options.faults('consumer.after-commit');
-    for (const { delivery } of parsed) channel.ack(delivery);
+    coalesceFrames(channel, () => parsed.forEach(({ delivery }) => channel.ack(delivery)));
   };
 
   const drain = () => {

@@ -1,4 +1,4 @@
-import type { ConfirmChannel } from './amqp.ts';
+import { coalesceFrames, type ConfirmChannel } from './amqp.ts';
 
 export interface OutgoingMessage {
   id: string;
@@ -22,16 +22,18 @@ export async function publishConfirmed(channel: ConfirmChannel, exchange: string
   const onReturn = (message: { properties: { messageId?: string } }) => returned.push(message.properties.messageId ?? '?');
   channel.on('return', onReturn);
   try {
-    for (const message of messages) {
-      channel.publish(exchange, message.type, Buffer.from(message.body), {
-        persistent: true,
-        mandatory: true,
-        messageId: message.id,
-        type: message.type,
-        contentType: 'application/json',
-        headers: message.traceparent ? { traceparent: message.traceparent } : {},
-      });
-    }
+    coalesceFrames(channel, () => {
+      for (const message of messages) {
+        channel.publish(exchange, message.type, Buffer.from(message.body), {
+          persistent: true,
+          mandatory: true,
+          messageId: message.id,
+          type: message.type,
+          contentType: 'application/json',
+          headers: message.traceparent ? { traceparent: message.traceparent } : {},
+        });
+      }
+    });
     await channel.waitForConfirms();
   } finally {
     channel.off('return', onReturn);
