@@ -1,10 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely, Transaction } from 'kysely';
 import pRetry from 'p-retry';
 import { MalformedMessageError } from '@gozon/contracts';
 import { isTransientError, type Faults, type Logger } from '@gozon/runtime';
 import { insertInboxMessages } from './inbox.ts';
 import { insertOutboxMessages } from './outbox.ts';
+import { lingerAfter } from './linger.ts';
 import { sendToDeadLetters } from './dead-letter.ts';
 import { coalesceFrames, type ConfirmChannel, type Delivery } from './amqp.ts';
 import type { MessagingTables, NewOutboxMessage } from './schema.ts';
@@ -43,7 +43,7 @@ export interface InboxConsumerOptions<DB extends MessagingTables, M extends Inco
   handler: InboxHandler<DB, M>;
   batchSize: number;
   concurrency: number;
-  /** After a batch that was not full, its slot waits this long before taking the next, so that messages gather. */
+  /** After a batch that was not full, its slot waits up to this long before taking the next, so that messages gather (see lingerAfter). */
   lingerMs: number;
   retries: number;
   logger: Logger;
@@ -154,8 +154,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
           // Only the broker channel failing gets here; unacked deliveries return to the queue by themselves.
           logger.error('inbox.batch_failed', { queue, error });
         })
-        // Few messages per transaction cost nearly as much as many: under steady load, let the next batch gather.
-        .then(() => (batch.length < options.batchSize && options.lingerMs > 0 ? sleep(options.lingerMs) : undefined))
+        .then(() => (batch.length < options.batchSize ? lingerAfter(batch.length, options.lingerMs) : undefined))
         .finally(() => {
           active -= 1;
           drain();

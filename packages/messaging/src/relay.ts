@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { Faults, Logger } from '@gozon/runtime';
 import { claimBatch, markSent, preferIndexScan, purgeSent } from './outbox.ts';
 import { publishConfirmed } from './publish.ts';
+import { lingerAfter } from './linger.ts';
 import { OUTBOX_CHANNEL, type MessagingTables } from './schema.ts';
 import type { ConfirmChannel } from './amqp.ts';
 
@@ -13,7 +14,7 @@ export interface OutboxRelayOptions {
   channel: ConfirmChannel;
   exchange: string;
   batchSize: number;
-  /** After a batch that was not full, wait this long before the next claim, so that rows gather. */
+  /** After a batch that was not full, wait up to this long before the next claim, so that rows gather (see lingerAfter). */
   lingerMs: number;
   pollIntervalMs: number;
   retentionSeconds: number;
@@ -79,9 +80,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
         if (published > 0) logger.debug('outbox.published', { count: published });
         // A full batch means more may be waiting: go again without waiting for a wake-up.
         if (published === options.batchSize) notified = true;
-        // A batch of a few rows costs a transaction nearly as dear as a full one: under steady
-        // load, let the next one gather for a moment (a quiet relay still answers the first row at once).
-        else if (published > 0 && options.lingerMs > 0) await sleep(options.lingerMs);
+        else if (published > 0) await lingerAfter(published, options.lingerMs);
       } catch (error) {
         failures += 1;
         logger.error('outbox.relay_failed', { error, failures });

@@ -28,12 +28,12 @@ export function workerSettings(database: string) {
     ...amqpSettings,
     HEALTH_PORT: integer(9000, 'port of /health/live and /health/ready', { min: 0, max: 65535 }),
     OUTBOX_BATCH_SIZE: integer(500, 'outbox rows claimed and published per transaction', { min: 1, max: 10000 }),
-    OUTBOX_LINGER_MS: integer(5, 'after a batch that was not full, how long new rows gather before the next claim', { min: 0, max: 1000 }),
+    OUTBOX_LINGER_MS: integer(30, 'after a batch that was not full, most a relay lets new rows gather (1 ms per row of that batch)', { min: 0, max: 1000 }),
     OUTBOX_POLL_INTERVAL_MS: integer(1000, 'fallback poll when no NOTIFY arrives', { min: 10, max: 60000 }),
     OUTBOX_RETENTION_SECONDS: integer(60, 'how long sent outbox rows are kept before they are purged', { min: 0, max: 604800 }),
     INBOX_BATCH_SIZE: integer(100, 'messages applied per inbox transaction', { min: 1, max: 1000 }),
     INBOX_CONCURRENCY: integer(2, 'inbox transactions in flight per queue', { min: 1, max: 64 }),
-    INBOX_LINGER_MS: integer(5, 'after a batch that was not full, how long new messages gather before the next', { min: 0, max: 1000 }),
+    INBOX_LINGER_MS: integer(30, 'after a batch that was not full, most a consumer lets new messages gather (1 ms per message of that batch)', { min: 0, max: 1000 }),
     INBOX_RETRIES: integer(8, 'retries of a transient failure before the message is requeued', { min: 0, max: 30 }),
   };
 }
