@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import amqp from 'amqplib';
 import type { Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
-import { countUnsent, createMessagingTables, startOutboxRelay, type MessagingTables, type Stoppable } from '@gozon/messaging';
+import { countUnsent, purgeAllSent, createMessagingTables, startOutboxRelay, type MessagingTables, type Stoppable } from '@gozon/messaging';
 import { createListenClient, createLogger, newId, parseFaults } from '@gozon/runtime';
 import { AMQP_URL, createTestBroker, createTestDatabase, waitFor, type TestBroker, type TestDatabase } from '@gozon/testkit';
 
@@ -114,6 +114,16 @@ relay('sent rows are purged after the retention', async () => {
     const row = await database.db.selectFrom('outbox_message').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n) === 0;
   });
+});
+
+relay('the purge deletes every sent row past the retention, however many chunks that takes', async () => {
+  await insertRequests(25);
+  await database.db.updateTable('outbox_message').set({ sent_at: new Date(Date.now() - 120_000) }).execute();
+  await insertRequests(3);
+  await database.db.updateTable('outbox_message').set({ sent_at: new Date() }).where('sent_at', 'is', null).execute();
+  assert.is(await purgeAllSent(database.db, 60, 10, () => false), 25);
+  const left = await database.db.selectFrom('outbox_message').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  assert.is(Number(left.n), 3, 'rows sent within the retention stay');
 });
 
 relay.run();
