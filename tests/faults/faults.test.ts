@@ -8,7 +8,8 @@
 //   npm run test:faults                     three runs, each with a fresh seed it prints
 //   FAULT_SEED=<n> npm run test:faults      reruns one seed (the faults' order and kinds;
 //                                           their exact timing against the load varies)
-//   FAULT_ORDERS=<n>  FAULT_RUNS=<n>        accepted orders per run (10000), runs (3)
+//   FAULT_ORDERS=<n>  FAULT_RUNS=<n>        accepted orders per run (10000; more if the load
+//                                           outlasts them before every kind of fault struck), runs (3)
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
@@ -23,6 +24,8 @@ const SEEDS = process.env.FAULT_SEED
   ? [Number(process.env.FAULT_SEED)]
   : Array.from({ length: Number(process.env.FAULT_RUNS ?? 3) }, () => Math.floor(Math.random() * 2 ** 31));
 const ORDERS = Number(process.env.FAULT_ORDERS ?? 10_000);
+// The load lasts until every kind of fault has struck this many times, however fast the orders go.
+const FAULT_ROUNDS = 2;
 const CONCURRENCY = 24;
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/faults');
 const USERS = 40;
@@ -120,13 +123,14 @@ const FAULTS: Record<string, () => Promise<void>> = {
   },
 };
 
-async function driveOrders(users: string[], wallets: Map<string, string>) {
+async function driveOrders(users: string[], wallets: Map<string, string>, faultsDone: () => boolean) {
   const accepted: string[] = [];
   let refused = 0;
   let attempts = 0;
   const worker = async () => {
-    // Until ORDERS are accepted: requests refused while PostgreSQL restarts do not count.
-    while (accepted.length < ORDERS && attempts < ORDERS * 2) {
+    // Until ORDERS are accepted (requests refused while PostgreSQL restarts do not count) and every
+    // kind of fault has struck: the faults must land on a running load, however fast it runs.
+    while ((accepted.length < ORDERS || !faultsDone()) && attempts < ORDERS * 10) {
       const user = pick(users, loadRandom);
       try {
         if (loadRandom() < 0.02 && wallets.has(user)) {
@@ -147,19 +151,23 @@ async function driveOrders(users: string[], wallets: Map<string, string>) {
   return { accepted, refused };
 }
 
-async function injectFaults(done: () => boolean) {
+/** Every kind FAULT_ROUNDS times, each round in an order the seed shuffles, then kinds at random for as long as the load runs. */
+async function injectFaults(loadDone: () => boolean, onEveryKind: () => void) {
   const names = Object.keys(FAULTS);
+  const shuffled = () => names.map((name) => ({ name, key: faultRandom() })).sort((a, b) => a.key - b.key).map((f) => f.name);
+  const planned = Array.from({ length: FAULT_ROUNDS }, shuffled).flat();
   const log: string[] = [];
-  while (!done()) {
+  while (!loadDone()) {
     await sleep(between(500, 2000));
-    if (done()) break;
-    const name = pick(names);
+    if (loadDone()) break;
+    const name = planned.shift() ?? pick(names);
     log.push(name);
     try {
       await FAULTS[name]!();
     } catch (error) {
       process.stdout.write(`faults: "${name}" could not be done: ${(error as Error).message}\n`);
     }
+    if (planned.length === 0) onEveryKind();
   }
   return log;
 }
@@ -172,7 +180,8 @@ async function startRun(seed: number) {
   stack = await startStack('faults', {
     STACK_REPLICAS: '2',
     LOG_LEVEL: 'warn',
-    GOZON_FAULTS: 'relay.after-publish:0.004,consumer.after-commit:0.004',
+    // Per batch; batches are large under this load (a few dozen a second per process).
+    GOZON_FAULTS: 'relay.after-publish:0.01,consumer.after-commit:0.01',
   });
   stackDir = stack.dir;
 }
@@ -205,10 +214,14 @@ async function attack(seed: number) {
   }
 
   let loadDone = false;
+  let everyKind = false;
   const started = Date.now();
   const [load, faultLog] = await Promise.all([
-    driveOrders(users, wallets).finally(() => (loadDone = true)),
-    injectFaults(() => loadDone),
+    driveOrders(users, wallets, () => everyKind).finally(() => (loadDone = true)),
+    injectFaults(
+      () => loadDone,
+      () => (everyKind = true),
+    ),
   ]);
   const loadSeconds = (Date.now() - started) / 1000;
   process.stdout.write(`faults: load done in ${loadSeconds.toFixed(0)} s: ${load.accepted.length} accepted, ${load.refused} refused; faults: ${faultLog.join(', ')}\n`);
