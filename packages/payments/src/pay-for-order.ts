@@ -3,7 +3,6 @@ import { PAYMENT_FAILED, PAYMENT_SUCCEEDED, encodeMessage, type FailureReason, t
 import type { NewOutboxMessage } from '@gozon/messaging';
 import { newId } from '@gozon/runtime';
 import type { PaymentOutcome, PaymentsDb } from './schema.ts';
-import { insertLedgerEntries } from './wallet.ts';
 
 export interface PaymentRequest {
   request: PaymentRequested;
@@ -45,19 +44,37 @@ async function lockAccounts(trx: Transaction<PaymentsDb>, userIds: string[]) {
     .execute();
 }
 
-async function debitAccounts(trx: Transaction<PaymentsDb>, debits: Map<string, bigint>) {
-  const values = sql.join([...debits].map(([id, amount]) => sql`(${id}::uuid, ${amount}::bigint)`));
-  await sql`
-    update account set balance = balance - debit.amount, updated_at = now()
-    from (values ${values}) as debit (id, amount)
-    where account.id = debit.id`.execute(trx);
+interface Debit {
+  accountId: string;
+  orderId: string;
+  amount: bigint;
 }
 
-async function recordOutcomes(trx: Transaction<PaymentsDb>, outcomes: Array<{ orderId: string; outcome: PaymentOutcome; reason: FailureReason | null }>) {
-  const values = sql.join(outcomes.map((o) => sql`(${o.orderId}::uuid, ${o.outcome}, ${o.reason})`));
-  await sql`
+/**
+ * Writes a batch's decisions in one statement: each wallet debited by the sum
+ * of its debits, a ledger entry per debit, and the outcome on each payment
+ * slot. PostgreSQL runs every part of a WITH once, to completion, whether or
+ * not the last part reads it; CHECK (balance >= 0) and the ledger's unique
+ * debit per order fail the whole statement, and with it the batch.
+ */
+async function recordDecisions(trx: Transaction<PaymentsDb>, debits: Debit[], outcomes: Array<{ orderId: string; outcome: PaymentOutcome; reason: FailureReason | null }>) {
+  const perAccount = new Map<string, bigint>();
+  for (const debit of debits) perAccount.set(debit.accountId, (perAccount.get(debit.accountId) ?? 0n) + debit.amount);
+  const money =
+    debits.length === 0
+      ? sql``
+      : sql`
+    with debited as (
+      update account set balance = balance - debit.amount, updated_at = now()
+      from (values ${sql.join([...perAccount].map(([id, amount]) => sql`(${id}::uuid, ${amount}::bigint)`))}) as debit (id, amount)
+      where account.id = debit.id
+    ), entered as (
+      insert into ledger_entry (account_id, kind, amount, order_id)
+      values ${sql.join(debits.map((d) => sql`(${d.accountId}::uuid, 'debit', ${d.amount}::bigint, ${d.orderId}::uuid)`))}
+    )`;
+  await sql`${money}
     update payment set outcome = decided.outcome, reason = decided.reason
-    from (values ${values}) as decided (order_id, outcome, reason)
+    from (values ${sql.join(outcomes.map((o) => sql`(${o.orderId}::uuid, ${o.outcome}, ${o.reason})`))}) as decided (order_id, outcome, reason)
     where payment.order_id = decided.order_id`.execute(trx);
 }
 
@@ -95,8 +112,7 @@ export async function payForOrders(
   );
   const accounts = new Map((await lockAccounts(trx, [...new Set(requests.map((r) => r.request.user_id))])).map((a) => [a.user_id, a]));
   const balances = new Map([...accounts.values()].map((a) => [a.id, a.balance]));
-  const debits = new Map<string, bigint>();
-  const entries: Array<{ account_id: string; kind: 'debit'; amount: bigint; order_id: string }> = [];
+  const debits: Debit[] = [];
   const outcomes: Array<{ orderId: string; outcome: PaymentOutcome; reason: FailureReason | null }> = [];
   const decided: DecidedPayment[] = [];
   const results: NewOutboxMessage[] = [];
@@ -113,8 +129,7 @@ export async function payForOrders(
     else if (balances.get(account.id)! < request.amount) decision = { outcome: 'FAILED', reason: 'INSUFFICIENT_FUNDS' };
     else {
       balances.set(account.id, balances.get(account.id)! - request.amount);
-      debits.set(account.id, (debits.get(account.id) ?? 0n) + request.amount);
-      entries.push({ account_id: account.id, kind: 'debit', amount: request.amount, order_id: request.order_id });
+      debits.push({ accountId: account.id, orderId: request.order_id, amount: request.amount });
       decision = { outcome: 'SUCCEEDED' };
     }
     outcomes.push({ orderId: request.order_id, outcome: decision.outcome === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', reason: decision.outcome === 'FAILED' ? decision.reason : null });
@@ -122,10 +137,6 @@ export async function payForOrders(
     results.push(resultMessage(request.order_id, decision, traceparent));
   }
 
-  if (debits.size > 0) {
-    await debitAccounts(trx, debits);
-    await insertLedgerEntries(trx, entries);
-  }
-  if (outcomes.length > 0) await recordOutcomes(trx, outcomes);
+  if (outcomes.length > 0) await recordDecisions(trx, debits, outcomes);
   return { decided, results };
 }

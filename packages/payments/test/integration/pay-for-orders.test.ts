@@ -46,6 +46,13 @@ pay('one batch: in order until the money runs out, no wallet, and the same order
   assert.is(account.balance, 0n);
   const debits = await payments.db.selectFrom('ledger_entry').select(['amount', 'order_id']).where('kind', '=', 'debit').execute();
   assert.equal(debits.map((d) => d.amount).sort(), [400n, 600n]);
+  const slots = await payments.db.selectFrom('payment').select(['outcome', 'reason']).orderBy('amount', 'desc').execute();
+  assert.equal(slots, [
+    { outcome: 'SUCCEEDED', reason: null },
+    { outcome: 'FAILED', reason: 'INSUFFICIENT_FUNDS' },
+    { outcome: 'SUCCEEDED', reason: null },
+    { outcome: 'FAILED', reason: 'NO_ACCOUNT' },
+  ]);
 });
 
 pay('a later batch with an order already decided, even refused, changes nothing', async () => {
@@ -58,6 +65,35 @@ pay('a later batch with an order already decided, even refused, changes nothing'
   assert.equal(results, []);
   const balance = await payments.db.selectFrom('account').select('balance').where('id', '=', account.id).executeTakeFirstOrThrow();
   assert.is(balance.balance, 10_000n, 'an order refused before is not paid after a top-up');
+});
+
+pay('a batch where every request is refused records each refusal and moves no money', async () => {
+  const before = await payments.db.selectFrom('ledger_entry').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const batch = [request('carol', 100n), request('ann', 10n ** 15n)];
+  const { decided } = await payments.db.transaction().execute((trx) => payForOrders(trx, batch));
+  assert.equal(
+    decided.map((d) => d.decision),
+    [
+      { outcome: 'FAILED', reason: 'NO_ACCOUNT' },
+      { outcome: 'FAILED', reason: 'INSUFFICIENT_FUNDS' },
+    ],
+  );
+  const slots = await payments.db
+    .selectFrom('payment')
+    .select(['outcome', 'reason'])
+    .where(
+      'order_id',
+      'in',
+      batch.map((b) => b.request.order_id),
+    )
+    .orderBy('amount')
+    .execute();
+  assert.equal(slots, [
+    { outcome: 'FAILED', reason: 'NO_ACCOUNT' },
+    { outcome: 'FAILED', reason: 'INSUFFICIENT_FUNDS' },
+  ]);
+  const after = await payments.db.selectFrom('ledger_entry').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  assert.is(after.n, before.n, 'no ledger entry');
 });
 
 pay.run();
