@@ -1,13 +1,19 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import pg from 'pg';
+import { ordersMigrations } from '@gozon/orders';
+import { paymentsMigrations } from '@gozon/payments';
 import { POSTGRES_URL, startService, uniqueSuffix } from '@gozon/testkit';
 
 const migrate = suite('the migrate entry points');
 
 const DOMAINS = [
-  { main: 'packages/orders/bin/migrate.ts', tables: ['idempotency_key', 'inbox_message', 'order', 'outbox_message'] },
-  { main: 'packages/payments/bin/migrate.ts', tables: ['account', 'idempotency_key', 'inbox_message', 'ledger_entry', 'outbox_message', 'payment'] },
+  { main: 'packages/orders/bin/migrate.ts', migrations: ordersMigrations, tables: ['idempotency_key', 'inbox_message', 'order', 'outbox_message'] },
+  {
+    main: 'packages/payments/bin/migrate.ts',
+    migrations: paymentsMigrations,
+    tables: ['account', 'idempotency_key', 'inbox_message', 'ledger_entry', 'outbox_message', 'payment'],
+  },
 ];
 
 async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -35,7 +41,7 @@ for (const domain of DOMAINS) {
       assert.is(first.code, 0, first.output);
       assert.is(second.code, 0, second.output);
       const applied = [first, second].map((r) => JSON.parse(r.output.trim().split('\n').at(-1)!).applied.length);
-      assert.equal(applied.sort(), [0, 3], 'one of them applied every migration, the other found nothing to do');
+      assert.equal(applied.sort(), [0, Object.keys(domain.migrations).length], 'one of them applied every migration, the other found nothing to do');
 
       const third = await run(domain.main, url);
       assert.is(third.code, 0);

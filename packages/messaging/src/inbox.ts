@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { messagingView, type MessagingTables } from './schema.ts';
 
 /**
@@ -18,4 +18,28 @@ export async function insertInboxMessages<DB extends MessagingTables>(
     .returning('message_id')
     .execute();
   return new Set(inserted.map((row) => row.message_id));
+}
+
+/**
+ * Forgets message ids received longer ago than the retention, a bounded number
+ * at a time (rows another purge holds are skipped). A copy arriving later than
+ * that would be applied again; the domains refuse it themselves (one payment
+ * slot per order, an order leaves NEW once), the inbox only saves them the work.
+ */
+export async function purgeReceived(db: Kysely<MessagingTables>, retentionHours: number, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('inbox_message')
+    .where(
+      'message_id',
+      'in',
+      db
+        .selectFrom('inbox_message')
+        .select('message_id')
+        .where('received_at', '<', sql<Date>`now() - make_interval(hours => ${retentionHours})`)
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

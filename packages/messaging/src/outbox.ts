@@ -52,21 +52,6 @@ export async function purgeSent(db: Kysely<MessagingTables>, retentionSeconds: n
   return Number(result.numDeletedRows);
 }
 
-/**
- * Deletes every sent row older than the retention, a chunk at a time for as
- * long as full chunks come back, so the purge keeps up with any rate: a fixed
- * 5,000 rows every 30 s fell behind above 167 orders/s, and the outbox grew
- * by 130,000 rows in a minute of the benchmark. Answers how many it deleted.
- */
-export async function purgeAllSent(db: Kysely<MessagingTables>, retentionSeconds: number, chunk: number, stopped: () => boolean): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const purged = await purgeSent(db, retentionSeconds, chunk);
-    total += purged;
-    if (purged < chunk || stopped()) return total;
-  }
-}
-
 export async function countUnsent(db: Kysely<MessagingTables>): Promise<number> {
   const row = await db
     .selectFrom('outbox_message')

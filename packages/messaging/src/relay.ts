@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Faults, Logger } from '@gozon/runtime';
-import { claimBatch, markSent, preferIndexScan, purgeAllSent } from './outbox.ts';
+import { claimBatch, markSent, preferIndexScan, purgeSent } from './outbox.ts';
+import { startPurging } from './purge.ts';
 import { publishConfirmed } from './publish.ts';
 import { lingerAfter } from './linger.ts';
 import { OUTBOX_CHANNEL, type MessagingTables } from './schema.ts';
@@ -21,9 +22,6 @@ export interface OutboxRelayOptions {
   logger: Logger;
   faults: Faults;
 }
-
-const PURGE_INTERVAL_MS = 1000;
-const PURGE_CHUNK = 1000;
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -93,27 +91,19 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
     }
   })();
 
-  // Every second, in small steps: a little steady work rather than a burst that holds up the orders.
-  const purgeTimer = new AbortController();
-  const purging = (async () => {
-    while (!stopping) {
-      try {
-        const purged = await purgeAllSent(options.db, options.retentionSeconds, PURGE_CHUNK, () => stopping);
-        if (purged > 0) logger.debug('outbox.purged', { count: purged });
-      } catch (error) {
-        logger.warn('outbox.purge_failed', { error });
-      }
-      await sleep(PURGE_INTERVAL_MS, undefined, { signal: purgeTimer.signal }).catch(() => {});
-    }
-  })();
+  const purging = startPurging({
+    table: 'outbox_message',
+    deleteChunk: (limit) => purgeSent(options.db, options.retentionSeconds, limit),
+    intervalMs: 1000,
+    logger,
+  });
 
   logger.info('outbox.relay_started', { batch_size: options.batchSize, poll_interval_ms: options.pollIntervalMs });
   return {
     async stop() {
       stopping = true;
-      purgeTimer.abort();
       wake?.();
-      await Promise.all([loop, purging]);
+      await Promise.all([loop, purging.stop()]);
       options.listener.off('notification', wakeUp);
       logger.info('outbox.relay_stopped');
     },

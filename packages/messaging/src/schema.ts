@@ -36,6 +36,13 @@ export function messagingView(db: unknown) {
 
 export const OUTBOX_CHANNEL = 'outbox_message';
 
+// Frozen: each domain lists it after its own; the inbox purge finds old ids by their receipt.
+export const indexInboxByReceipt: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createIndex('inbox_message_received_at').on('inbox_message').column('received_at').execute();
+  },
+};
+
 // Frozen: each domain lists this migration first. It never changes; a later
 // change to these tables is a new migration.
 export const createMessagingTables: Migration = {

@@ -5,6 +5,8 @@ import { connectAmqp, declareTopology } from './amqp.ts';
 import { startInboxConsumer, type IncomingMessage, type InboxHandler } from './consumer.ts';
 import { startOutboxRelay, type Stoppable } from './relay.ts';
 import { messagingView, type MessagingTables } from './schema.ts';
+import { purgeReceived } from './inbox.ts';
+import { startPurging } from './purge.ts';
 
 export interface SessionOptions<DB extends MessagingTables, M extends IncomingMessage> {
   service: string;
@@ -14,7 +16,7 @@ export interface SessionOptions<DB extends MessagingTables, M extends IncomingMe
   db: Kysely<DB>;
   handler: InboxHandler<DB, M>;
   outbox: { batchSize: number; lingerMs: number; pollIntervalMs: number; retentionSeconds: number };
-  inbox: { batchSize: number; concurrency: number; lingerMs: number; retries: number };
+  inbox: { batchSize: number; concurrency: number; lingerMs: number; retries: number; retentionHours: number };
   logger: Logger;
   faults: Faults;
 }
@@ -98,6 +100,13 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
     }
     // Stop taking messages first, on every queue at once, and finish the batches in hand.
     closers.push(() => Promise.all(consumers.map((consumer) => consumer.stop())));
+    const inboxPurge = startPurging({
+      table: 'inbox_message',
+      deleteChunk: (limit) => purgeReceived(messagingView(options.db), options.inbox.retentionHours, limit),
+      intervalMs: 10_000,
+      logger,
+    });
+    closers.push(() => inboxPurge.stop());
   } catch (error) {
     stopping = true;
     await closeQuietly();

@@ -34,6 +34,7 @@ export function workerSettings(database: string) {
     INBOX_BATCH_SIZE: integer(100, 'messages applied per inbox transaction', { min: 1, max: 1000 }),
     INBOX_CONCURRENCY: integer(2, 'inbox transactions in flight per queue', { min: 1, max: 64 }),
     INBOX_LINGER_MS: integer(30, 'after a batch that was not full, most a consumer lets new messages gather (1 ms per message of that batch)', { min: 0, max: 1000 }),
+    INBOX_RETENTION_HOURS: integer(168, 'how long a received message id is remembered against duplicates', { min: 1, max: 87600 }),
     INBOX_RETRIES: integer(8, 'retries of a transient failure before the message is requeued', { min: 0, max: 30 }),
   };
 }
@@ -76,7 +77,7 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
         pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
         retentionSeconds: config.OUTBOX_RETENTION_SECONDS,
       },
-      inbox: { batchSize: config.INBOX_BATCH_SIZE, concurrency: config.INBOX_CONCURRENCY, lingerMs: config.INBOX_LINGER_MS, retries: config.INBOX_RETRIES },
+      inbox: { batchSize: config.INBOX_BATCH_SIZE, concurrency: config.INBOX_CONCURRENCY, lingerMs: config.INBOX_LINGER_MS, retries: config.INBOX_RETRIES, retentionHours: config.INBOX_RETENTION_HOURS },
       logger,
       faults: parseFaults(process.env.GOZON_FAULTS),
     });

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import amqp from 'amqplib';
 import type { Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
-import { countUnsent, purgeAllSent, createMessagingTables, startOutboxRelay, type MessagingTables, type Stoppable } from '@gozon/messaging';
+import { countUnsent, purgeInChunks, purgeReceived, purgeSent, createMessagingTables, startOutboxRelay, type MessagingTables, type Stoppable } from '@gozon/messaging';
 import { createListenClient, createLogger, newId, parseFaults } from '@gozon/runtime';
 import { AMQP_URL, createTestBroker, createTestDatabase, waitFor, type TestBroker, type TestDatabase } from '@gozon/testkit';
 
@@ -121,9 +121,18 @@ relay('the purge deletes every sent row past the retention, however many chunks 
   await database.db.updateTable('outbox_message').set({ sent_at: new Date(Date.now() - 120_000) }).execute();
   await insertRequests(3);
   await database.db.updateTable('outbox_message').set({ sent_at: new Date() }).where('sent_at', 'is', null).execute();
-  assert.is(await purgeAllSent(database.db, 60, 10, () => false), 25);
+  assert.is(await purgeInChunks((limit) => purgeSent(database.db, 60, limit), 10, () => false), 25);
   const left = await database.db.selectFrom('outbox_message').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
   assert.is(Number(left.n), 3, 'rows sent within the retention stay');
+});
+
+relay('the inbox forgets message ids received before its retention, and keeps the rest', async () => {
+  const old = Array.from({ length: 25 }, () => ({ message_id: newId(), type: PAYMENT_REQUESTED, received_at: new Date(Date.now() - 3 * 3600_000) }));
+  const recent = Array.from({ length: 4 }, () => ({ message_id: newId(), type: PAYMENT_REQUESTED }));
+  await database.db.insertInto('inbox_message').values([...old, ...recent]).execute();
+  assert.is(await purgeInChunks((limit) => purgeReceived(database.db, 2, limit), 10, () => false), 25);
+  const left = await database.db.selectFrom('inbox_message').select('message_id').execute();
+  assert.equal(left.map((row) => row.message_id).sort(), recent.map((m) => m.message_id).sort());
 });
 
 relay.run();
