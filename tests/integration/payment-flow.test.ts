@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { sql } from 'kysely';
 import { PAYMENT_REQUESTED, encodeMessage } from '@gozon/contracts';
 import { countUnsent, messagingView } from '@gozon/messaging';
-import { findOrder, placeOrder, type Order } from '@gozon/orders';
+import { findOrder, placeOrder, placeOrders, type Order } from '@gozon/orders';
 import { openWallet, topUp, type PaymentsDb } from '@gozon/payments';
 import { newId, newTraceparent } from '@gozon/runtime';
 import { createFlow, waitFor, type Flow } from '@gozon/testkit';
@@ -120,6 +120,31 @@ happy('a malformed message lands in the DLQ with its error, and the queue keeps 
   const [poison] = await flow.broker.drain(dlq);
   assert.match(String(poison?.headers['x-error']), /MalformedMessageError: body is not JSON/);
   assert.is(await balanceOf(bill), 0n);
+});
+
+happy('orders placed in one statement each get their own task, and each ends on its own', async () => {
+  await walletWith('group-rich', 1000n * RUB);
+  await walletWith('group-poor', 1n * RUB);
+  const inputs = [
+    { userId: 'group-rich', amount: 250n * RUB, description: 'first of three', traceparent: newTraceparent() },
+    { userId: 'group-nobody', amount: 5n * RUB, description: 'second of three', traceparent: newTraceparent() },
+    { userId: 'group-poor', amount: 2n * RUB, description: 'third of three', traceparent: newTraceparent() },
+  ];
+  const placed = await placeOrders(flow.orders.db, inputs);
+  assert.equal(
+    placed.map((o) => [o.user_id, o.amount, o.description, o.status]),
+    inputs.map((i) => [i.userId, i.amount, i.description, 'NEW']),
+    'answered in the order of the inputs',
+  );
+  const done = await Promise.all(placed.map((o) => finalStatus(o.id)));
+  assert.equal(
+    done.map((o) => [o.status, o.cancel_reason]),
+    [
+      ['FINISHED', null],
+      ['CANCELLED', 'NO_ACCOUNT'],
+      ['CANCELLED', 'INSUFFICIENT_FUNDS'],
+    ],
+  );
 });
 
 happy.run();
