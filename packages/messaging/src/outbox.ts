@@ -35,7 +35,11 @@ export async function markSent(trx: Transaction<MessagingTables>, ids: string[])
   await trx.updateTable('outbox_message').set({ sent_at: new Date() }).where('id', 'in', ids).execute();
 }
 
-/** Deletes sent rows older than the retention, a bounded number at a time so no statement holds locks for long. */
+/**
+ * Deletes sent rows older than the retention, a bounded number at a time so no
+ * statement holds locks for long; rows another relay's purge holds are skipped,
+ * as the inbox purge does, so replicas purging at once do not queue on each other.
+ */
 export async function purgeSent(db: Kysely<MessagingTables>, retentionSeconds: number, limit: number): Promise<number> {
   const result = await db
     .deleteFrom('outbox_message')
@@ -46,7 +50,9 @@ export async function purgeSent(db: Kysely<MessagingTables>, retentionSeconds: n
         .selectFrom('outbox_message')
         .select('id')
         .where('sent_at', '<', sql<Date>`now() - make_interval(secs => ${retentionSeconds})`)
-        .limit(limit),
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
     )
     .executeTakeFirst();
   return Number(result.numDeletedRows);
