@@ -48,12 +48,19 @@ const RESTART_DELAY_MS = 500;
 /**
  * Starts a process; a long-running one that dies is started again after a
  * moment, as an orchestrator's restart policy would (compose: unless-stopped).
+ * Each child is the leader of its own process group (detached): a terminal's
+ * Ctrl-C signals the foreground group, so it reaches this runner alone, which
+ * then stops each child with one SIGTERM. A child that got the terminal's
+ * SIGINT too would take that SIGTERM as a second signal and force its exit.
  */
 function start(spec: ProcessSpec, oneShot = false): ChildProcess {
+  // A process started once the stop has begun would outlive it.
+  if (stopping) throw new Error(`${spec.name} not started: the stack is stopping`);
   const child = spawn(spec.command[0]!, spec.command.slice(1), {
     cwd: ROOT,
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
   });
   running.set(spec.name, child);
   if (!oneShot) writePids();
@@ -119,21 +126,45 @@ function prepareDocs(docs: string): string {
   return docs;
 }
 
+/** Signals a child's whole process group (npm's and nginx's own children too); it may be gone already. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // already exited
+  }
+}
+
+// Longer than a service's own shutdown deadline (SHUTDOWN_TIMEOUT_MS, 15 s), so only a process
+// that ignored it is killed.
+const STOP_DEADLINE_MS = 30_000;
+
 async function stopAll(): Promise<number> {
   stopping = true;
   const children = [...running.entries()];
-  for (const [, child] of children) child.kill('SIGTERM');
+  for (const [, child] of children) signalGroup(child, 'SIGTERM');
   const codes = await Promise.all(
     children.map(async ([name, child]) => {
+      const deadline = setTimeout(() => {
+        say(`${name} still running ${STOP_DEADLINE_MS} ms after SIGTERM: killed`);
+        signalGroup(child, 'SIGKILL');
+      }, STOP_DEADLINE_MS);
       // A process still loading its modules has no handler yet and dies of the SIGTERM itself;
       // it had no work in hand, so that is a clean stop too (seen when a restart met Ctrl-C).
       const code = await exitCode(child, true);
+      clearTimeout(deadline);
       if (code !== 0) say(`${name} stopped with code ${code}`);
       return code;
     }),
   );
   return codes.every((code) => code === 0) ? 0 : 1;
 }
+
+// The children are not in this runner's process group, so nothing else ends them: whatever
+// way the runner exits (a crash included), the ones still running go with it.
+process.on('exit', () => {
+  for (const child of running.values()) signalGroup(child, 'SIGKILL');
+});
 
 async function run() {
   if (!existsSync(NGINX)) throw new Error(`nginx is missing: apt-get update && apt-get install -y nginx`);
@@ -224,8 +255,12 @@ const shutdown = (signal: string) => {
 };
 process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));
+// A closed terminal hangs up its session; the children, in sessions of their own, never hear it.
+process.on('SIGHUP', () => shutdown('SIGHUP'));
 
 run().catch(async (error) => {
+  // A start cut short by a signal: the shutdown already under way says how it ended.
+  if (shuttingDown) return;
   say(`failed to start: ${(error as Error).message}`);
   await stopAll();
   process.exit(1);

@@ -11,12 +11,25 @@ import { REPO_ROOT } from './processes.ts';
 
 export const GATEWAY = process.env.TEST_GATEWAY_URL ?? 'http://127.0.0.1:8080';
 
+export interface StackStartOptions {
+  timeoutMs?: number;
+  /**
+   * Runs the runner as a terminal runs a foreground job, the leader of its own
+   * process group, so that interrupt() can signal the whole group as Ctrl-C does.
+   * Off by default: in its own group the runner no longer hears a signal sent
+   * to this test's group (a CI timeout's), and would outlive the test.
+   */
+  processGroup?: boolean;
+}
+
 /**
  * `npm run stack` as a person runs it, on databases and queues of the test's
- * own, resolved once it says it is ready. stop() sends SIGTERM, as Ctrl-C does,
- * and resolves with its exit code.
+ * own, resolved once it says it is ready. stop() sends SIGTERM, as an
+ * orchestrator does; interrupt() sends SIGINT to the runner's process group, as
+ * Ctrl-C in a terminal does. Both resolve with its exit code.
  */
-export async function startStack(label: string, env: Record<string, string> = {}, timeoutMs = 60_000) {
+export async function startStack(label: string, env: Record<string, string> = {}, options: StackStartOptions = {}) {
+  const { timeoutMs = 60_000, processGroup = false } = options;
   const suffix = uniqueSuffix();
   const databases = [`gozon_test_${label}_orders_${suffix}`, `gozon_test_${label}_payments_${suffix}`];
   const namespace = `test.${label}.${suffix}.`;
@@ -34,6 +47,7 @@ export async function startStack(label: string, env: Record<string, string> = {}
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: processGroup,
   });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -49,6 +63,13 @@ export async function startStack(label: string, env: Record<string, string> = {}
     const channel = await connection.createChannel();
     await deleteTopology(channel, namespace);
     await connection.close();
+  };
+
+  const stopWith = async (signal: () => void): Promise<number> => {
+    if (child.exitCode === null && child.signalCode === null) signal();
+    const code = await exited;
+    await cleanUp();
+    return code;
   };
 
   try {
@@ -77,12 +98,8 @@ export async function startStack(label: string, env: Record<string, string> = {}
     databases,
     dir,
     output: () => output,
-    async stop(): Promise<number> {
-      child.kill('SIGTERM');
-      const code = await exited;
-      await cleanUp();
-      return code;
-    },
+    stop: () => stopWith(() => child.kill('SIGTERM')),
+    interrupt: () => stopWith(() => process.kill(processGroup ? -child.pid! : child.pid!, 'SIGINT')),
   };
 }
 
