@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import amqp from 'amqplib';
 import { SUBSCRIPTIONS, deadLetterQueueName, exchangeName, queueName } from '@gozon/contracts';
 
@@ -5,8 +6,18 @@ export type AmqpConnection = amqp.ChannelModel;
 export type ConfirmChannel = amqp.ConfirmChannel;
 export type Delivery = amqp.ConsumeMessage;
 
-// After this many deliveries RabbitMQ itself dead-letters a message (a quorum
-// queue counts them), so a message that crashes its consumer cannot loop forever.
+// After this many deliveries RabbitMQ itself dead-letters a message: the last
+// guard against one that kills its consumer before the consumer can count it
+// (the consumer counts its own attempts at redelivered messages and
+// dead-letters a poison message after INBOX_MAX_ATTEMPTS, 3). The arithmetic
+// that keeps innocent messages below it: RabbitMQ before 4.3 counts every
+// return of a message, its consumer's death included (4.3 counts only rejects,
+// which the consumer never sends); a transient failure returns nothing (it is
+// retried in-process); a poison message causes at most INBOX_MAX_ATTEMPTS + 1 =
+// 4 deaths, and each returns the messages in hand once. So an innocent message
+// reaches 20 only if five poison messages strike while it is in hand, or as
+// many deaths from outside. Changing it on a queue that exists fails every
+// later declaration (PRECONDITION_FAILED), so it stays as queues were made.
 const DELIVERY_LIMIT = 20;
 
 export async function connectAmqp(url: string, name: string): Promise<AmqpConnection> {
@@ -25,13 +36,23 @@ export async function connectAmqp(url: string, name: string): Promise<AmqpConnec
  * returns.
  */
 export function coalesceFrames<T>(channel: amqp.Channel, work: () => T): T {
-  const socket = (channel as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
+  const socket = (channel as unknown as { connection: { stream: Duplex } }).connection.stream;
   socket.cork();
   try {
     return work();
   } finally {
     setImmediate(() => setImmediate(() => socket.uncork()));
   }
+}
+
+/**
+ * Ends a connection at once, without the closing handshake: what is left when
+ * close() did not finish in time (a broker under a resource alarm stops reading
+ * from publishing connections, so it never reads our close). Unacked deliveries
+ * go back to their queues; unconfirmed publishes count as unsent.
+ */
+export function destroyConnection(connection: AmqpConnection): void {
+  (connection as unknown as { connection: { stream: Duplex } }).connection.stream.destroy();
 }
 
 /** Idempotent; every process declares everything, so no message is published to an exchange with no queue. */

@@ -1,13 +1,14 @@
 import type { Kysely, Transaction } from 'kysely';
 import pRetry from 'p-retry';
+import pTimeout from 'p-timeout';
 import { MalformedMessageError } from '@gozon/contracts';
 import { isTransientError, type Faults, type Logger } from '@gozon/runtime';
-import { insertInboxMessages } from './inbox.ts';
+import { forgetAttempts, insertInboxMessages, readAttempts, recordAttempts } from './inbox.ts';
 import { insertOutboxMessages } from './outbox.ts';
 import { lingerAfter } from './linger.ts';
 import { sendToDeadLetters } from './dead-letter.ts';
 import { coalesceFrames, type ConfirmChannel, type Delivery } from './amqp.ts';
-import type { MessagingTables, NewOutboxMessage } from './schema.ts';
+import { messagingView, type MessagingTables, type NewOutboxMessage } from './schema.ts';
 import type { Stoppable } from './relay.ts';
 
 export interface IncomingMessage {
@@ -45,7 +46,12 @@ export interface InboxConsumerOptions<DB extends MessagingTables, M extends Inco
   concurrency: number;
   /** After a batch that was not full, its slot waits up to this long before taking the next, so that messages gather (see lingerAfter). */
   lingerMs: number;
-  retries: number;
+  /** Attempts at a redelivered message before it is taken for poison and dead-lettered (see startInboxConsumer). */
+  maxAttempts: number;
+  /** Tells readiness what is wrong (a string) or that all is well again (null). */
+  report: (problem: string | null) => void;
+  /** The broker cancelled the consumer (its queue was deleted, the node went away): the session starts anew. */
+  onCancelled: () => void;
   logger: Logger;
   faults: Faults;
 }
@@ -61,21 +67,48 @@ function contextOf(delivery: Delivery): MessageContext {
   return { traceparent: typeof traceparent === 'string' ? traceparent : null };
 }
 
+export class PoisonMessageError extends Error {
+  override name = 'PoisonMessageError';
+}
+
+// A stopping consumer lets the batches in hand finish this long; the rest return to the queue.
+const STOP_GRACE_MS = 3000;
+const CANCEL_TIMEOUT_MS = 2000;
+
 /**
  * Consumes a queue through the inbox: a batch of deliveries is applied in one
  * transaction, each message only if its id is new to the inbox, and acked after
  * the commit. A redelivery after a crash finds its inbox row and changes nothing.
- * A failing batch is split, so one bad message cannot hold back the others:
- * malformed or permanently failing messages go to the dead-letter queue with
- * their error; transient failures are retried with backoff, then requeued.
+ *
+ * Whose fault is a failure decides what happens to the message:
+ * - an infrastructure condition (isTransientError: the database restarting,
+ *   read-only, out of disk, a statement timeout, a lost connection) is retried
+ *   in-process with backoff for as long as it lasts, readiness red meanwhile;
+ *   the message never goes back to the broker for it, so the broker's
+ *   delivery limit is not spent on bad luck;
+ * - a failure of the message itself (malformed, or a permanent error when it is
+ *   applied alone — a failing batch is split so that one message cannot hold
+ *   back the others) sends it to the dead-letter queue with its error;
+ * - a message that kills its consumer: a redelivered message may have been in
+ *   hand when its consumer died. One never attempted since goes in a batch as
+ *   usual, its attempt counted in the database first; one attempted before goes
+ *   alone, counted just before its own attempt, so each later death is blamed
+ *   on the one message it met. Past `maxAttempts` it is dead-lettered as
+ *   poison. A poison message thus causes at most maxAttempts + 1 deaths, and
+ *   the innocent messages in hand at each are returned to the queue that many
+ *   times at most (see README, "Dead letters", for the arithmetic against the
+ *   broker's own delivery limit).
  */
 export async function startInboxConsumer<DB extends MessagingTables, M extends IncomingMessage>(options: InboxConsumerOptions<DB, M>): Promise<Stoppable> {
   const { channel, queue, logger } = options;
   const waiting: Delivery[] = [];
+  const stopped = new AbortController();
+  let closing = false;
   let active = 0;
+  let retrying = 0;
   let idle: (() => void) | undefined;
 
-  const applyBatch = (batch: Parsed<M>[]) =>
+  const applyBatch = (batch: Parsed<M>[], suspects: string[]) =>
     options.db.transaction().execute(async (trx) => {
       const fresh = await insertInboxMessages(
         trx,
@@ -89,17 +122,35 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
       }
       const outgoing = news.length > 0 ? await options.handler.apply(trx, news) : [];
       if (outgoing.length > 0) await insertOutboxMessages(trx, outgoing);
+      if (suspects.length > 0) await forgetAttempts(messagingView(trx), suspects);
     });
 
-  const applyWithRetry = (batch: Parsed<M>[]) =>
-    pRetry(() => applyBatch(batch), {
-      retries: options.retries,
-      minTimeout: 50,
-      maxTimeout: 2000,
-      shouldRetry: ({ error }) => isTransientError(error),
-      onFailedAttempt: ({ error, attemptNumber }) =>
-        logger.warn('inbox.apply_retrying', { queue, attempt: attemptNumber, size: batch.length, error }),
-    });
+  /**
+   * Runs `work` until it succeeds or fails for a reason that is not transient,
+   * readiness red while it keeps failing; rejects with an AbortError once stopping.
+   */
+  const settled = async <T>(what: string, size: number, work: () => Promise<T>): Promise<T> => {
+    let failing = false;
+    try {
+      return await pRetry(work, {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: 50,
+        maxTimeout: 5000,
+        randomize: true,
+        signal: stopped.signal,
+        shouldRetry: ({ error }) => isTransientError(error),
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          if (!isTransientError(error)) return;
+          if (!failing) retrying += 1;
+          failing = true;
+          options.report(`inbox of ${queue} retrying: ${error.message}`);
+          logger.warn('inbox.apply_retrying', { queue, what, attempt: attemptNumber, size, error });
+        },
+      });
+    } finally {
+      if (failing && --retrying === 0) options.report(null);
+    }
+  };
 
   const deadLetter = async (delivery: Delivery, error: unknown) => {
     await sendToDeadLetters(channel, queue, delivery, error);
@@ -107,19 +158,23 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
     logger.warn('inbox.dead_lettered', { queue, message_id: delivery.properties.messageId, error });
   };
 
-  const settleOne = async (item: Parsed<M>) => {
+  /** Applies items as one batch; when that fails for a reason of its own, each alone, dead-lettering those that fail alone. */
+  const applyAndAck = async (items: Parsed<M>[], suspects: Set<string>) => {
+    const suspectsOf = (of: Parsed<M>[]) => of.map((item) => item.message.message_id).filter((id) => suspects.has(id));
     try {
-      await applyWithRetry([item]);
-      options.faults('consumer.after-commit');
-      channel.ack(item.delivery);
+      await settled('batch', items.length, () => applyBatch(items, suspectsOf(items)));
     } catch (error) {
-      if (isTransientError(error)) {
-        logger.error('inbox.requeued', { queue, message_id: item.message.message_id, error });
-        channel.nack(item.delivery, false, true);
-      } else {
-        await deadLetter(item.delivery, error);
+      if (stopped.signal.aborted) return; // unacked: back to the queue as the channel closes
+      if (items.length === 1) {
+        await deadLetter(items[0]!.delivery, error);
+        return;
       }
+      logger.warn('inbox.batch_split', { queue, size: items.length, error });
+      for (const item of items) await applyAndAck([item], suspects);
+      return;
     }
+    options.faults('consumer.after-commit');
+    coalesceFrames(channel, () => items.forEach(({ delivery }) => channel.ack(delivery)));
   };
 
   const processBatch = async (deliveries: Delivery[]) => {
@@ -132,33 +187,43 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         await deadLetter(delivery, error);
       }
     }
-    if (parsed.length === 0) return;
-    try {
-      await applyWithRetry(parsed);
-    } catch (error) {
-      if (parsed.length === 1) return settleOne(parsed[0]!);
-      logger.warn('inbox.batch_split', { queue, size: parsed.length, error });
-      for (const item of parsed) await settleOne(item);
-      return;
+    const suspects = parsed.filter(({ delivery }) => delivery.fields.redelivered).map(({ message }) => message.message_id);
+    if (suspects.length === 0) return applyAndAck(parsed, new Set());
+    // Redelivered: perhaps in hand when the consumer died. Those attempted before go alone, each
+    // counted just before its own attempt, so a death is blamed on the one message it met.
+    const before = await settled('read attempts', suspects.length, () => readAttempts(messagingView(options.db), suspects));
+    const together = parsed.filter((item) => !before.has(item.message.message_id));
+    const alone = parsed.filter((item) => before.has(item.message.message_id));
+    const suspected = new Set(suspects);
+    const firstTimers = together.map(({ message }) => message.message_id).filter((id) => suspected.has(id));
+    if (firstTimers.length > 0) await settled('count attempts', firstTimers.length, () => recordAttempts(messagingView(options.db), firstTimers));
+    if (together.length > 0) await applyAndAck(together, suspected);
+    for (const item of alone) {
+      const id = item.message.message_id;
+      const attempt = (await settled('count attempts', 1, () => recordAttempts(messagingView(options.db), [id]))).get(id)!;
+      if (attempt <= options.maxAttempts) {
+        await applyAndAck([item], suspected);
+        continue;
+      }
+      await deadLetter(item.delivery, new PoisonMessageError(`attempted ${attempt - 1} times after redelivery and its consumer died each time`));
+      await settled('forget attempts', 1, () => forgetAttempts(messagingView(options.db), [id]));
     }
-    options.faults('consumer.after-commit');
-    coalesceFrames(channel, () => parsed.forEach(({ delivery }) => channel.ack(delivery)));
   };
 
   const drain = () => {
-    while (active < options.concurrency && waiting.length > 0) {
+    while (!closing && active < options.concurrency && waiting.length > 0) {
       const batch = waiting.splice(0, options.batchSize);
       active += 1;
       processBatch(batch)
         .catch((error) => {
-          // Only the broker channel failing gets here; unacked deliveries return to the queue by themselves.
-          logger.error('inbox.batch_failed', { queue, error });
+          // The broker channel failing, or stopping mid-count; unacked deliveries return to the queue by themselves.
+          if (!stopped.signal.aborted) logger.error('inbox.batch_failed', { queue, error });
         })
-        .then(() => (batch.length < options.batchSize ? lingerAfter(batch.length, options.lingerMs) : undefined))
+        .then(() => (batch.length < options.batchSize && !stopped.signal.aborted ? lingerAfter(batch.length, options.lingerMs) : undefined))
         .finally(() => {
           active -= 1;
           drain();
-          if (active === 0 && waiting.length === 0) idle?.();
+          if (active === 0) idle?.();
         });
     }
   };
@@ -166,8 +231,10 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
   const { consumerTag } = await channel.consume(queue, (delivery) => {
     if (delivery === null) {
       logger.warn('inbox.cancelled_by_broker', { queue });
+      options.onCancelled();
       return;
     }
+    if (closing) return; // unacked: back to the queue as the channel closes
     waiting.push(delivery);
     drain();
   });
@@ -175,9 +242,15 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
 
   return {
     async stop() {
-      await channel.cancel(consumerTag);
-      if (active > 0 || waiting.length > 0) await new Promise<void>((resolve) => (idle = resolve));
-      logger.info('inbox.stopped', { queue });
+      closing = true;
+      const finished = active > 0 ? new Promise<void>((resolve) => (idle = resolve)) : Promise.resolve();
+      // Stop taking deliveries; those not begun return to the queue when the channel closes.
+      waiting.length = 0;
+      await pTimeout(channel.cancel(consumerTag), { milliseconds: CANCEL_TIMEOUT_MS, message: false }).catch(() => {});
+      const done = await pTimeout(finished.then(() => true), { milliseconds: STOP_GRACE_MS, message: false });
+      // A batch still in hand (retrying, or waiting on a blocked broker) is abandoned: unacked, it returns to the queue.
+      stopped.abort();
+      logger.info('inbox.stopped', { queue, finished_in_hand: done === true });
     },
   };
 }

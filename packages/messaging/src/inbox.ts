@@ -43,3 +43,30 @@ export async function purgeReceived(db: Kysely<MessagingTables>, retentionHours:
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** How often each of these redelivered messages was attempted before (absent: never). */
+export async function readAttempts(db: Kysely<MessagingTables>, messageIds: string[]): Promise<Map<string, number>> {
+  const rows = await db.selectFrom('inbox_attempt').select(['message_id', 'attempts']).where('message_id', 'in', messageIds).execute();
+  return new Map(rows.map((row) => [row.message_id, row.attempts]));
+}
+
+/**
+ * Counts one more attempt for each redelivered message about to be applied,
+ * committed before the attempt, in one statement: a message that kills its
+ * consumer every time it is applied is thereby counted even though its own
+ * transaction never commits. Answers each id's attempts, this one included.
+ */
+export async function recordAttempts(db: Kysely<MessagingTables>, messageIds: string[]): Promise<Map<string, number>> {
+  const rows = await db
+    .insertInto('inbox_attempt')
+    .values([...new Set(messageIds)].map((id) => ({ message_id: id, attempts: 1 })))
+    .onConflict((oc) => oc.column('message_id').doUpdateSet({ attempts: sql`inbox_attempt.attempts + 1`, last_attempt_at: sql`now()` }))
+    .returning(['message_id', 'attempts'])
+    .execute();
+  return new Map(rows.map((row) => [row.message_id, row.attempts]));
+}
+
+/** Forgets the attempt counts of messages that are settled (applied, found duplicate, or dead-lettered). */
+export async function forgetAttempts(db: Kysely<MessagingTables>, messageIds: string[]): Promise<void> {
+  await db.deleteFrom('inbox_attempt').where('message_id', 'in', messageIds).execute();
+}

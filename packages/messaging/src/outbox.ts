@@ -18,12 +18,16 @@ export async function preferIndexScan(trx: Transaction<MessagingTables>) {
   await sql`set local enable_bitmapscan = off`.execute(trx);
 }
 
-/** Rows locked by another relay's open transaction are skipped, so no row is published twice at once. */
+/**
+ * Rows locked by another relay's open transaction are skipped, so no row is
+ * published twice at once; rows set aside as failed are skipped until retried.
+ */
 export async function claimBatch(trx: Transaction<MessagingTables>, limit: number) {
   return trx
     .selectFrom('outbox_message')
     .select(['id', 'type', 'body', 'traceparent'])
     .where('sent_at', 'is', null)
+    .where('failed_at', 'is', null)
     .orderBy('id')
     .limit(limit)
     .forUpdate()
@@ -33,6 +37,40 @@ export async function claimBatch(trx: Transaction<MessagingTables>, limit: numbe
 
 export async function markSent(trx: Transaction<MessagingTables>, ids: string[]) {
   await trx.updateTable('outbox_message').set({ sent_at: new Date() }).where('id', 'in', ids).execute();
+}
+
+/**
+ * Counts a failed publish against each row, with its error, in one statement;
+ * a row that reaches `maxAttempts` is set aside (failed_at) so that it no
+ * longer comes first in every claim. Answers the ids set aside now.
+ */
+export async function recordPublishFailures(trx: Transaction<MessagingTables>, failures: Array<{ id: string; error: string }>, maxAttempts: number): Promise<string[]> {
+  const { rows } = await sql<{ id: string; failed_at: Date | null }>`
+    update outbox_message set attempts = attempts + 1, last_error = failure.error,
+      failed_at = case when attempts + 1 >= ${maxAttempts} then now() end
+    from (values ${sql.join(failures.map((f) => sql`(${f.id}::uuid, ${f.error}::text)`))}) as failure (id, error)
+    where outbox_message.id = failure.id
+    returning outbox_message.id, outbox_message.failed_at`.execute(trx);
+  return rows.filter((row) => row.failed_at !== null).map((row) => row.id);
+}
+
+/** The rows set aside, oldest first, for an operator to look at (npm run dlq -- list). */
+export async function listFailedOutbox(db: Kysely<MessagingTables>, limit: number) {
+  return db
+    .selectFrom('outbox_message')
+    .select(['id', 'type', 'body', 'attempts', 'last_error', 'failed_at'])
+    .where('failed_at', 'is not', null)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/** Puts set-aside rows back in line with a fresh count (all of them when `ids` is undefined); answers how many. */
+export async function retryFailedOutbox(db: Kysely<MessagingTables>, ids?: string[]): Promise<number> {
+  let update = db.updateTable('outbox_message').set({ failed_at: null, attempts: 0 }).where('failed_at', 'is not', null);
+  if (ids) update = update.where('id', 'in', ids);
+  const result = await update.executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 /**

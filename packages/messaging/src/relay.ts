@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Faults, Logger } from '@gozon/runtime';
-import { claimBatch, markSent, preferIndexScan, purgeSent } from './outbox.ts';
+import pTimeout from 'p-timeout';
+import { claimBatch, markSent, preferIndexScan, purgeSent, recordPublishFailures } from './outbox.ts';
 import { startPurging } from './purge.ts';
 import { publishConfirmed } from './publish.ts';
 import { lingerAfter } from './linger.ts';
@@ -19,6 +20,16 @@ export interface OutboxRelayOptions {
   lingerMs: number;
   pollIntervalMs: number;
   retentionSeconds: number;
+  /** Most a batch waits for its publisher confirms before it is rolled back and the channel given up. */
+  confirmTimeoutMs: number;
+  /** Failed publishes of one row (unroutable, oversize, unencodable) before it is set aside. */
+  maxAttempts: number;
+  /** Declares the exchange, queues and bindings again: a returned message may mean a queue was deleted. */
+  redeclareTopology: () => Promise<void>;
+  /** Called when the channel can no longer be trusted (confirms that never came): the session starts anew. */
+  onChannelLost: (error: unknown) => void;
+  /** Tells readiness what is wrong (a string) or that all is well again (null). */
+  report: (problem: string | null) => void;
   logger: Logger;
   faults: Faults;
 }
@@ -27,26 +38,38 @@ export interface Stoppable {
   stop(): Promise<void>;
 }
 
+export interface RelayedBatch {
+  claimed: number;
+  failed: Array<{ id: string; error: string }>;
+  setAside: string[];
+}
+
 /**
  * One transaction per batch: claim unsent rows (skipping rows another relay
- * holds), publish them all with confirms, mark them sent, commit. A crash
- * anywhere before the commit rolls the claim back and the rows go out again;
- * the consumers' inboxes absorb the duplicates.
+ * holds), publish them all with confirms, mark the confirmed ones sent and
+ * count a failure against each that failed on its own, commit. A crash or a
+ * confirm timeout before the commit rolls the claim back and the rows go out
+ * again; the consumers' inboxes absorb the duplicates. The transaction is open
+ * at most the confirm timeout plus a few statements, each under the pool's
+ * statement timeout (and idle_in_transaction_session_timeout as the backstop).
  */
-export async function relayBatch(options: Pick<OutboxRelayOptions, 'db' | 'channel' | 'exchange' | 'batchSize' | 'faults'>): Promise<number> {
+export async function relayBatch(
+  options: Pick<OutboxRelayOptions, 'db' | 'channel' | 'exchange' | 'batchSize' | 'confirmTimeoutMs' | 'maxAttempts' | 'faults'>,
+): Promise<RelayedBatch> {
   return options.db.transaction().execute(async (trx) => {
     await preferIndexScan(trx);
     const rows = await claimBatch(trx, options.batchSize);
-    if (rows.length === 0) return 0;
-    await publishConfirmed(options.channel, options.exchange, rows);
+    if (rows.length === 0) return { claimed: 0, failed: [], setAside: [] };
+    const outcome = await publishConfirmed(options.channel, options.exchange, rows, options.confirmTimeoutMs);
     options.faults('relay.after-publish');
-    await markSent(
-      trx,
-      rows.map((row) => row.id),
-    );
-    return rows.length;
+    if (outcome.confirmed.length > 0) await markSent(trx, outcome.confirmed);
+    const setAside = outcome.failed.length > 0 ? await recordPublishFailures(trx, outcome.failed, options.maxAttempts) : [];
+    return { claimed: rows.length, failed: outcome.failed, setAside };
   });
 }
+
+// A stopping relay lets the batch in hand finish this long before it stops waiting for it.
+const STOP_GRACE_MS = 3000;
 
 export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Stoppable> {
   const { logger } = options;
@@ -76,15 +99,29 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
       notified = false;
       if (stopping) break;
       try {
-        const published = await relayBatch(options);
+        const batch = await relayBatch(options);
         failures = 0;
-        if (published > 0) logger.debug('outbox.published', { count: published });
+        options.report(null);
+        if (batch.claimed > 0) logger.debug('outbox.published', { count: batch.claimed - batch.failed.length });
+        for (const { id, error } of batch.failed) logger.warn('outbox.publish_failed', { message_id: id, error });
+        for (const id of batch.setAside) logger.error('outbox.set_aside', { message_id: id, max_attempts: options.maxAttempts });
+        if (batch.failed.some(({ error }) => error.startsWith('unroutable'))) {
+          // A queue may have been deleted under us: declare it again before the next claim. Where
+          // that fails, the session starts anew (and declares it) rather than failing every row.
+          await options.redeclareTopology().catch((error: unknown) => {
+            options.onChannelLost(error);
+            throw error;
+          });
+          logger.warn('outbox.topology_redeclared');
+        }
         // A full batch means more may be waiting: go again without waiting for a wake-up.
-        if (published === options.batchSize) notified = true;
-        else if (published > 0) await lingerAfter(published, options.lingerMs);
+        if (batch.claimed === options.batchSize || batch.failed.length > 0) notified = true;
+        else if (batch.claimed > 0) await lingerAfter(batch.claimed, options.lingerMs);
       } catch (error) {
         failures += 1;
         logger.error('outbox.relay_failed', { error, failures });
+        options.report(`outbox relay failing: ${(error as Error).message}`);
+        if ((error as Error).name === 'TimeoutError') options.onChannelLost(error);
         notified = true;
         await sleep(Math.min(100 * 2 ** failures, 5000));
       }
@@ -103,7 +140,8 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
     async stop() {
       stopping = true;
       wake?.();
-      await Promise.all([loop, purging.stop()]);
+      // A batch awaiting confirms from a blocked broker settles when its channel is closed after this.
+      await pTimeout(Promise.all([loop, purging.stop()]), { milliseconds: STOP_GRACE_MS, message: false });
       options.listener.off('notification', wakeUp);
       logger.info('outbox.relay_stopped');
     },

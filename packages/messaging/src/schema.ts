@@ -8,6 +8,11 @@ export interface OutboxMessageTable {
   traceparent: string | null;
   created_at: Generated<Date>;
   sent_at: ColumnType<Date | null, never, Date>;
+  /** Publishes of this row that failed on its own account (returned unroutable, refused by the client). */
+  attempts: Generated<number>;
+  last_error: ColumnType<string | null, never, string | null>;
+  /** Set aside after too many attempts: the relay skips it until an operator retries it (npm run dlq). */
+  failed_at: ColumnType<Date | null, never, Date | null>;
 }
 
 export interface InboxMessageTable {
@@ -16,9 +21,17 @@ export interface InboxMessageTable {
   received_at: Generated<Date>;
 }
 
+/** Deliveries of a redelivered message that began, counted before each one, so a message that keeps killing its consumer is found. */
+export interface InboxAttemptTable {
+  message_id: string;
+  attempts: number;
+  last_attempt_at: Generated<Date>;
+}
+
 export interface MessagingTables {
   outbox_message: OutboxMessageTable;
   inbox_message: InboxMessageTable;
+  inbox_attempt: InboxAttemptTable;
 }
 
 export type OutboxMessage = Selectable<OutboxMessageTable>;
@@ -35,6 +48,27 @@ export function messagingView(db: unknown) {
 }
 
 export const OUTBOX_CHANNEL = 'outbox_message';
+
+// Frozen: each domain lists it after the others. An outbox row that cannot be
+// published on its own account is counted and, past a limit, set aside; a
+// redelivered message's attempts are counted before each, to find poison.
+export const recordMessagingFailures: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .alterTable('outbox_message')
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('last_error', 'text')
+      .addColumn('failed_at', 'timestamptz')
+      .execute();
+    await sql`create index outbox_message_failed on outbox_message (id) where failed_at is not null`.execute(db);
+    await db.schema
+      .createTable('inbox_attempt')
+      .addColumn('message_id', 'uuid', (c) => c.primaryKey())
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('last_attempt_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .execute();
+  },
+};
 
 // Frozen: each domain lists it after its own; the inbox purge finds old ids by their receipt.
 export const indexInboxByReceipt: Migration = {

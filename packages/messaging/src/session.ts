@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
+import pTimeout from 'p-timeout';
 import { exchangeName, queueName, subscriptionsOf } from '@gozon/contracts';
 import { createListenClient, type Faults, type Logger } from '@gozon/runtime';
-import { connectAmqp, declareTopology } from './amqp.ts';
+import { connectAmqp, declareTopology, destroyConnection, type AmqpConnection } from './amqp.ts';
 import { startInboxConsumer, type IncomingMessage, type InboxHandler } from './consumer.ts';
 import { startOutboxRelay, type Stoppable } from './relay.ts';
 import { messagingView, type MessagingTables } from './schema.ts';
@@ -15,101 +16,143 @@ export interface SessionOptions<DB extends MessagingTables, M extends IncomingMe
   namespace: string;
   db: Kysely<DB>;
   handler: InboxHandler<DB, M>;
-  outbox: { batchSize: number; lingerMs: number; pollIntervalMs: number; retentionSeconds: number };
-  inbox: { batchSize: number; concurrency: number; lingerMs: number; retries: number; retentionHours: number };
+  outbox: { batchSize: number; lingerMs: number; pollIntervalMs: number; retentionSeconds: number; confirmTimeoutMs: number; maxAttempts: number };
+  inbox: { batchSize: number; concurrency: number; lingerMs: number; maxAttempts: number; retentionHours: number };
+  /** Most any one step of starting or stopping the session (connect, declare, cancel, close) may take. */
+  stepTimeoutMs: number;
+  /** Tells readiness what is wrong with a part of the session (a string) or that it is well again (null). */
+  report: (part: string, problem: string | null) => void;
   logger: Logger;
   faults: Faults;
 }
 
 export interface Session {
-  /** Settles when a connection the session depends on is lost. */
+  /** Settles when a connection, channel or consumer the session depends on is lost. */
   lost: Promise<unknown>;
-  /** Stops taking work, finishes what is in hand where it still can, and closes the connections. */
+  /** Stops taking work, finishes what is in hand where it still can, and closes the connections; each step bounded. */
   stop(): Promise<void>;
+}
+
+/** A step that must not wait for ever: rejects with a TimeoutError naming it. */
+function bounded<T>(what: string, ms: number, step: Promise<T>): Promise<T> {
+  return pTimeout(step, { milliseconds: ms, message: `${what} took longer than ${ms} ms` });
 }
 
 /**
  * One life of a worker's connections: the LISTEN connection to PostgreSQL and
  * the AMQP connection with its channels, the topology declared, the outbox
- * relay and a consumer per queue running on them. When either connection
- * drops, `lost` settles and the supervisor starts a new session. The pool is
- * not part of it: pg replaces broken pooled connections by itself.
+ * relay and a consumer per queue running on them. When a connection or channel
+ * drops, a consumer is cancelled by the broker, or publisher confirms stop
+ * coming, `lost` settles and the supervisor starts a new session, which
+ * declares the topology again. Every step of starting and stopping is bounded,
+ * and a connection that will not close (a broker blocked by a resource alarm
+ * reads nothing) is destroyed. The pool is not part of it: pg replaces broken
+ * pooled connections by itself.
  */
 export async function startSession<DB extends MessagingTables, M extends IncomingMessage>(options: SessionOptions<DB, M>): Promise<Session> {
-  const { logger } = options;
-  const closers: Array<() => Promise<unknown>> = [];
+  const { logger, stepTimeoutMs } = options;
+  const closers: Array<{ what: string; close: () => Promise<unknown> }> = [];
+  let connection: AmqpConnection | undefined;
   let stopping = false;
   let markLost: (reason: unknown) => void = () => {};
   const lost = new Promise<unknown>((resolve) => (markLost = resolve));
-  const onLost = (what: string) => (reason?: unknown) => {
-    if (!stopping) markLost(reason ?? new Error(`${what} closed`));
+  const loseWith = (reason: unknown) => {
+    if (!stopping) markLost(reason);
   };
-  const closeQuietly = async () => {
-    for (const close of closers.reverse()) await close().catch(() => {});
+  const onLost = (what: string) => (reason?: unknown) => loseWith(reason ?? new Error(`${what} closed`));
+  const closeAll = async () => {
+    for (const { what, close } of closers.reverse()) {
+      await bounded(`closing ${what}`, stepTimeoutMs, close()).catch((error: unknown) => logger.warn('session.close_failed', { what, error }));
+    }
+    // Whatever did not close in time (a blocked broker never answers close) goes with its socket.
+    if (connection) destroyConnection(connection);
   };
 
   try {
     const listener = createListenClient(options.databaseUrl, options.service);
     listener.on('error', onLost('PostgreSQL LISTEN connection'));
     listener.on('end', onLost('PostgreSQL LISTEN connection'));
-    await listener.connect();
-    closers.push(() => listener.end());
+    closers.push({ what: 'LISTEN connection', close: () => listener.end() });
+    await bounded('connecting to PostgreSQL for LISTEN', stepTimeoutMs, listener.connect());
 
-    const connection = await connectAmqp(options.amqpUrl, `${options.namespace}${options.service}`);
-    connection.on('error', (error) => logger.warn('amqp.connection_error', { error }));
-    connection.on('close', onLost('AMQP connection'));
-    closers.push(() => connection.close());
+    connection = await bounded('connecting to RabbitMQ', stepTimeoutMs, connectAmqp(options.amqpUrl, `${options.namespace}${options.service}`));
+    const amqp = connection;
+    amqp.on('error', (error) => logger.warn('amqp.connection_error', { error }));
+    amqp.on('close', onLost('AMQP connection'));
+    amqp.on('blocked', (reason) => logger.warn('amqp.connection_blocked', { reason }));
+    amqp.on('unblocked', () => logger.info('amqp.connection_unblocked'));
+    closers.push({ what: 'AMQP connection', close: () => amqp.close() });
 
-    const setup = await connection.createChannel();
-    await declareTopology(setup, options.namespace);
-    await setup.close();
+    const redeclareTopology = async () => {
+      const setup = await bounded('opening a channel', stepTimeoutMs, amqp.createChannel());
+      try {
+        await bounded('declaring the topology', stepTimeoutMs, declareTopology(setup, options.namespace));
+      } finally {
+        await bounded('closing the setup channel', stepTimeoutMs, setup.close()).catch(() => {});
+      }
+    };
+    await redeclareTopology();
 
-    const relayChannel = await connection.createConfirmChannel();
+    const relayChannel = await bounded('opening the relay channel', stepTimeoutMs, amqp.createConfirmChannel());
     relayChannel.on('close', onLost('AMQP relay channel'));
     relayChannel.on('error', (error) => logger.warn('amqp.channel_error', { error }));
-    closers.push(() => relayChannel.close());
-    const relay = await startOutboxRelay({
-      db: messagingView(options.db),
-      listener,
-      channel: relayChannel,
-      exchange: exchangeName(options.namespace),
-      ...options.outbox,
-      logger,
-      faults: options.faults,
-    });
-    closers.push(() => relay.stop());
+    closers.push({ what: 'relay channel', close: () => relayChannel.close() });
+    const relay = await bounded(
+      'starting the outbox relay',
+      stepTimeoutMs,
+      startOutboxRelay({
+        db: messagingView(options.db),
+        listener,
+        channel: relayChannel,
+        exchange: exchangeName(options.namespace),
+        ...options.outbox,
+        redeclareTopology,
+        onChannelLost: loseWith,
+        report: (problem) => options.report('outbox', problem),
+        logger,
+        faults: options.faults,
+      }),
+    );
+    closers.push({ what: 'outbox relay', close: () => relay.stop() });
 
     const consumers: Stoppable[] = [];
     for (const subscription of subscriptionsOf(options.service)) {
-      const channel = await connection.createConfirmChannel();
+      const queue = queueName(options.namespace, subscription);
+      const channel = await bounded('opening a consumer channel', stepTimeoutMs, amqp.createConfirmChannel());
       channel.on('close', onLost('AMQP consumer channel'));
       channel.on('error', (error) => logger.warn('amqp.channel_error', { error }));
-      closers.push(() => channel.close());
-      await channel.prefetch(options.inbox.batchSize * options.inbox.concurrency * 2);
+      closers.push({ what: `consumer channel of ${queue}`, close: () => channel.close() });
+      await bounded('setting the prefetch', stepTimeoutMs, channel.prefetch(options.inbox.batchSize * options.inbox.concurrency * 2));
       consumers.push(
-        await startInboxConsumer({
-          db: options.db,
-          channel,
-          queue: queueName(options.namespace, subscription),
-          handler: options.handler,
-          ...options.inbox,
-          logger,
-          faults: options.faults,
-        }),
+        await bounded(
+          `consuming ${queue}`,
+          stepTimeoutMs,
+          startInboxConsumer({
+            db: options.db,
+            channel,
+            queue,
+            handler: options.handler,
+            ...options.inbox,
+            report: (problem) => options.report(`inbox of ${queue}`, problem),
+            onCancelled: () => loseWith(new Error(`the broker cancelled the consumer of ${queue}`)),
+            logger,
+            faults: options.faults,
+          }),
+        ),
       );
     }
     // Stop taking messages first, on every queue at once, and finish the batches in hand.
-    closers.push(() => Promise.all(consumers.map((consumer) => consumer.stop())));
+    closers.push({ what: 'inbox consumers', close: () => Promise.all(consumers.map((consumer) => consumer.stop())) });
     const inboxPurge = startPurging({
       table: 'inbox_message',
       deleteChunk: (limit) => purgeReceived(messagingView(options.db), options.inbox.retentionHours, limit),
       intervalMs: 10_000,
       logger,
     });
-    closers.push(() => inboxPurge.stop());
+    closers.push({ what: 'inbox purge', close: () => inboxPurge.stop() });
   } catch (error) {
     stopping = true;
-    await closeQuietly();
+    await closeAll();
     throw error;
   }
 
@@ -117,7 +160,7 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
     lost,
     async stop() {
       stopping = true;
-      await closeQuietly();
+      await closeAll();
     },
   };
 }

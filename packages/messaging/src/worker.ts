@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import pRetry from 'p-retry';
+import pTimeout from 'p-timeout';
 import {
   amqpSettings,
   commonSettings,
@@ -7,6 +8,7 @@ import {
   createLogger,
   createPool,
   databaseSettings,
+  exitForRestart,
   exitOnSignal,
   healthRoutes,
   integer,
@@ -15,6 +17,7 @@ import {
   parseFaults,
   pingDb,
   readConfig,
+  watchReadiness,
   type Logger,
 } from '@gozon/runtime';
 import type { IncomingMessage, InboxHandler } from './consumer.ts';
@@ -35,7 +38,11 @@ export function workerSettings(database: string) {
     INBOX_CONCURRENCY: integer(2, 'inbox transactions in flight per queue', { min: 1, max: 64 }),
     INBOX_LINGER_MS: integer(30, 'after a batch that was not full, most a consumer lets new messages gather (1 ms per message of that batch)', { min: 0, max: 1000 }),
     INBOX_RETENTION_HOURS: integer(168, 'how long a received message id is remembered against duplicates', { min: 1, max: 87600 }),
-    INBOX_RETRIES: integer(8, 'retries of a transient failure before the message is requeued', { min: 0, max: 30 }),
+    INBOX_MAX_ATTEMPTS: integer(3, 'attempts at a redelivered message whose consumer died each time before it is dead-lettered as poison', { min: 1, max: 15 }),
+    OUTBOX_CONFIRM_TIMEOUT_MS: integer(10000, 'most a batch waits for publisher confirms before it is rolled back and the channel replaced', { min: 100, max: 120000 }),
+    OUTBOX_MAX_ATTEMPTS: integer(5, 'failed publishes of one outbox row (unroutable, oversize, unencodable) before it is set aside', { min: 1, max: 100 }),
+    AMQP_STEP_TIMEOUT_MS: integer(5000, 'most one step of connecting, declaring, cancelling or closing may take', { min: 100, max: 120000 }),
+    UNREADY_LIMIT_SECONDS: integer(120, 'after this long not ready, /health/live fails and the process exits 1 for its orchestrator to restart it', { min: 5, max: 86400 }),
   };
 }
 
@@ -61,6 +68,12 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   shutdown.defer(() => pool.end());
 
   let session: Session | undefined;
+  const problems = new Map<string, string>();
+  const readiness = () => {
+    if (shutdown.stopping) return 'stopping';
+    if (!session) return 'broker: not connected';
+    return problems.size > 0 ? [...problems].map(([part, problem]) => `${part}: ${problem}`).join('; ') : null;
+  };
   const stopped = new AbortController();
   const handler = options.createHandler(logger);
   const connect = () =>
@@ -76,12 +89,24 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
         lingerMs: config.OUTBOX_LINGER_MS,
         pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
         retentionSeconds: config.OUTBOX_RETENTION_SECONDS,
+        confirmTimeoutMs: config.OUTBOX_CONFIRM_TIMEOUT_MS,
+        maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
       },
-      inbox: { batchSize: config.INBOX_BATCH_SIZE, concurrency: config.INBOX_CONCURRENCY, lingerMs: config.INBOX_LINGER_MS, retries: config.INBOX_RETRIES, retentionHours: config.INBOX_RETENTION_HOURS },
+      inbox: {
+        batchSize: config.INBOX_BATCH_SIZE,
+        concurrency: config.INBOX_CONCURRENCY,
+        lingerMs: config.INBOX_LINGER_MS,
+        maxAttempts: config.INBOX_MAX_ATTEMPTS,
+        retentionHours: config.INBOX_RETENTION_HOURS,
+      },
+      stepTimeoutMs: config.AMQP_STEP_TIMEOUT_MS,
+      report: (part, problem) => (problem === null ? problems.delete(part) : problems.set(part, problem)),
       logger,
       faults: parseFaults(process.env.GOZON_FAULTS),
     });
 
+  // A session that stops is closed step by step, each bounded; all of it past this is a wedge.
+  const sessionStopLimitMs = config.AMQP_STEP_TIMEOUT_MS * 8;
   const supervise = (async () => {
     while (!stopped.signal.aborted) {
       try {
@@ -102,7 +127,9 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
       logger.error('worker.connection_lost', { error: reason });
       const ended = session;
       session = undefined;
-      await ended.stop();
+      problems.clear();
+      const closed = await pTimeout(ended.stop().then(() => true), { milliseconds: sessionStopLimitMs, message: false });
+      if (!closed) exitForRestart(logger, 'worker.session_stop_timed_out', { timeout_ms: sessionStopLimitMs });
     }
   })();
   shutdown.defer(async () => {
@@ -111,14 +138,23 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
     await session?.stop();
   });
 
+  const watchdog = watchReadiness(readiness, config.UNREADY_LIMIT_SECONDS * 1000, (unreadyMs, why) =>
+    exitForRestart(logger, 'worker.unready_too_long', { unready_ms: unreadyMs, why }),
+  );
+  shutdown.defer(() => watchdog.stop());
+
   const health = new Hono().route(
     '/health',
-    healthRoutes({
-      database: () => pingDb(db),
-      broker: async () => {
-        if (!session || shutdown.stopping) throw new Error('not connected');
+    healthRoutes(
+      {
+        database: () => pingDb(db),
+        broker: async () => {
+          const problem = readiness();
+          if (problem) throw new Error(problem);
+        },
       },
-    }),
+      () => watchdog.unreadyMs() < config.UNREADY_LIMIT_SECONDS * 1000,
+    ),
   );
   const server = await listen(health, config.HEALTH_PORT);
   shutdown.defer(() => server.close());

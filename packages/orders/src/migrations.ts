@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
-import { createMessagingTables, indexInboxByReceipt } from '@gozon/messaging';
+import { createMessagingTables, indexInboxByReceipt, recordMessagingFailures } from '@gozon/messaging';
 import { createIdempotencyTable } from '@gozon/runtime';
 
 // Frozen in time and listed statically: a migration never imports application code.
@@ -25,4 +25,5 @@ export const ordersMigrations: Record<string, Migration> = {
   },
   '0003_idempotency_key': createIdempotencyTable,
   '0004_inbox_received_at': indexInboxByReceipt,
+  '0005_messaging_failures': recordMessagingFailures,
 };

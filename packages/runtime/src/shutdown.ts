@@ -59,3 +59,13 @@ export function logFatalErrors(logger: Logger): void {
     process.exit(1);
   });
 }
+
+/**
+ * Leaves at once with code 1, saying why, for the orchestrator to start the
+ * process anew (compose's restart policy, the stack runner): what a process
+ * does when it cannot recover in-process within its bound.
+ */
+export function exitForRestart(logger: Logger, event: string, fields: Record<string, unknown>): never {
+  logger.error(event, { ...fields, action: 'exiting for a restart' });
+  process.exit(1);
+}

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import amqp from 'amqplib';
 import type { Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
-import { countUnsent, purgeInChunks, purgeReceived, purgeSent, createMessagingTables, startOutboxRelay, type MessagingTables, type Stoppable } from '@gozon/messaging';
+import { countUnsent, declareTopology, listFailedOutbox, purgeInChunks, recordMessagingFailures, retryFailedOutbox, purgeReceived, purgeSent, createMessagingTables, startOutboxRelay, type MessagingTables, type Stoppable } from '@gozon/messaging';
 import { createListenClient, createLogger, newId, parseFaults } from '@gozon/runtime';
 import { AMQP_URL, createTestBroker, createTestDatabase, waitFor, type TestBroker, type TestDatabase } from '@gozon/testkit';
 
@@ -28,6 +28,17 @@ async function startRelay(options: { pollIntervalMs?: number; retentionSeconds?:
     lingerMs: 5,
     pollIntervalMs: options.pollIntervalMs ?? 200,
     retentionSeconds: options.retentionSeconds ?? 3600,
+    confirmTimeoutMs: 10_000,
+    maxAttempts: 5,
+    redeclareTopology: async () => {
+      const setup = await connection.createChannel();
+      await declareTopology(setup, broker.namespace);
+      await setup.close();
+    },
+    onChannelLost: (error) => {
+      throw error;
+    },
+    report: () => {},
     logger,
     faults: parseFaults(undefined),
   });
@@ -59,7 +70,7 @@ async function insertRequests(count: number): Promise<string[]> {
 }
 
 relay.before(async () => {
-  database = await createTestDatabase<MessagingTables>('relay', { '0001_messaging': createMessagingTables });
+  database = await createTestDatabase<MessagingTables>('relay', { '0001_messaging': createMessagingTables, '0005_messaging_failures': recordMessagingFailures });
   broker = await createTestBroker('relay');
   connection = await amqp.connect(AMQP_URL);
 });
@@ -133,6 +144,39 @@ relay('the inbox forgets message ids received before its retention, and keeps th
   assert.is(await purgeInChunks((limit) => purgeReceived(database.db, 2, limit), 10, () => false), 25);
   const left = await database.db.selectFrom('inbox_message').select('message_id').execute();
   assert.equal(left.map((row) => row.message_id).sort(), recent.map((m) => m.message_id).sort());
+});
+
+relay('a row no queue takes is set aside after its attempts, and the rows behind it flow', async () => {
+  // The oldest id of all, so that it comes first in every claim.
+  const poison = '00000000-0000-7000-8000-000000000001';
+  await database.db.insertInto('outbox_message').values({ id: poison, type: 'nobody.listens', body: '{}', traceparent: null }).execute();
+  const ids = await insertRequests(10);
+  await startRelay();
+  const queue = broker.queueOf('payments-worker', PAYMENT_REQUESTED);
+  await waitFor('the rows behind it sent', async () => (await broker.count(queue)) >= 10);
+  await waitFor('the row set aside', async () => (await listFailedOutbox(database.db, 10)).length === 1);
+  const [failed] = await listFailedOutbox(database.db, 10);
+  assert.is(failed!.id, poison);
+  assert.is(failed!.attempts, 5);
+  assert.match(failed!.last_error ?? '', /unroutable/);
+  assert.is(await countUnsent(database.db), 1, 'only the poison row is unsent');
+  assert.equal((await broker.drain(queue)).map((m) => m.messageId).sort(), [...ids].sort(), 'each row behind it published once');
+
+  assert.is(await retryFailedOutbox(database.db, [poison]), 1, 'an operator puts it back in line');
+  await waitFor('set aside again after its new attempts', async () => (await listFailedOutbox(database.db, 10)).length === 1);
+  await database.db.deleteFrom('outbox_message').where('id', '=', poison).execute();
+});
+
+relay('a deleted queue is declared again, and the rows that came back go out', async () => {
+  await startRelay();
+  const queue = broker.queueOf('payments-worker', PAYMENT_REQUESTED);
+  const admin = await connection.createChannel();
+  await admin.deleteQueue(queue);
+  await admin.close();
+  const ids = await insertRequests(3);
+  await waitFor('every row sent', async () => (await countUnsent(database.db)) === 0);
+  assert.equal((await broker.drain(queue)).map((m) => m.messageId).sort(), [...ids].sort());
+  assert.equal(await listFailedOutbox(database.db, 10), [], 'nothing set aside for it');
 });
 
 relay.run();
