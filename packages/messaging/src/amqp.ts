@@ -7,18 +7,19 @@ export type ConfirmChannel = amqp.ConfirmChannel;
 export type Delivery = amqp.ConsumeMessage;
 
 // After this many deliveries RabbitMQ itself dead-letters a message: the last
-// guard against one that kills its consumer before the consumer can count it
-// (the consumer counts its own attempts at redelivered messages and
-// dead-letters a poison message after INBOX_MAX_ATTEMPTS, 3). The arithmetic
-// that keeps innocent messages below it: RabbitMQ before 4.3 counts every
-// return of a message, its consumer's death included (4.3 counts only rejects,
-// which the consumer never sends); a transient failure returns nothing (it is
-// retried in-process); a poison message causes at most INBOX_MAX_ATTEMPTS + 1 =
-// 4 deaths, and each returns the messages in hand once. So an innocent message
-// reaches 20 only if five poison messages strike while it is in hand, or as
-// many deaths from outside. Changing it on a queue that exists fails every
-// later declaration (PRECONDITION_FAILED), so it stays as queues were made.
-const DELIVERY_LIMIT = 20;
+// guard against one that kills its consumer before the consumer can count it.
+// The consumer counts its own attempts at redelivered messages and
+// dead-letters a poison message itself (INBOX_MAX_ATTEMPTS, 3); this limit is
+// set where bad luck cannot reach it. The arithmetic: RabbitMQ before 4.3
+// counts every return of a message, its consumer's death included (4.3 counts
+// only rejects, which the consumer never sends); a transient failure returns
+// nothing (it is retried in-process); a poison message causes at most
+// INBOX_MAX_ATTEMPTS + 1 = 4 deaths. So an innocent message is returned once
+// per death that finds it in hand, and reaches 100 only after 100 such deaths
+// (25 poison messages, or a crash loop of minutes: each life of a worker
+// takes ~1 s to start). At 20, 21 kills of a worker holding the same
+// prefetched messages dead-lettered them all.
+export const DELIVERY_LIMIT = 100;
 
 export async function connectAmqp(url: string, name: string): Promise<AmqpConnection> {
   // Without TCP_NODELAY a lone publish or ack waits on the peer's delayed ACK (~40 ms a hop).
@@ -55,24 +56,44 @@ export function destroyConnection(connection: AmqpConnection): void {
   (connection as unknown as { connection: { stream: Duplex } }).connection.stream.destroy();
 }
 
-/** Idempotent; every process declares everything, so no message is published to an exchange with no queue. */
-export async function declareTopology(channel: amqp.Channel, namespace: string): Promise<void> {
+/**
+ * Declares the exchange, the queues with their dead-letter queues, and the
+ * bindings, on channels of its own. Idempotent; every process declares
+ * everything, so no message is published to an exchange with no queue. A queue
+ * made by an earlier version with another delivery limit is used as it is
+ * (RabbitMQ refuses to change a queue's arguments): `onOlderQueue` hears of it,
+ * since such a queue dead-letters at its own limit.
+ */
+export async function declareTopology(connection: AmqpConnection, namespace: string, onOlderQueue: (queue: string, error: unknown) => void = () => {}): Promise<void> {
   const exchange = exchangeName(namespace);
-  await channel.assertExchange(exchange, 'direct', { durable: true });
-  for (const subscription of SUBSCRIPTIONS) {
-    const queue = queueName(namespace, subscription);
-    const deadLetters = deadLetterQueueName(queue);
-    await channel.assertQueue(deadLetters, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-    await channel.assertQueue(queue, {
-      durable: true,
-      arguments: {
-        'x-queue-type': 'quorum',
-        'x-dead-letter-exchange': '',
-        'x-dead-letter-routing-key': deadLetters,
-        'x-delivery-limit': DELIVERY_LIMIT,
-      },
-    });
-    await channel.bindQueue(queue, exchange, subscription.type);
+  let channel = await connection.createChannel();
+  try {
+    await channel.assertExchange(exchange, 'direct', { durable: true });
+    for (const subscription of SUBSCRIPTIONS) {
+      const queue = queueName(namespace, subscription);
+      const deadLetters = deadLetterQueueName(queue);
+      await channel.assertQueue(deadLetters, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      try {
+        await channel.assertQueue(queue, {
+          durable: true,
+          arguments: {
+            'x-queue-type': 'quorum',
+            'x-dead-letter-exchange': '',
+            'x-dead-letter-routing-key': deadLetters,
+            'x-delivery-limit': DELIVERY_LIMIT,
+          },
+        });
+      } catch (error) {
+        if (!/inequivalent arg 'x-delivery-limit'/.test((error as Error).message)) throw error;
+        // The refusal closed the channel; the queue is there, as an earlier version made it.
+        channel = await connection.createChannel();
+        await channel.checkQueue(queue);
+        onOlderQueue(queue, error);
+      }
+      await channel.bindQueue(queue, exchange, subscription.type);
+    }
+  } finally {
+    await channel.close().catch(() => {});
   }
 }
 

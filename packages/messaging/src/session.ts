@@ -83,14 +83,12 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
     amqp.on('unblocked', () => logger.info('amqp.connection_unblocked'));
     closers.push({ what: 'AMQP connection', close: () => amqp.close() });
 
-    const redeclareTopology = async () => {
-      const setup = await bounded('opening a channel', stepTimeoutMs, amqp.createChannel());
-      try {
-        await bounded('declaring the topology', stepTimeoutMs, declareTopology(setup, options.namespace));
-      } finally {
-        await bounded('closing the setup channel', stepTimeoutMs, setup.close()).catch(() => {});
-      }
-    };
+    const redeclareTopology = () =>
+      bounded(
+        'declaring the topology',
+        stepTimeoutMs,
+        declareTopology(amqp, options.namespace, (queue, error) => logger.warn('amqp.queue_of_older_version', { queue, error })),
+      );
     await redeclareTopology();
 
     const relayChannel = await bounded('opening the relay channel', stepTimeoutMs, amqp.createConfirmChannel());

@@ -17,7 +17,7 @@ export async function createTestBroker(label: string) {
   const namespace = `test.${label}.${uniqueSuffix()}.`;
   const connection = await amqp.connect(AMQP_URL);
   const channel = await connection.createConfirmChannel();
-  await declareTopology(channel, namespace);
+  await declareTopology(connection, namespace);
   const spies: string[] = [];
 
   const queueOf = (consumer: string, type: string) => {

@@ -30,11 +30,7 @@ async function startRelay(options: { pollIntervalMs?: number; retentionSeconds?:
     retentionSeconds: options.retentionSeconds ?? 3600,
     confirmTimeoutMs: 10_000,
     maxAttempts: 5,
-    redeclareTopology: async () => {
-      const setup = await connection.createChannel();
-      await declareTopology(setup, broker.namespace);
-      await setup.close();
-    },
+    redeclareTopology: () => declareTopology(connection, broker.namespace),
     onChannelLost: (error) => {
       throw error;
     },
