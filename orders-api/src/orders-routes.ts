@@ -14,7 +14,7 @@ import {
   toRublesNumber,
   type Logger,
 } from '@gozon/runtime';
-import { findOrder, listOrdersOfUser, placeOrder, placeOrders, type Order, type OrdersDb, type PlaceOrder } from '@gozon/orders';
+import { findOrder, listOrdersOfUser, placeOrder, placeOrders, prepareOrder, type Order, type OrdersDb, type PlaceOrder } from '@gozon/orders';
 import type { OrdersApiConfig } from './app.ts';
 
 const DEFAULT_LIST_LIMIT = 100;
@@ -47,17 +47,20 @@ export function ordersRoutes({ db, logger, config }: { db: Kysely<OrdersDb>; log
   const placeGrouped = groupCalls((inputs: PlaceOrder[]) => placeOrders(db, inputs), {
     maxBatch: config.ORDER_BATCH_SIZE,
     maxInFlight: config.ORDER_INSERTS_IN_FLIGHT,
+    // Waiting for a turn at the insert is waiting for the database, as a checkout is.
+    maxWaitMs: config.DB_CONNECTION_TIMEOUT_MS,
   });
 
   orders.post('/create/:user_id', async (c) => {
     const userId = requireUserId(c.req.param('user_id'));
     const body = await readJsonObject(c, ['amount', 'description']);
-    const input = {
+    // Its ids are chosen here, once: every attempt to place it writes the same order, so a retry cannot place a second.
+    const input = prepareOrder({
       userId,
       amount: requireAmount(body.amount),
       description: requireDescription(body.description),
       traceparent: acceptTraceparent(c.req.header('traceparent')),
-    };
+    });
     return idempotent(c, db, async (scope) => {
       // With an Idempotency-Key the order joins the key's own transaction; without one it goes with the others.
       const order = scope.isTransaction ? await placeOrder(scope, input) : await placeGrouped(input);

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { sql } from 'kysely';
 import { PAYMENT_REQUESTED, encodeMessage } from '@gozon/contracts';
 import { countUnsent, messagingView } from '@gozon/messaging';
-import { findOrder, placeOrder, placeOrders, type Order } from '@gozon/orders';
+import { findOrder, placeOrder, placeOrders, prepareOrder, type Order } from '@gozon/orders';
 import { openWallet, topUp, type PaymentsDb } from '@gozon/payments';
 import { newId, newTraceparent } from '@gozon/runtime';
 import { createFlow, waitFor, type Flow } from '@gozon/testkit';
@@ -14,7 +14,7 @@ const RUB = 100n;
 let flow: Flow;
 
 async function order(userId: string, amount: bigint): Promise<Order> {
-  return placeOrder(flow.orders.db, { userId, amount, description: 'test order', traceparent: newTraceparent() });
+  return placeOrder(flow.orders.db, prepareOrder({ userId, amount, description: 'test order', traceparent: newTraceparent() }));
 }
 
 async function walletWith(userId: string, amount: bigint) {
@@ -129,7 +129,7 @@ happy('orders placed in one statement each get their own task, and each ends on 
     { userId: 'group-rich', amount: 250n * RUB, description: 'first of three', traceparent: newTraceparent() },
     { userId: 'group-nobody', amount: 5n * RUB, description: 'second of three', traceparent: newTraceparent() },
     { userId: 'group-poor', amount: 2n * RUB, description: 'third of three', traceparent: newTraceparent() },
-  ];
+  ].map((request) => prepareOrder(request));
   const placed = await placeOrders(flow.orders.db, inputs);
   assert.equal(
     placed.map((o) => [o.user_id, o.amount, o.description, o.status]),

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
-import { findOrder, placeOrder } from '@gozon/orders';
+import { findOrder, placeOrder, prepareOrder } from '@gozon/orders';
 import { openWallet, topUp } from '@gozon/payments';
 import { newTraceparent } from '@gozon/runtime';
 import { POSTGRES_URL, createFlow, waitFor, type Flow, type ServiceProcess } from '@gozon/testkit';
@@ -17,7 +17,7 @@ let relay: ServiceProcess;
 let worker: ServiceProcess;
 
 async function payOneOrder(label: string) {
-  const placed = await placeOrder(flow.orders.db, { userId: 'steady', amount: 100n, description: label, traceparent: newTraceparent() });
+  const placed = await placeOrder(flow.orders.db, prepareOrder({ userId: 'steady', amount: 100n, description: label, traceparent: newTraceparent() }));
   const done = await waitFor(`order "${label}" paid`, async () => {
     const order = await findOrder(flow.orders.db, placed.id);
     return order?.status === 'FINISHED' ? order : undefined;

@@ -63,7 +63,7 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   logFatalErrors(logger);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
 
-  const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE, (error) => logger.warn('db.connection_lost', { error }), options.service);
+  const pool = createPool(config, (error) => logger.warn('db.connection_lost', { error }), options.service);
   const db = createDb<DB>(pool);
   shutdown.defer(() => pool.end());
 

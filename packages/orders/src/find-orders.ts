@@ -15,3 +15,8 @@ export async function listOrdersOfUser(db: Kysely<OrdersDb>, userId: string, lim
     .limit(limit)
     .execute();
 }
+
+/** The orders of these ids that exist, in no set order. */
+export async function findOrders(db: Kysely<OrdersDb>, orderIds: string[]): Promise<Order[]> {
+  return db.selectFrom('order').selectAll().where('id', 'in', orderIds).execute();
+}

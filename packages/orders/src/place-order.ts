@@ -1,13 +1,27 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED, encodeMessage, type PaymentRequested } from '@gozon/contracts';
 import { newId } from '@gozon/runtime';
+import { findOrders } from './find-orders.ts';
 import type { Order, OrdersDb } from './schema.ts';
 
-export interface PlaceOrder {
+export interface OrderRequest {
   userId: string;
   amount: bigint;
   description: string;
   traceparent: string;
+}
+
+/** An order as it will be written, on its first attempt and every retry: its ids and time are part of it. */
+export interface PlaceOrder extends OrderRequest {
+  orderId: string;
+  /** The id of its payment task in the outbox, which is the message id of its payment.requested. */
+  paymentRequestId: string;
+  placedAt: Date;
+}
+
+/** Chooses an order's ids and time once, before the first attempt to place it. */
+export function prepareOrder(request: OrderRequest, now = new Date()): PlaceOrder {
+  return { ...request, orderId: newId(now.getTime()), paymentRequestId: newId(now.getTime()), placedAt: now };
 }
 
 /**
@@ -15,42 +29,73 @@ export interface PlaceOrder {
  * one WITH): each order commits with its task or not at all, on their own or
  * inside the caller's transaction. One round trip and one commit for the lot:
  * the API groups the orders that arrive together (see groupCalls).
- * Answers the orders in the order of the inputs.
+ *
+ * An order whose id is already there (an earlier attempt committed) is skipped,
+ * and so is its task: that one was written with it, and may be sent and purged
+ * by now. Answers only the orders this statement inserted, in no set order.
  */
-export async function placeOrders(db: Kysely<OrdersDb>, inputs: PlaceOrder[]): Promise<Order[]> {
-  const now = new Date();
-  const placed = inputs.map((input) => {
-    const orderId = newId(now.getTime());
-    const request: PaymentRequested = {
-      message_id: newId(now.getTime()),
-      order_id: orderId,
-      user_id: input.userId,
-      amount: input.amount,
-      occurred_at: now.toISOString(),
-    };
-    return {
-      order: { id: orderId, user_id: input.userId, amount: input.amount, description: input.description, created_at: now, updated_at: now },
-      task: { id: request.message_id, type: PAYMENT_REQUESTED, body: encodeMessage(request), traceparent: input.traceparent },
-    };
-  });
-  const rows = await db
+export async function insertOrders(db: Kysely<OrdersDb>, inputs: PlaceOrder[]): Promise<Order[]> {
+  const requests: PaymentRequested[] = inputs.map((input) => ({
+    message_id: input.paymentRequestId,
+    order_id: input.orderId,
+    user_id: input.userId,
+    amount: input.amount,
+    occurred_at: input.placedAt.toISOString(),
+  }));
+  const tasks = sql<{ id: string; order_id: string; body: string; traceparent: string }>`unnest(
+    ${inputs.map((input) => input.paymentRequestId)}::uuid[],
+    ${inputs.map((input) => input.orderId)}::uuid[],
+    ${requests.map(encodeMessage)}::text[],
+    ${inputs.map((input) => input.traceparent)}::text[]
+  )`.as<'task_input'>(sql`task_input(id, order_id, body, traceparent)`);
+  return db
     .with('placed', (qb) =>
       qb
         .insertInto('order')
-        .values(placed.map((p) => p.order))
+        .values(
+          inputs.map((input) => ({
+            id: input.orderId,
+            user_id: input.userId,
+            amount: input.amount,
+            description: input.description,
+            created_at: input.placedAt,
+            updated_at: input.placedAt,
+          })),
+        )
+        .onConflict((oc) => oc.column('id').doNothing())
         .returningAll(),
     )
     .with('task', (qb) =>
       qb
         .insertInto('outbox_message')
-        .values(placed.map((p) => p.task))
+        .columns(['id', 'type', 'body', 'traceparent'])
+        .expression((eb) =>
+          eb
+            .selectFrom(tasks)
+            .innerJoin('placed', 'placed.id', 'task_input.order_id')
+            .select(['task_input.id', eb.val(PAYMENT_REQUESTED).as('type'), 'task_input.body', 'task_input.traceparent']),
+        )
         .returning('id'),
     )
     .selectFrom('placed')
     .selectAll()
     .execute();
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  return placed.map((p) => byId.get(p.order.id)!);
+}
+
+/**
+ * Places each order of `inputs` once, however often it is called with them: the
+ * orders an earlier attempt already placed are read back instead of placed again.
+ * Answers the orders in the order of the inputs.
+ */
+export async function placeOrders(db: Kysely<OrdersDb>, inputs: PlaceOrder[]): Promise<Order[]> {
+  const byId = new Map((await insertOrders(db, inputs)).map((order) => [order.id, order]));
+  const missing = inputs.filter((input) => !byId.has(input.orderId)).map((input) => input.orderId);
+  if (missing.length > 0) for (const order of await findOrders(db, missing)) byId.set(order.id, order);
+  return inputs.map((input) => {
+    const order = byId.get(input.orderId);
+    if (!order) throw new Error(`order ${input.orderId} was neither inserted nor found`);
+    return order;
+  });
 }
 
 export async function placeOrder(db: Kysely<OrdersDb>, input: PlaceOrder): Promise<Order> {

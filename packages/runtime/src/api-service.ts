@@ -50,7 +50,7 @@ export async function runApiService<DB extends IdempotencyTables, S extends Retu
   const logger = createLogger(options.service, config.LOG_LEVEL);
   logFatalErrors(logger);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
-  const pool = createPool(config.DATABASE_URL, config.DB_POOL_SIZE, (error) => logger.warn('db.connection_lost', { error }), options.service);
+  const pool = createPool(config, (error) => logger.warn('db.connection_lost', { error }), options.service);
   const db = createDb<DB>(pool);
   shutdown.defer(() => db.destroy());
   const server = await listen(options.createApp({ db, logger, config: serviceConfig }), config.PORT);

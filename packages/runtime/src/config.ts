@@ -90,12 +90,36 @@ export const commonSettings = {
   SHUTDOWN_TIMEOUT_MS: integer(15000, 'how long a graceful shutdown may take before it is forced', { min: 100, max: 600000 }),
 };
 
+/**
+ * The database of a process, and the bounds on every wait for it (see createPool).
+ *
+ * They keep a 503 honest: an API request's longest path is one checkout and six
+ * statements (begin, claim the Idempotency-Key, two writes or a write and a read,
+ * save the response, commit), each bounded on the client by the statement
+ * timeout + 1 s, so C + 6 × (S + 1 s) = 2 + 6 × 6 = 38 s; an order without a key
+ * waits at most C for its turn, then its group's insert and, if that failed, its
+ * own insert and read-back: 4 × C + 3 × (S + 1 s) = 26 s. Both stay below the
+ * gateway's 60 s (proxy_read_timeout in gateway/default.conf.template): by the
+ * time the gateway gives up, the service has answered, and what it did not
+ * answer 2xx for was rolled back (or, its commit acknowledgement lost, is
+ * answered 503 as unknown). Raise S or C only with that sum in mind.
+ */
 export function databaseSettings(database: string, poolSize = 8) {
   return {
     DATABASE_URL: url(`postgres://postgres@127.0.0.1:5432/${database}`, 'PostgreSQL of this domain', ['postgres:', 'postgresql:']),
     DB_POOL_SIZE: integer(poolSize, 'connections in the pool', { min: 1, max: 200 }),
+    DB_CONNECTION_TIMEOUT_MS: integer(2000, 'most a query waits for a pooled connection, or for a new one to connect (C)', { min: 100, max: 60000 }),
+    DB_STATEMENT_TIMEOUT_MS: integer(5000, 'statement_timeout: PostgreSQL cancels a statement running longer and rolls its transaction back (S)', { min: 100, max: 600000 }),
+    DB_LOCK_TIMEOUT_MS: integer(2000, 'lock_timeout: most a statement waits for a lock, within S', { min: 100, max: 600000 }),
+    DB_IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS: integer(
+      20000,
+      'idle_in_transaction_session_timeout: PostgreSQL ends a session left idle that long inside a transaction, releasing its locks',
+      { min: 1000, max: 600000 },
+    ),
   };
 }
+
+export type DatabaseConfig = Config<ReturnType<typeof databaseSettings>>;
 
 export const amqpSettings = {
   AMQP_URL: url('amqp://guest:guest@127.0.0.1:5672', 'RabbitMQ', ['amqp:', 'amqps:']),

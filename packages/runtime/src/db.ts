@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import type { DatabaseConfig } from './config.ts';
 
 const INT8_OID = 20;
 
@@ -10,6 +11,28 @@ const types = {
     oid === INT8_OID ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
+// pg's query_timeout fails the caller but leaves the connection waiting for
+// the reply, and the next query on it (the transaction's rollback, the next
+// checkout's) would wait behind. Such a connection is cut, as a network would
+// cut it: what is queued on it fails as a lost connection (transient), the
+// server rolls back what it had begun, and the pool drops it on release.
+const QUERY_READ_TIMEOUT = 'Query read timeout';
+
+class BoundedClient extends pg.Client {
+  override query(...args: unknown[]): any {
+    const result = (super.query as (...a: unknown[]) => unknown)(...args);
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if (error instanceof Error && error.message === QUERY_READ_TIMEOUT) this.connection.stream.destroy();
+      });
+    }
+    return result;
+  }
+}
+
+/** On the client, a statement is given up this long after the server would have cancelled it: its reply has had time to arrive. */
+export const QUERY_TIMEOUT_MARGIN_MS = 1000;
+
 /**
  * A pool whose connections name their service (application_name), so that
  * pg_stat_activity — and the benchmark's CPU per process — tells whose they are;
@@ -18,9 +41,30 @@ const types = {
  * 'error' event on the client — the pool listens only while a client is idle, so
  * a client checked out between two queries of a transaction would crash the
  * process. The query that follows fails instead, as a transient error.
+ *
+ * Every wait on PostgreSQL is bounded by `config` (milliseconds): a checkout, or
+ * a new connection, by DB_CONNECTION_TIMEOUT_MS ("timeout exceeded when trying to
+ * connect"); a statement by the server's statement_timeout (SQLSTATE 57014) and,
+ * waiting for a lock, lock_timeout (55P03) — either way the server rolls its
+ * transaction back; a server or network that stops answering by query_timeout on
+ * the client, QUERY_TIMEOUT_MARGIN_MS later ("Query read timeout", and the
+ * connection is cut); and a transaction its client left open by
+ * idle_in_transaction_session_timeout (25P03), which ends the session and
+ * releases its locks. Each of these errors is transient (isTransientError).
  */
-export function createPool(connectionString: string, max: number, onConnectionLost: (error: Error) => void, applicationName: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, types, connectionTimeoutMillis: 5000, application_name: applicationName });
+export function createPool(config: DatabaseConfig, onConnectionLost: (error: Error) => void, applicationName: string): pg.Pool {
+  const pool = new pg.Pool({
+    Client: BoundedClient,
+    connectionString: config.DATABASE_URL,
+    max: config.DB_POOL_SIZE,
+    types,
+    application_name: applicationName,
+    connectionTimeoutMillis: config.DB_CONNECTION_TIMEOUT_MS,
+    statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
+    lock_timeout: config.DB_LOCK_TIMEOUT_MS,
+    query_timeout: config.DB_STATEMENT_TIMEOUT_MS + QUERY_TIMEOUT_MARGIN_MS,
+    idle_in_transaction_session_timeout: config.DB_IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS,
+  });
   pool.on('error', onConnectionLost);
   pool.on('connect', (client) => client.on('error', onConnectionLost));
   return pool;

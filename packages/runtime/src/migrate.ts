@@ -48,7 +48,7 @@ export async function runMigrateMain(service: string, settings: ReturnType<typeo
   const logger = createLogger(service, config.LOG_LEVEL);
   try {
     const created = await ensureDatabase(config.DATABASE_URL);
-    const pool = createPool(config.DATABASE_URL, 1, (error) => logger.warn('db.connection_lost', { error }), service);
+    const pool = createPool({ ...config, DB_POOL_SIZE: 1 }, (error) => logger.warn('db.connection_lost', { error }), service);
     const db = createDb(pool);
     try {
       const applied = await migrateToLatest(db, migrations);

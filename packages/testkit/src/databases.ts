@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import pg from 'pg';
-import { createDb, createPool, ensureDatabase, migrateToLatest } from '@gozon/runtime';
+import { createDb, createPool, databaseSettings, ensureDatabase, migrateToLatest, readConfig } from '@gozon/runtime';
 
 export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
@@ -24,7 +24,7 @@ export async function createTestDatabase<DB>(label: string, migrations: Record<s
   await ensureDatabase(url);
   // pg-pool's end() resolves before its idle connections have said goodbye; the
   // forced drop below may terminate one of them, which must not fail the test.
-  const pool = createPool(url, 10, () => {}, 'gozon-tests');
+  const pool = createPool(readConfig(databaseSettings(name), { DATABASE_URL: url, DB_POOL_SIZE: '10' }), () => {}, 'gozon-tests');
   const db = createDb<DB>(pool);
   await migrateToLatest(db, migrations);
   return {

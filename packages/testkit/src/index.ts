@@ -8,3 +8,4 @@ export * from './dockerfile.ts';
 export * from './invariants.ts';
 export * from './recording-db.ts';
 export * from './error-shape.ts';
+export * from './fault-proxy.ts';

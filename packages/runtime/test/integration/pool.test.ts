@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { createPool, isTransientError } from '@gozon/runtime';
+import { createPool, databaseSettings, isTransientError, readConfig } from '@gozon/runtime';
 import { POSTGRES_URL } from '@gozon/testkit';
 
 // Found by the fault suite: a PostgreSQL restart killed every service, because
@@ -13,7 +13,7 @@ const pool = suite('a pooled connection that dies while checked out');
 
 pool('is reported, does not crash the process, and its next query fails as transient', async () => {
   const lost: Error[] = [];
-  const subject = createPool(`${POSTGRES_URL}/postgres`, 2, (error) => lost.push(error), 'pool-test');
+  const subject = createPool(readConfig(databaseSettings('postgres'), { DATABASE_URL: `${POSTGRES_URL}/postgres`, DB_POOL_SIZE: '2' }), (error) => lost.push(error), 'pool-test');
   const client = await subject.connect();
   await client.query('begin');
   const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, amqpSettings, apiSettings, commonSettings, databaseSettings, integer, oneOf, readConfig, text, url } from '@gozon/runtime';
+import { ConfigError, QUERY_TIMEOUT_MARGIN_MS, amqpSettings, apiSettings, commonSettings, databaseSettings, integer, oneOf, readConfig, text, url } from '@gozon/runtime';
 
 /** The message readConfig throws for this spec and environment; fails the test if it does not throw a ConfigError. */
 function problemsOf(spec: Parameters<typeof readConfig>[0], env: NodeJS.ProcessEnv): string {
@@ -134,11 +134,29 @@ shared('common settings default to info and a 15 s shutdown', () => {
   assert.equal(readConfig(commonSettings, {}), { LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: 15000 });
 });
 
-shared('database settings default to the local database of that name', () => {
+const DB_TIMEOUTS = {
+  DB_CONNECTION_TIMEOUT_MS: 2000,
+  DB_STATEMENT_TIMEOUT_MS: 5000,
+  DB_LOCK_TIMEOUT_MS: 2000,
+  DB_IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS: 20000,
+};
+
+shared('database settings default to the local database of that name, with every wait on it bounded', () => {
   assert.equal(readConfig(databaseSettings('gozon_orders'), {}), {
     DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/gozon_orders',
     DB_POOL_SIZE: 8,
+    ...DB_TIMEOUTS,
   });
+});
+
+shared('the worst API request on the default timeouts ends before the gateway gives up (60 s)', () => {
+  const c = readConfig(databaseSettings('x'), {});
+  const statement = c.DB_STATEMENT_TIMEOUT_MS + QUERY_TIMEOUT_MARGIN_MS;
+  const withKey = c.DB_CONNECTION_TIMEOUT_MS + 6 * statement;
+  const grouped = 4 * c.DB_CONNECTION_TIMEOUT_MS + 3 * statement;
+  assert.ok(Math.max(withKey, grouped) < 60_000, `${withKey} ms and ${grouped} ms`);
+  assert.ok(c.DB_LOCK_TIMEOUT_MS < c.DB_STATEMENT_TIMEOUT_MS, 'a lock wait fails before its statement does');
+  assert.ok(c.DB_IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS >= 15_000, 'a relay awaiting publisher confirms keeps its claim');
 });
 
 shared('AMQP settings default to the local broker and no namespace', () => {
@@ -156,6 +174,7 @@ shared('API settings combine common, database and port', () => {
     SHUTDOWN_TIMEOUT_MS: 15000,
     DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/gozon_payments',
     DB_POOL_SIZE: 24,
+    ...DB_TIMEOUTS,
     PORT: 0,
   });
   assert.is(readConfig(apiSettings('gozon_payments', 3002), {}).PORT, 3002);

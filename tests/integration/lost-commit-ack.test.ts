@@ -1,0 +1,159 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql, type Kysely } from 'kysely';
+import { ordersMigrations, type OrdersDb } from '@gozon/orders';
+import { paymentsMigrations, type PaymentsDb } from '@gozon/payments';
+import { createDb, createLogger, createPool, readConfig } from '@gozon/runtime';
+import { createTestDatabase, expectError, startFaultProxy, type FaultProxy, type TestDatabase } from '@gozon/testkit';
+import { createApp as createOrdersApp } from '../../orders-api/src/app.ts';
+import { settings as ordersApiSettings } from '../../orders-api/src/settings.ts';
+import { createApp as createPaymentsApp } from '../../payments-api/src/app.ts';
+import { settings as paymentsApiSettings } from '../../payments-api/src/settings.ts';
+
+// Issue 11, kind 6: the connection to PostgreSQL drops right after a write
+// committed, so the service never hears that it did. A retry of that write must
+// find it done instead of doing it again; an outcome nobody could learn is
+// answered 503, and is then at most once in the database.
+
+const logger = createLogger('lost-commit-ack-test', 'error');
+const GROUP = 19;
+
+let proxy: FaultProxy;
+let orders: TestDatabase<OrdersDb>;
+let payments: TestDatabase<PaymentsDb>;
+let ordersDb: Kysely<OrdersDb>;
+let paymentsDb: Kysely<PaymentsDb>;
+let ordersApp: ReturnType<typeof createOrdersApp>;
+let paymentsApp: ReturnType<typeof createPaymentsApp>;
+
+function post(app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, path: string, body?: unknown, key?: string) {
+  return app.request(path, {
+    method: 'POST',
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(key ? { 'idempotency-key': key } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+const placeOrder = (description: string, key?: string) => post(ordersApp, '/orders/create/alice', { amount: 10, description }, key);
+
+/** How many times each order of these descriptions is in the database, and how many payment tasks name it. */
+async function copiesOf(descriptions: string[]) {
+  const { rows } = await sql<{ id: string; description: string; tasks: number }>`
+    select o.id, o.description, (select count(*)::int from outbox_message t where t.body::jsonb ->> 'order_id' = o.id::text) as tasks
+    from "order" o where o.description = any(${descriptions})`.execute(orders.db);
+  return rows;
+}
+
+const lost = suite('a lost commit acknowledgement');
+
+lost.before(async () => {
+  proxy = await startFaultProxy();
+  orders = await createTestDatabase<OrdersDb>('lost_ack_orders', ordersMigrations);
+  payments = await createTestDatabase<PaymentsDb>('lost_ack_payments', paymentsMigrations);
+  const ordersConfig = readConfig(ordersApiSettings, { DATABASE_URL: proxy.url(orders.name) });
+  const paymentsConfig = readConfig(paymentsApiSettings, { DATABASE_URL: proxy.url(payments.name) });
+  ordersDb = createDb<OrdersDb>(createPool(ordersConfig, () => {}, 'lost-ack-orders-api'));
+  paymentsDb = createDb<PaymentsDb>(createPool(paymentsConfig, () => {}, 'lost-ack-payments-api'));
+  ordersApp = createOrdersApp({ db: ordersDb, logger, config: ordersConfig });
+  paymentsApp = createPaymentsApp({ db: paymentsDb, logger });
+});
+
+lost.after(async () => {
+  await ordersDb.destroy();
+  await paymentsDb.destroy();
+  await proxy.close();
+  await orders.drop();
+  await payments.drop();
+});
+
+lost(`a grouped insert of ${GROUP} orders: each request is answered 201 with its own order, placed once`, async () => {
+  // The first order's insert is held by the stalled proxy, so the others queue behind it and go in one statement.
+  const lostGroup = proxy.loseReplyTo('grouped ');
+  proxy.stall();
+  const first = placeOrder('first alone');
+  const grouped = Array.from({ length: GROUP }, (_, i) => placeOrder(`grouped ${i}`));
+  await sleep(200); // every request reads its body (no I/O) and queues
+  proxy.resume();
+  await lostGroup;
+  const responses = await Promise.all([first, ...grouped]);
+
+  assert.equal(
+    responses.map((r) => r.status),
+    Array(GROUP + 1).fill(201),
+  );
+  const answered = (await Promise.all(responses.map((r) => r.json()))) as Array<{ order_id: string; description: string }>;
+  const descriptions = answered.map((a) => a.description);
+  const stored = await copiesOf(descriptions);
+  assert.is(new Set(answered.map((a) => a.order_id)).size, GROUP + 1, 'each request its own order');
+  assert.equal(stored.map((s) => s.id).sort(), answered.map((a) => a.order_id).sort(), 'the orders answered are the orders there, each once');
+  assert.ok(
+    stored.every((s) => s.tasks === 1),
+    'each order has one payment task',
+  );
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from "order" where description like 'grouped %' group by xmin`.execute(orders.db);
+  assert.equal(
+    rows.map((r) => r.n),
+    [GROUP],
+    'the grouped orders were committed together, by the statement whose reply was lost',
+  );
+});
+
+lost('one order: answered 201 with the order that committed, placed once', async () => {
+  const lostOne = proxy.loseReplyTo('one alone');
+  const response = await placeOrder('one alone');
+  await lostOne;
+  assert.is(response.status, 201);
+  const body = (await response.json()) as { order_id: string };
+  assert.equal(await copiesOf(['one alone']), [{ id: body.order_id, description: 'one alone', tasks: 1 }]);
+});
+
+lost('when the retry loses its reply too, the outcome is unknown: 503, and the order is there at most once', async () => {
+  const lostTwice = proxy.loseReplyTo('unknown outcome', { times: 2 });
+  const response = await placeOrder('unknown outcome');
+  await lostTwice;
+  await expectError(response, 503, 'SERVICE_UNAVAILABLE');
+  assert.is(response.headers.get('retry-after'), '1');
+  const stored = await copiesOf(['unknown outcome']);
+  assert.is(stored.length, 1, 'the first attempt committed; its retry placed nothing more');
+  assert.is(stored[0]!.tasks, 1);
+});
+
+lost('with an Idempotency-Key, a lost COMMIT acknowledgement is 503, and the retry with the key replays the order', async () => {
+  const lostCommit = proxy.loseReplyTo('commit');
+  const unknown = await placeOrder('with a key', 'order-key-1');
+  await lostCommit;
+  await expectError(unknown, 503, 'SERVICE_UNAVAILABLE');
+  const retried = await placeOrder('with a key', 'order-key-1');
+  assert.is(retried.status, 201);
+  assert.is(retried.headers.get('idempotent-replayed'), 'true');
+  const body = (await retried.json()) as { order_id: string };
+  assert.equal(await copiesOf(['with a key']), [{ id: body.order_id, description: 'with a key', tasks: 1 }]);
+});
+
+lost('opening a wallet whose acknowledgement was lost: 503, and opening it again answers the same wallet', async () => {
+  const lostOpen = proxy.loseReplyTo('insert into "account"');
+  const unknown = await post(paymentsApp, '/payments/create/bob');
+  await lostOpen;
+  await expectError(unknown, 503, 'SERVICE_UNAVAILABLE');
+  const again = await post(paymentsApp, '/payments/create/bob');
+  assert.is(again.status, 200, 'the wallet is there already');
+  const wallets = await payments.db.selectFrom('account').select('id').where('user_id', '=', 'bob').execute();
+  assert.equal(wallets, [{ id: ((await again.json()) as { bill_id: string }).bill_id }]);
+});
+
+lost('a top-up with an Idempotency-Key whose COMMIT acknowledgement was lost credits once when retried with the key', async () => {
+  const wallet = (await (await post(paymentsApp, '/payments/create/carol')).json()) as { bill_id: string };
+  const lostCommit = proxy.loseReplyTo('commit');
+  const unknown = await post(paymentsApp, `/payments/add/${wallet.bill_id}`, { amount: 100 }, 'top-up-key-1');
+  await lostCommit;
+  await expectError(unknown, 503, 'SERVICE_UNAVAILABLE');
+  const retried = await post(paymentsApp, `/payments/add/${wallet.bill_id}`, { amount: 100 }, 'top-up-key-1');
+  assert.is(retried.status, 200);
+  assert.is(retried.headers.get('idempotent-replayed'), 'true');
+  assert.equal(await retried.json(), { bill_id: wallet.bill_id, user_id: 'carol', balance: 100 });
+  const deposits = await payments.db.selectFrom('ledger_entry').select('amount').where('account_id', '=', wallet.bill_id).execute();
+  assert.equal(deposits, [{ amount: 10000n }]);
+});
+
+lost.run();
