@@ -8,11 +8,11 @@ import { POSTGRES_URL, startService, uniqueSuffix } from '@gozon/testkit';
 const migrate = suite('the migrate entry points');
 
 const DOMAINS = [
-  { main: 'packages/orders/bin/migrate.ts', migrations: ordersMigrations, tables: ['idempotency_key', 'inbox_message', 'order', 'outbox_message'] },
+  { main: 'packages/orders/bin/migrate.ts', migrations: ordersMigrations, tables: ['idempotency_key', 'inbox_attempt', 'inbox_message', 'order', 'outbox_message'] },
   {
     main: 'packages/payments/bin/migrate.ts',
     migrations: paymentsMigrations,
-    tables: ['account', 'idempotency_key', 'inbox_message', 'ledger_entry', 'outbox_message', 'payment'],
+    tables: ['account', 'idempotency_key', 'inbox_attempt', 'inbox_message', 'ledger_entry', 'outbox_message', 'payment'],
   },
 ];
 

@@ -1,0 +1,148 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sql, type Kysely } from 'kysely';
+import { PAYMENT_REQUESTED } from '@gozon/contracts';
+import { createMessagingTables, recordMessagingFailures, type MessagingTables } from '@gozon/messaging';
+import { newId } from '@gozon/runtime';
+import { AMQP_URL, createTestBroker, createTestDatabase, startService, waitFor, type ServiceProcess, type TestBroker, type TestDatabase } from '@gozon/testkit';
+
+// The inbox consumer as a process, as orchestrators see it: killed, restarted,
+// starved of its database. The delivery limit must catch poison, not bad luck.
+
+interface TestTables extends MessagingTables {
+  applied: { message_id: string };
+}
+
+const consumer = suite('inbox consumer under deaths and failures');
+let database: TestDatabase<TestTables>;
+let broker: TestBroker;
+let queue: string;
+let deadLetters: string;
+
+function startConsumer(env: Record<string, string> = {}, readyEvent: string | null = 'consumer.started'): Promise<ServiceProcess> {
+  return startService('consumer', 'packages/messaging/test/integration/fixtures/consumer-main.ts', { DATABASE_URL: database.url, AMQP_URL, QUEUE: queue, ...env }, readyEvent);
+}
+
+async function publishAll(kinds: string[]): Promise<string[]> {
+  const ids = kinds.map(() => newId());
+  for (const [i, kind] of kinds.entries()) await broker.publish(PAYMENT_REQUESTED, { message_id: ids[i], kind }, ids[i]);
+  return ids;
+}
+
+async function appliedIds(): Promise<string[]> {
+  return (await database.db.selectFrom('applied').select('message_id').execute()).map((row) => row.message_id).sort();
+}
+
+/** Holds an exclusive lock on `applied` until release() is called, as a long migration or a stuck session would. */
+async function lockApplied() {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const holding = database.db.transaction().execute(async (trx) => {
+    await sql`lock table applied in access exclusive mode`.execute(trx);
+    locked();
+    await released;
+  });
+  await isLocked;
+  return async () => {
+    release();
+    await holding;
+  };
+}
+
+consumer.before(async () => {
+  database = await createTestDatabase<TestTables>('consumer', {
+    '0001_messaging': createMessagingTables,
+    '0005_messaging_failures': recordMessagingFailures,
+    '0100_applied': { up: (db: Kysely<any>) => db.schema.createTable('applied').addColumn('message_id', 'uuid', (c) => c.primaryKey()).execute() },
+  });
+  broker = await createTestBroker('consumer');
+  queue = broker.queueOf('payments-worker', PAYMENT_REQUESTED);
+  deadLetters = broker.deadLettersOf('payments-worker', PAYMENT_REQUESTED);
+});
+
+consumer.after.each(async () => {
+  await database.db.deleteFrom('applied').execute();
+  await broker.drain(deadLetters);
+});
+
+consumer.after(async () => {
+  await broker.close();
+  await database.drop();
+});
+
+consumer('a message that kills its consumer is dead-lettered as poison after a few deaths; the others are applied once', async () => {
+  const innocents = await publishAll(['fine', 'fine', 'fine', 'fine', 'fine']);
+  const [poison] = await publishAll(['poison']);
+  innocents.push(...(await publishAll(['fine', 'fine', 'fine', 'fine', 'fine'])));
+
+  let deaths = 0;
+  for (let life = 0; life < 10; life += 1) {
+    // As an orchestrator does: start it again each time it dies, until the queue is settled.
+    const process = await startConsumer({}, null);
+    const settled = waitFor('the queue settled', async () => (await broker.count(deadLetters)) === 1 && (await appliedIds()).length === innocents.length, 20_000).then(() => true);
+    const outcome = await Promise.race([settled, process.exited.then(() => false)]);
+    if (outcome) {
+      assert.is(await process.stop(), 0);
+      break;
+    }
+    deaths += 1;
+  }
+  assert.ok(deaths >= 2 && deaths <= 4, `the poison killed its consumer at most INBOX_MAX_ATTEMPTS + 1 = 4 times, not ${deaths}`);
+  const letters = await broker.drain(deadLetters);
+  assert.equal(
+    letters.map((l) => l.messageId),
+    [poison],
+    'only the poison is dead-lettered',
+  );
+  assert.match(String(letters[0]!.headers['x-error']), /PoisonMessageError/);
+  assert.equal(await appliedIds(), [...innocents].sort(), 'every innocent message applied, each once');
+  assert.is(await broker.count(queue), 0);
+});
+
+consumer('21 kills of a consumer holding the same prefetched messages dead-letter none of them', async () => {
+  const ids = await publishAll(Array.from({ length: 10 }, () => 'fine'));
+  // The table the handler writes is locked: each life takes the messages and holds them, waiting.
+  const release = await lockApplied();
+  try {
+    for (let kill = 0; kill < 21; kill += 1) {
+      const process = await startConsumer();
+      await waitFor('all ten in hand', async () => (await broker.count(queue)) === 0);
+      process.child.kill('SIGKILL');
+      await process.exited;
+    }
+  } finally {
+    await release();
+  }
+  const last = await startConsumer();
+  await waitFor('all ten applied', async () => (await appliedIds()).length === ids.length);
+  assert.is(await last.stop(), 0);
+  assert.equal(await appliedIds(), [...ids].sort());
+  assert.is(await broker.count(deadLetters), 0, 'nothing dead-lettered');
+});
+
+consumer('a transient failure is retried in-process while it lasts, never returned to the broker nor dead-lettered', async () => {
+  const process = await startConsumer({ DB_LOCK_TIMEOUT_MS: '100' });
+  const release = await lockApplied();
+  const ids = await publishAll(['fine', 'fine', 'fine']);
+  try {
+    await waitFor('lock timeouts retried', async () => process.output().split('"event":"inbox.apply_retrying"').length - 1 >= 5);
+  } finally {
+    await release();
+  }
+  await waitFor('all three applied', async () => (await appliedIds()).length === ids.length);
+  const reports = process
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('"event":"consumer.report"'))
+    .map((line) => JSON.parse(line).problem as string | null);
+  assert.match(reports[0] ?? '', /lock timeout/, 'readiness hears the failure');
+  assert.is(reports.at(-1), null, 'and that it is over');
+  assert.is(process.child.exitCode, null, 'the consumer never died');
+  assert.not.ok(process.output().includes('"redelivered"'), 'nothing came back');
+  assert.is(await process.stop(), 0);
+  assert.is(await broker.count(deadLetters), 0);
+});
+
+consumer.run();
