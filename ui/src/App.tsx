@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, errorText, type Api, type Wallet } from './lib/api.ts';
+import { ApiError, errorText, type Api, type Wallet, type Write } from './lib/api.ts';
 import { forgetUser, loadUsers, rememberWallet, saveUsers, selectUser, type StorageLike, type UsersState } from './lib/users.ts';
 import { useOrders } from './useOrders.ts';
 import { UserPanel } from './components/UserPanel.tsx';
 import { WalletPanel, type WalletState } from './components/WalletPanel.tsx';
-import { OrderForm } from './components/OrderForm.tsx';
+import { OrderForm, type OrderRequest } from './components/OrderForm.tsx';
 import { OrdersList } from './components/OrdersList.tsx';
 import { BurstPanel } from './components/BurstPanel.tsx';
 
@@ -113,21 +113,21 @@ function Shop({ api, userId, billId, onWalletOpened, onWalletGone }: ShopProps) 
 
   const orders = useOrders(api, userId, () => void loadWallet());
 
-  const openWallet = async () => {
-    const opened = await api.openWallet(userId);
+  const openWallet = async (action: Write) => {
+    const opened = await api.openWallet(userId, action);
     billRef.current = opened.billId;
     onWalletOpened(opened.billId);
     showWallet(opened);
   };
 
-  const topUp = async (kopecks: bigint) => {
+  const topUp = async (kopecks: bigint, action: Write) => {
     const id = billRef.current;
     if (!id) throw new Error('open a wallet first');
-    showWallet(await api.topUp(id, kopecks));
+    showWallet(await api.topUp(id, kopecks, action));
   };
 
-  const placeOrder = async (kopecks: bigint, description: string) => {
-    const order = await api.placeOrder(userId, kopecks, description);
+  const placeOrder = async ({ kopecks, description }: OrderRequest, action: Write) => {
+    const order = await api.placeOrder(userId, kopecks, description, action);
     orders.addPlaced([order]);
     return order;
   };

@@ -1,7 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText, type Api, type Order, type Wallet } from '../lib/api.ts';
+import { newActionKey, outcomeUnknown, type UserAction } from '../lib/actions.ts';
 import { formatRubles, parseAmount, parseCount } from '../lib/money.ts';
 import { summarizeBurst, type BurstSummary } from '../lib/orders.ts';
+import { useSlow } from '../useAction.ts';
+import { Busy } from './ActionStatus.tsx';
 import { Field, Notice } from './Field.tsx';
 
 export const MAX_BURST = 50;
@@ -16,10 +19,23 @@ interface BurstPanelProps {
   onWallet: (wallet: Wallet) => void;
 }
 
+/** What the burst has placed so far, over its first sending and any "Try again" of orders that got no answer. */
+interface Placed {
+  ids: string[];
+  amount: bigint;
+  before: bigint | null;
+  /** refused by the server: not placed */
+  refused: number;
+  firstError: string | null;
+  /** no answer in the end: each kept with its key, to try again */
+  unsure: Array<UserAction<string>>;
+  unsureError: string | null;
+}
+
 type Run =
-  | { phase: 'placing'; count: number }
-  | { phase: 'waiting'; ids: string[]; amount: bigint; before: bigint | null; failed: number; firstError: string | null }
-  | { phase: 'done'; summary: BurstSummary; amount: bigint; failed: number; firstError: string | null; balanceError: string | null };
+  | { phase: 'placing'; count: number; retrying: number }
+  | ({ phase: 'waiting' } & Placed)
+  | ({ phase: 'done'; summary: BurstSummary; balanceError: string | null } & Placed);
 
 export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, onWallet }: BurstPanelProps) {
   const [countText, setCountText] = useState('20');
@@ -28,11 +44,50 @@ export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, on
   const [formError, setFormError] = useState<string | null>(null);
   const [run, setRun] = useState<Run | null>(null);
   const finishing = useRef(false);
+  // Set at once on submit, before the state shows it: a second submit in the same moment starts nothing.
+  const running = useRef(false);
 
   const busy = run !== null && run.phase !== 'done';
+  const placing = run?.phase === 'placing';
+  const slow = useSlow(placing);
+
+  /** Sends each order under its own key (retried by the API client under that key) and adds what was placed to so far. */
+  const send = async (batch: Array<UserAction<string>>, so: Omit<Placed, 'unsure' | 'unsureError'>) => {
+    setRun({ phase: 'placing', count: batch.length, retrying: 0 });
+    const retried = new Set<string>();
+    const results = await Promise.allSettled(
+      batch.map((order) =>
+        api.placeOrder(userId, so.amount, order.payload, {
+          key: order.key,
+          onRetry: () => {
+            retried.add(order.key);
+            setRun((state) => (state?.phase === 'placing' ? { ...state, retrying: retried.size } : state));
+          },
+        }),
+      ),
+    );
+    const placed = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ order: batch[i]!, error: r.reason as unknown }] : []));
+    const unsure = failures.filter((f) => outcomeUnknown(f.error));
+    const refused = failures.filter((f) => !outcomeUnknown(f.error));
+    addPlaced([...placed].reverse());
+    finishing.current = false;
+    running.current = false;
+    setRun({
+      phase: 'waiting',
+      ids: [...so.ids, ...placed.map((o) => o.orderId)],
+      amount: so.amount,
+      before: so.before,
+      refused: so.refused + refused.length,
+      firstError: so.firstError ?? (refused.length > 0 ? errorText(refused[0]!.error) : null),
+      unsure: unsure.map((f) => f.order),
+      unsureError: unsure.length > 0 ? errorText(unsure[0]!.error) : null,
+    });
+  };
 
   const submit = async (event: Event) => {
     event.preventDefault();
+    if (running.current || busy) return;
     setFormError(null);
     const count = parseCount(countText, 1, MAX_BURST, 'The number of orders');
     const amount = parseAmount(amountText);
@@ -45,7 +100,8 @@ export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, on
       return;
     }
 
-    setRun({ phase: 'placing', count: count.value });
+    running.current = true;
+    setRun({ phase: 'placing', count: count.value, retrying: 0 });
     let before: bigint | null = null;
     if (billId) {
       try {
@@ -53,27 +109,23 @@ export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, on
         before = wallet.balance;
         onWallet(wallet);
       } catch (error) {
+        running.current = false;
         setRun(null);
         setFormError(`Could not read the balance before the burst: ${errorText(error)}`);
         return;
       }
     }
 
-    const results = await Promise.allSettled(
-      Array.from({ length: count.value }, (_, i) => api.placeOrder(userId, amount.value, `Burst order ${i + 1} of ${count.value}`)),
-    );
-    const placed = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const rejected = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
-    addPlaced([...placed].reverse());
-    finishing.current = false;
-    setRun({
-      phase: 'waiting',
-      ids: placed.map((o) => o.orderId),
-      amount: amount.value,
-      before,
-      failed: rejected.length,
-      firstError: rejected.length > 0 ? errorText(rejected[0]) : null,
-    });
+    // Each order is its own action with its own key, made now.
+    const batch = Array.from({ length: count.value }, (_, i) => ({ key: newActionKey(), payload: `Burst order ${i + 1} of ${count.value}` }));
+    await send(batch, { ids: [], amount: amount.value, before, refused: 0, firstError: null });
+  };
+
+  /** The orders that got no answer, again, each under the key it was first sent with. */
+  const tryAgain = () => {
+    if (running.current || run === null || run.phase === 'placing' || run.unsure.length === 0) return;
+    running.current = true;
+    void send(run.unsure, { ids: run.ids, amount: run.amount, before: run.before, refused: run.refused, firstError: run.firstError });
   };
 
   // Every placed order final → read the balance once and compare.
@@ -95,14 +147,7 @@ export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, on
           balanceError = errorText(error);
         }
       }
-      setRun({
-        phase: 'done',
-        summary: summarizeBurst(mine, run.amount, run.before, actual),
-        amount: run.amount,
-        failed: run.failed,
-        firstError: run.firstError,
-        balanceError,
-      });
+      setRun({ ...run, phase: 'done', summary: summarizeBurst(mine, run.amount, run.before, actual), balanceError });
     })();
   }, [run, orders, api, billId, onWallet]);
 
@@ -145,9 +190,21 @@ export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, on
             disabled={busy}
           />
         </div>
-        <button type="submit" class="button button-wide button-secondary" disabled={busy || pending}>
-          {run?.phase === 'placing' ? `Placing ${run.count} orders…` : 'Place them all at once'}
+        <button type="submit" class="button button-wide button-secondary" disabled={busy || pending} aria-describedby="burst-working">
+          {run?.phase === 'placing' ? <Busy label={`Placing ${run.count} ${run.count === 1 ? 'order' : 'orders'}…`} /> : 'Place them all at once'}
         </button>
+        <div class="still-working" id="burst-working" role="status" aria-live="polite" data-testid="burst-working">
+          {run?.phase === 'placing' && (slow || run.retrying > 0) && (
+            <p class="notice notice-working">
+              <span class="spinner" aria-hidden="true" />
+              <span>
+                {run.retrying > 0
+                  ? `Still working: ${run.retrying} of ${run.count} got no answer yet and are being sent again; each order will be placed only once.`
+                  : 'Still working… Each order will be placed only once, so there is no need to click again.'}
+              </span>
+            </p>
+          )}
+        </div>
         {pending && !busy && <p class="field-hint">Waiting for pending orders to settle first.</p>}
         {formError && <Notice tone="error">{formError}</Notice>}
       </form>
@@ -158,23 +215,45 @@ export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, on
             Settled {settled} of {run.ids.length}…
           </p>
           <progress max={Math.max(run.ids.length, 1)} value={settled} aria-label="Orders settled" />
-          {run.failed > 0 && <Notice tone="error">{`${run.failed} could not be placed: ${run.firstError}`}</Notice>}
+          <BurstFailures run={run} onAgain={tryAgain} />
         </div>
       )}
 
-      {run?.phase === 'done' && <BurstResult run={run} />}
+      {run?.phase === 'done' && <BurstResult run={run} onAgain={tryAgain} />}
     </section>
   );
 }
 
-function BurstResult({ run }: { run: Extract<Run, { phase: 'done' }> }) {
+/** Orders the server refused, and orders that got no answer with a "Try again" that resends them under their keys. */
+function BurstFailures({ run, onAgain }: { run: Placed; onAgain: () => void }) {
+  const n = run.unsure.length;
+  return (
+    <>
+      {run.refused > 0 && <Notice tone="error">{`${run.refused} could not be placed: ${run.firstError}`}</Notice>}
+      {n > 0 && (
+        <div class="action-failure">
+          <Notice tone="error" testId="burst-unsure">
+            {`${n} ${n === 1 ? 'order' : 'orders'} got no answer: ${run.unsureError} It is not known yet whether ${n === 1 ? 'it was' : 'they were'} placed. “Try again” sends the same ${n === 1 ? 'order' : `${n} orders`}, and none can be placed twice.`}
+          </Notice>
+          <button type="button" class="button button-quiet" onClick={onAgain} data-testid="burst-unsure-again">
+            Try again
+          </button>
+        </div>
+      )}
+    </>
+  );
+}
+
+function BurstResult({ run, onAgain }: { run: Extract<Run, { phase: 'done' }>; onAgain: () => void }) {
   const { summary } = run;
+  // An order that got no answer may have been placed and paid: until it is known the balance cannot be judged.
+  const unknown = !summary.matches && run.unsure.length > 0;
   const reasons = [
     summary.notEnoughMoney > 0 ? `not enough money in the wallet (${summary.notEnoughMoney})` : '',
     summary.noWallet > 0 ? `no wallet (${summary.noWallet})` : '',
   ].filter(Boolean);
   return (
-    <div class={`burst-result ${summary.matches ? 'is-match' : 'is-mismatch'}`} data-testid="burst-summary" role="status">
+    <div class={`burst-result ${summary.matches ? 'is-match' : unknown ? 'is-unknown' : 'is-mismatch'}`} data-testid="burst-summary" role="status">
       <dl class="tally">
         <div class="tally-finished">
           <dt>Finished</dt>
@@ -218,6 +297,13 @@ function BurstResult({ run }: { run: Extract<Run, { phase: 'done' }> }) {
             </span>
             {summary.balanceBefore !== null ? 'Balance matches: each finished order was paid exactly once.' : 'Every order was cancelled, as expected.'}
           </>
+        ) : unknown ? (
+          <>
+            <span class="verdict-mark" aria-hidden="true">
+              ?
+            </span>
+            {`Not checked yet: ${run.unsure.length} ${run.unsure.length === 1 ? 'order' : 'orders'} got no answer, and the balance may include ${run.unsure.length === 1 ? 'it' : 'them'}.`}
+          </>
         ) : (
           <>
             <span class="verdict-mark" aria-hidden="true">
@@ -227,7 +313,7 @@ function BurstResult({ run }: { run: Extract<Run, { phase: 'done' }> }) {
           </>
         )}
       </p>
-      {run.failed > 0 && <Notice tone="error">{`${run.failed} could not be placed: ${run.firstError}`}</Notice>}
+      <BurstFailures run={run} onAgain={onAgain} />
       {run.balanceError && <Notice tone="error">{`Could not read the balance afterwards: ${run.balanceError}`}</Notice>}
     </div>
   );

@@ -1,6 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { errorText, type Wallet } from '../lib/api.ts';
+import { errorText, type Wallet, type Write } from '../lib/api.ts';
+import { unsureText, WORDS } from '../lib/actions.ts';
 import { formatRubles, parseAmount } from '../lib/money.ts';
+import { useAction } from '../useAction.ts';
+import { ActionFailure, Busy, StillWorking } from './ActionStatus.tsx';
 import { Field, NOTE_MS, Notice } from './Field.tsx';
 
 export type WalletState =
@@ -12,24 +15,27 @@ export type WalletState =
 interface WalletPanelProps {
   userId: string;
   state: WalletState;
-  onOpen: () => Promise<void>;
-  onTopUp: (kopecks: bigint) => Promise<void>;
+  onOpen: (action: Write) => Promise<void>;
+  onTopUp: (kopecks: bigint, action: Write) => Promise<void>;
   onRefresh: () => void;
 }
 
-export function WalletPanel({ userId, state, onOpen, onTopUp, onRefresh }: WalletPanelProps) {
-  const [opening, setOpening] = useState(false);
-  const [openError, setOpenError] = useState<string | null>(null);
+interface Failure {
+  message: string;
+  /** the outcome is unknown: "Try again" resends the same request under its key */
+  unsure: boolean;
+}
 
-  const open = async () => {
-    setOpening(true);
+export function WalletPanel({ userId, state, onOpen, onTopUp, onRefresh }: WalletPanelProps) {
+  const opening = useAction((_: string, action: Write) => onOpen(action));
+  const [openError, setOpenError] = useState<Failure | null>(null);
+
+  const open = async (again: boolean) => {
+    if (opening.busy()) return;
     setOpenError(null);
-    try {
-      await onOpen();
-    } catch (error) {
-      setOpenError(errorText(error));
-    } finally {
-      setOpening(false);
+    const result = await (again ? opening.again() : opening.run(userId));
+    if (result.status === 'failed') {
+      setOpenError({ message: result.unsure ? unsureText(result.error, WORDS.wallet) : errorText(result.error), unsure: result.unsure });
     }
   };
 
@@ -57,10 +63,17 @@ export function WalletPanel({ userId, state, onOpen, onTopUp, onRefresh }: Walle
           <p>
             <strong>{userId}</strong> has no wallet in this shop yet. Orders placed without one are cancelled.
           </p>
-          <button type="button" class="button" onClick={open} disabled={opening}>
-            {opening ? 'Opening…' : 'Open wallet'}
+          <button type="button" class="button" onClick={() => void open(false)} disabled={opening.working !== null} aria-describedby="wallet-working">
+            {opening.working ? <Busy label="Opening…" /> : 'Open wallet'}
           </button>
-          {openError && <Notice tone="error">{openError}</Notice>}
+          <StillWorking show={opening.slow} retry={opening.working?.retry ?? null} words={WORDS.wallet} testId="wallet-working" />
+          {openError && (
+            <ActionFailure
+              message={openError.message}
+              onAgain={openError.unsure && !opening.working ? () => void open(true) : null}
+              testId="wallet-error"
+            />
+          )}
         </div>
       )}
 
@@ -97,22 +110,38 @@ export function WalletPanel({ userId, state, onOpen, onTopUp, onRefresh }: Walle
   );
 }
 
-function TopUpForm({ onTopUp }: { onTopUp: (kopecks: bigint) => Promise<void> }) {
+function TopUpForm({ onTopUp }: { onTopUp: (kopecks: bigint, action: Write) => Promise<void> }) {
   const [amount, setAmount] = useState('');
   const [fieldError, setFieldError] = useState<string | null>(null);
-  const [formError, setFormError] = useState<string | null>(null);
+  const [failure, setFailure] = useState<Failure | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const adding = useAction(onTopUp);
+  const busy = adding.working !== null;
   useEffect(() => {
     if (!done) return;
     const timer = setTimeout(() => setDone(null), NOTE_MS);
     return () => clearTimeout(timer);
   }, [done]);
 
+  const send = async (run: () => ReturnType<typeof adding.run>) => {
+    setDone(null);
+    setFailure(null);
+    const result = await run();
+    if (result.status === 'busy') return;
+    if (result.status === 'failed') {
+      setFailure({ message: result.unsure ? unsureText(result.error, WORDS.topUp) : errorText(result.error), unsure: result.unsure });
+      return;
+    }
+    setAmount('');
+    setDone(`Added ${formatRubles(result.payload)}.`);
+  };
+
   const submit = async (event: Event) => {
     event.preventDefault();
+    // One click, one top-up: while it is in flight a second submit starts nothing.
+    if (adding.busy()) return;
     setDone(null);
-    setFormError(null);
+    setFailure(null);
     const parsed = parseAmount(amount);
     if (!parsed.ok) {
       setFieldError(parsed.message);
@@ -120,16 +149,7 @@ function TopUpForm({ onTopUp }: { onTopUp: (kopecks: bigint) => Promise<void> })
       return;
     }
     setFieldError(null);
-    setBusy(true);
-    try {
-      await onTopUp(parsed.value);
-      setAmount('');
-      setDone(`Added ${formatRubles(parsed.value)}.`);
-    } catch (error) {
-      setFormError(errorText(error));
-    } finally {
-      setBusy(false);
-    }
+    await send(() => adding.run(parsed.value));
   };
 
   return (
@@ -141,18 +161,24 @@ function TopUpForm({ onTopUp }: { onTopUp: (kopecks: bigint) => Promise<void> })
           value={amount}
           onInput={(value) => {
             setAmount(value);
+            // Another amount is another top-up: the failure shown was about the one before.
+            if (failure) setFailure(null);
             if (fieldError) setFieldError(null);
           }}
           inputMode="decimal"
           placeholder="500.00"
           suffix="₽"
           error={fieldError}
+          disabled={busy}
         />
-        <button type="submit" class="button" disabled={busy}>
-          {busy ? 'Adding…' : 'Add money'}
+        <button type="submit" class="button" disabled={busy} aria-describedby="topup-working">
+          {busy ? <Busy label="Adding…" /> : 'Add money'}
         </button>
       </div>
-      {formError && <Notice tone="error">{formError}</Notice>}
+      <StillWorking show={adding.slow} retry={adding.working?.retry ?? null} words={WORDS.topUp} testId="topup-working" />
+      {failure && (
+        <ActionFailure message={failure.message} onAgain={failure.unsure && !busy ? () => void send(adding.again) : null} testId="topup-error" />
+      )}
       {done && <Notice tone="ok">{done}</Notice>}
     </form>
   );

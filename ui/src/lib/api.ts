@@ -2,6 +2,12 @@
 // whose message can be shown to a person as it is: the server's own
 // error.message, or words for a gateway that cannot be reached or answers
 // something that is not the API's JSON.
+//
+// Every write (POST) is one user action and carries that action's
+// Idempotency-Key: the same key and the very same body on every attempt, so a
+// retry after an answer that was lost replays what the server did instead of
+// doing it again. A write that gets no answer (network error, time-out) or a 503
+// is retried here a bounded number of times before its error is thrown.
 import { fromJsonNumber, toJsonNumber } from './money.ts';
 
 export type OrderStatus = 'NEW' | 'FINISHED' | 'CANCELLED';
@@ -39,23 +45,74 @@ export class ApiError extends Error {
   readonly kind: ApiErrorKind;
   readonly status: number | null;
   readonly code: string;
+  /** How long the server asked to wait before trying again (Retry-After), when it said and the browser lets us read it. */
+  readonly retryAfterMs: number | null;
 
-  constructor(kind: ApiErrorKind, status: number | null, code: string, message: string) {
+  constructor(kind: ApiErrorKind, status: number | null, code: string, message: string, retryAfterMs: number | null = null) {
     super(message);
     this.kind = kind;
     this.status = status;
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
 export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
+
+/** One user action's write: its key goes with every attempt, automatic or by hand. */
+export interface Write {
+  /** the action's Idempotency-Key, made when the person acted */
+  key: string;
+  /** Told before each automatic retry, so the page can say it is still working. */
+  onRetry?: (retry: RetryNotice) => void;
+}
+
+export interface RetryNotice {
+  /** the attempt about to be made: 2, 3, … up to attempts */
+  attempt: number;
+  attempts: number;
+  /** what the attempt before it met */
+  reason: ApiError;
+  delayMs: number;
+}
 
 export interface ApiOptions {
   baseUrl: string;
   fetch?: FetchLike;
   /** How long to wait for an answer before giving up; 0 waits forever. */
   timeoutMs?: number;
+  /** How many times one write is sent at most, the first time included. */
+  writeAttempts?: number;
+  /** The wait before the first automatic retry when the server names none; doubled for each one after. */
+  retryDelayMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** A Retry-After longer than this is not waited for: the error goes to the person, who may try again later. */
+export const MAX_RETRY_AFTER_MS = 10_000;
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (value === null) return null;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/**
+ * The wait before retrying a write that failed with error, or null when it must
+ * not be retried automatically: only no answer at all (the request may or may
+ * not have reached the server) and 503 are retried.
+ */
+export function retryDelay(error: ApiError, retry: number, baseDelayMs: number): number | null {
+  const transient = error.kind === 'network' || (error.kind === 'http' && error.status === 503);
+  if (!transient) return null;
+  if (error.retryAfterMs !== null) return error.retryAfterMs <= MAX_RETRY_AFTER_MS ? error.retryAfterMs : null;
+  return baseDelayMs * 2 ** (retry - 1);
+}
+
+const wait = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -128,15 +185,23 @@ export function parseOrderList(body: unknown): Order[] {
   return body.orders.map(parseOrder);
 }
 
-export function createApi({ baseUrl, fetch: fetchImpl = (url, init) => globalThis.fetch(url, init), timeoutMs = 15_000 }: ApiOptions) {
+export function createApi({
+  baseUrl,
+  fetch: fetchImpl = (url, init) => globalThis.fetch(url, init),
+  timeoutMs = 15_000,
+  writeAttempts = 3,
+  retryDelayMs = 1_000,
+  sleep = wait,
+}: ApiOptions) {
   const base = baseUrl.replace(/\/+$/, '');
 
-  async function request<T>(method: 'GET' | 'POST', path: string, body: unknown, parse: (json: unknown) => T): Promise<T> {
-    const init: RequestInit = { method, headers: { accept: 'application/json' } };
-    if (body !== undefined) {
-      init.headers = { accept: 'application/json', 'content-type': 'application/json' };
-      init.body = JSON.stringify(body);
-    }
+  /** One attempt: body is the exact text to send, so every attempt of a write sends the same bytes. */
+  async function send<T>(method: 'GET' | 'POST', path: string, body: string | undefined, key: string | undefined, parse: (json: unknown) => T): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (key !== undefined) headers['idempotency-key'] = key;
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) init.body = body;
     if (timeoutMs > 0 && typeof AbortSignal !== 'undefined' && 'timeout' in AbortSignal) {
       init.signal = AbortSignal.timeout(timeoutMs);
     }
@@ -159,14 +224,17 @@ export function createApi({ baseUrl, fetch: fetchImpl = (url, init) => globalThi
     }
 
     if (!response.ok) {
+      // The gateway sends Retry-After with a 503; a browser shows it only if CORS exposes it.
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
       const error = readErrorBody(text);
-      if (error) throw new ApiError('http', response.status, error.code, error.message);
+      if (error) throw new ApiError('http', response.status, error.code, error.message, retryAfterMs);
       const statusText = response.statusText || STATUS_TEXT[response.status] || 'error';
       throw new ApiError(
         'http',
         response.status,
         `HTTP_${response.status}`,
         `The gateway answered ${response.status} ${statusText} without an explanation. Try again in a moment.`,
+        retryAfterMs,
       );
     }
 
@@ -178,28 +246,48 @@ export function createApi({ baseUrl, fetch: fetchImpl = (url, init) => globalThi
     }
   }
 
+  function read<T>(path: string, parse: (json: unknown) => T): Promise<T> {
+    return send('GET', path, undefined, undefined, parse);
+  }
+
+  /** A POST under the action's key, sent again while it gets no answer or a 503, at most writeAttempts times. */
+  async function write<T>(path: string, body: unknown, { key, onRetry }: Write, parse: (json: unknown) => T): Promise<T> {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await send('POST', path, text, key, parse);
+      } catch (error) {
+        if (!(error instanceof ApiError) || attempt >= writeAttempts) throw error;
+        const delayMs = retryDelay(error, attempt, retryDelayMs);
+        if (delayMs === null) throw error;
+        onRetry?.({ attempt: attempt + 1, attempts: writeAttempts, reason: error, delayMs });
+        await sleep(delayMs);
+      }
+    }
+  }
+
   const segment = encodeURIComponent;
 
   return {
     baseUrl: base,
     /** Opens the user's wallet, or returns the one they have; created tells which. */
-    async openWallet(userId: string): Promise<Wallet> {
-      return request('POST', `/payments/create/${segment(userId)}`, undefined, parseWallet);
+    async openWallet(userId: string, action: Write): Promise<Wallet> {
+      return write(`/payments/create/${segment(userId)}`, undefined, action, parseWallet);
     },
-    async topUp(billId: string, kopecks: bigint): Promise<Wallet> {
-      return request('POST', `/payments/add/${segment(billId)}`, { amount: toJsonNumber(kopecks) }, parseWallet);
+    async topUp(billId: string, kopecks: bigint, action: Write): Promise<Wallet> {
+      return write(`/payments/add/${segment(billId)}`, { amount: toJsonNumber(kopecks) }, action, parseWallet);
     },
     async balance(billId: string): Promise<Wallet> {
-      return request('GET', `/payments/balance/${segment(billId)}`, undefined, parseWallet);
+      return read(`/payments/balance/${segment(billId)}`, parseWallet);
     },
-    async placeOrder(userId: string, kopecks: bigint, description: string): Promise<Order> {
-      return request('POST', `/orders/create/${segment(userId)}`, { amount: toJsonNumber(kopecks), description }, parseOrder);
+    async placeOrder(userId: string, kopecks: bigint, description: string, action: Write): Promise<Order> {
+      return write(`/orders/create/${segment(userId)}`, { amount: toJsonNumber(kopecks), description }, action, parseOrder);
     },
     async listOrders(userId: string): Promise<Order[]> {
-      return request('GET', `/orders/orders/${segment(userId)}`, undefined, parseOrderList);
+      return read(`/orders/orders/${segment(userId)}`, parseOrderList);
     },
     async orderStatus(orderId: string): Promise<Order> {
-      return request('GET', `/orders/status/${segment(orderId)}`, undefined, parseOrder);
+      return read(`/orders/status/${segment(orderId)}`, parseOrder);
     },
   };
 }

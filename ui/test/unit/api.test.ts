@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ApiError, asSentence, createApi, errorText, type FetchLike } from '../../src/lib/api.ts';
+import { ApiError, asSentence, createApi, errorText, parseRetryAfter, type FetchLike, type RetryNotice } from '../../src/lib/api.ts';
 
 const BASE = 'http://localhost:8080';
 const BILL = '7c0c8b0e-7c0c-4b0e-8b0e-7c0c8b0e7c0c';
@@ -50,7 +50,7 @@ const success = suite('the API client: success');
 
 success('openWallet posts to /payments/create/{user} and reads the wallet', async () => {
   const { fetch, seen } = fakeFetch(() => json(201, { bill_id: BILL, user_id: 'alice', balance: 0 }));
-  const wallet = await createApi({ baseUrl: `${BASE}/`, fetch }).openWallet('alice');
+  const wallet = await createApi({ baseUrl: `${BASE}/`, fetch }).openWallet('alice', { key: 'k-open' });
   assert.equal(wallet, { billId: BILL, userId: 'alice', balance: 0n });
   assert.is(seen[0]?.url, `${BASE}/payments/create/alice`, 'a trailing slash of the base is dropped');
   assert.is(seen[0]?.init?.method, 'POST');
@@ -59,7 +59,7 @@ success('openWallet posts to /payments/create/{user} and reads the wallet', asyn
 
 success('topUp sends the amount as a JSON number of rubles', async () => {
   const { fetch, seen } = fakeFetch(() => json(200, { bill_id: BILL, user_id: 'alice', balance: 500.5 }));
-  const wallet = await createApi({ baseUrl: BASE, fetch }).topUp(BILL, 50050n);
+  const wallet = await createApi({ baseUrl: BASE, fetch }).topUp(BILL, 50050n, { key: 'k-top-up' });
   assert.is(wallet.balance, 50050n);
   assert.is(seen[0]?.url, `${BASE}/payments/add/${BILL}`);
   assert.is(seen[0]?.init?.body, '{"amount":500.5}');
@@ -68,7 +68,7 @@ success('topUp sends the amount as a JSON number of rubles', async () => {
 
 success('placeOrder sends amount and description and reads the order', async () => {
   const { fetch, seen } = fakeFetch(() => json(201, orderJson));
-  const order = await createApi({ baseUrl: BASE, fetch }).placeOrder('alice', 14990n, 'a book');
+  const order = await createApi({ baseUrl: BASE, fetch }).placeOrder('alice', 14990n, 'a book', { key: 'k-order' });
   assert.equal(order, {
     orderId: ORDER,
     userId: 'alice',
@@ -112,7 +112,7 @@ const errors = suite('the API client: errors become words');
 
 errors('the JSON error shape → ApiError with the server’s code and message', async () => {
   const { fetch } = fakeFetch(() => json(400, { error: { code: 'INVALID_AMOUNT', message: 'amount must have at most two decimals' } }));
-  const error = await failure(createApi({ baseUrl: BASE, fetch }).placeOrder('alice', 1n, 'x'));
+  const error = await failure(createApi({ baseUrl: BASE, fetch }).placeOrder('alice', 1n, 'x', { key: 'k' }));
   assert.is(error.kind, 'http');
   assert.is(error.status, 400);
   assert.is(error.code, 'INVALID_AMOUNT');
@@ -160,7 +160,7 @@ errors('a network failure → "The gateway at … cannot be reached"', async () 
   const { fetch } = fakeFetch(() => {
     throw new TypeError('Failed to fetch');
   });
-  const error = await failure(createApi({ baseUrl: BASE, fetch }).openWallet('alice'));
+  const error = await failure(createApi({ baseUrl: BASE, fetch, writeAttempts: 1 }).openWallet('alice', { key: 'k' }));
   assert.is(error.kind, 'network');
   assert.is(error.status, null);
   assert.is(error.code, 'NETWORK');
@@ -223,3 +223,151 @@ errors('asSentence capitalises and ends a server message', () => {
 });
 
 errors.run();
+
+const writes = suite('the API client: every write carries its action’s key, and is retried only under it');
+
+const header = (seen: Seen | undefined, name: string) => (seen?.init?.headers as Record<string, string> | undefined)?.[name];
+
+/** A fetch that plays the given answers in turn, one per request (the last one again once they run out). */
+function scripted(...answers: Array<() => Response>) {
+  const seen: Seen[] = [];
+  const fetch: FetchLike = async (url, init) => {
+    seen.push({ url, init });
+    return answers[Math.min(seen.length, answers.length) - 1]!();
+  };
+  return { fetch, seen };
+}
+
+const noAnswer = () => {
+  throw new TypeError('Failed to fetch');
+};
+const timedOut = () => {
+  throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+};
+const unavailable = (retryAfter?: string) => () =>
+  new Response(JSON.stringify({ error: { code: 'SERVICE_UNAVAILABLE', message: 'the service behind the gateway is unavailable, try again' } }), {
+    status: 503,
+    headers: retryAfter === undefined ? {} : { 'retry-after': retryAfter },
+  });
+const placedOrder = () => json(201, orderJson);
+
+/** An API whose waits between retries are recorded instead of waited. */
+function recordingApi(fetch: FetchLike, options: { writeAttempts?: number } = {}) {
+  const slept: number[] = [];
+  const api = createApi({ baseUrl: BASE, fetch, retryDelayMs: 1000, sleep: async (ms) => void slept.push(ms), ...options });
+  return { api, slept };
+}
+
+writes('every POST carries the Idempotency-Key it is given; a GET carries none', async () => {
+  const { fetch, seen } = fakeFetch(() => json(201, { bill_id: BILL, user_id: 'alice', balance: 0 }));
+  const api = createApi({ baseUrl: BASE, fetch });
+  await api.openWallet('alice', { key: 'key-open' });
+  await api.topUp(BILL, 100n, { key: 'key-top-up' });
+  await api.balance(BILL);
+  const order = fakeFetch(placedOrder);
+  await createApi({ baseUrl: BASE, fetch: order.fetch }).placeOrder('alice', 100n, 'x', { key: 'key-order' });
+  assert.equal(
+    [...seen, ...order.seen].map((s) => [s.init?.method, header(s, 'idempotency-key')]),
+    [
+      ['POST', 'key-open'],
+      ['POST', 'key-top-up'],
+      ['GET', undefined],
+      ['POST', 'key-order'],
+    ],
+  );
+});
+
+writes('no answer, then the same order again: same key, same body, one order back', async () => {
+  const { fetch, seen } = scripted(noAnswer, placedOrder);
+  const { api, slept } = recordingApi(fetch);
+  const retries: RetryNotice[] = [];
+  const order = await api.placeOrder('alice', 14990n, 'a book', { key: 'the-click', onRetry: (r) => retries.push(r) });
+  assert.is(order.orderId, ORDER);
+  assert.is(seen.length, 2);
+  assert.equal(seen.map((s) => header(s, 'idempotency-key')), ['the-click', 'the-click']);
+  assert.is(seen[1]?.init?.body, seen[0]?.init?.body, 'byte for byte the same body');
+  assert.is(seen[1]?.url, seen[0]?.url);
+  assert.equal(retries.map((r) => [r.attempt, r.attempts, r.reason.code]), [[2, 3, 'NETWORK']]);
+  assert.equal(slept, [1000]);
+});
+
+writes('a time-out, then a 503, then the answer: three attempts under one key, waits growing', async () => {
+  const { fetch, seen } = scripted(timedOut, unavailable(), () => json(200, { bill_id: BILL, user_id: 'alice', balance: 500.5 }));
+  const { api, slept } = recordingApi(fetch);
+  const wallet = await api.topUp(BILL, 50050n, { key: 'top-up-1' });
+  assert.is(wallet.balance, 50050n);
+  assert.equal(seen.map((s) => header(s, 'idempotency-key')), ['top-up-1', 'top-up-1', 'top-up-1']);
+  assert.equal(seen.map((s) => s.init?.body), ['{"amount":500.5}', '{"amount":500.5}', '{"amount":500.5}']);
+  assert.equal(slept, [1000, 2000]);
+});
+
+writes('each attempt gets its own time-out signal (one spent on the first would cut the retry off)', async () => {
+  const { fetch, seen } = scripted(timedOut, placedOrder);
+  await recordingApi(fetch).api.placeOrder('alice', 1n, 'x', { key: 'k' });
+  assert.instance(seen[0]?.init?.signal, AbortSignal);
+  assert.instance(seen[1]?.init?.signal, AbortSignal);
+  assert.is.not(seen[0]?.init?.signal, seen[1]?.init?.signal);
+});
+
+writes('a 503’s Retry-After is how long to wait; one too long is not waited for', async () => {
+  const soon = scripted(unavailable('2'), placedOrder);
+  const waited = recordingApi(soon.fetch);
+  await waited.api.placeOrder('alice', 1n, 'x', { key: 'k' });
+  assert.equal(waited.slept, [2000]);
+
+  const late = scripted(unavailable('120'), placedOrder);
+  const gaveUp = recordingApi(late.fetch);
+  const error = await failure(gaveUp.api.placeOrder('alice', 1n, 'x', { key: 'k' }));
+  assert.is(error.code, 'SERVICE_UNAVAILABLE');
+  assert.is(error.retryAfterMs, 120_000);
+  assert.is(late.seen.length, 1, 'not sent again');
+});
+
+writes('the retries are bounded: no answer ever → three attempts, then an error in words', async () => {
+  const { fetch, seen } = scripted(noAnswer);
+  const { api, slept } = recordingApi(fetch);
+  const retries: number[] = [];
+  const error = await failure(api.placeOrder('alice', 1n, 'x', { key: 'k', onRetry: (r) => retries.push(r.attempt) }));
+  assert.is(seen.length, 3);
+  assert.equal(retries, [2, 3]);
+  assert.equal(slept, [1000, 2000]);
+  assert.is(error.code, 'NETWORK');
+  assert.match(errorText(error), /^The gateway at http:\/\/localhost:8080 cannot be reached/);
+
+  const always503 = scripted(unavailable('1'));
+  const gave = await failure(recordingApi(always503.fetch, { writeAttempts: 2 }).api.openWallet('alice', { key: 'k' }));
+  assert.is(always503.seen.length, 2, 'writeAttempts bounds it');
+  assert.is(errorText(gave), 'The service behind the gateway is unavailable, try again.');
+});
+
+writes('a refusal or a server error is not retried automatically', async () => {
+  for (const answer of [
+    () => json(400, { error: { code: 'INVALID_AMOUNT', message: 'amount must be positive' } }),
+    () => json(409, { error: { code: 'BALANCE_LIMIT', message: 'too much' } }),
+    () => json(422, { error: { code: 'IDEMPOTENCY_KEY_REUSED', message: 'reused' } }),
+    () => json(500, { error: { code: 'INTERNAL', message: 'internal error' } }),
+    () => new Response('{"nope": 1}', { status: 201 }),
+  ]) {
+    const { fetch, seen } = scripted(answer, placedOrder);
+    await failure(recordingApi(fetch).api.placeOrder('alice', 1n, 'x', { key: 'k' }));
+    assert.is(seen.length, 1);
+  }
+});
+
+writes('a GET is not retried by the client (the order list polls again by itself)', async () => {
+  const { fetch, seen } = scripted(noAnswer, () => json(200, { user_id: 'alice', orders: [] }));
+  await failure(recordingApi(fetch).api.listOrders('alice'));
+  assert.is(seen.length, 1);
+});
+
+writes('Retry-After: seconds or an HTTP date', () => {
+  assert.is(parseRetryAfter('1'), 1000);
+  assert.is(parseRetryAfter(' 30 '), 30_000);
+  assert.is(parseRetryAfter(null), null);
+  assert.is(parseRetryAfter('soon'), null);
+  const now = Date.parse('2026-11-25T10:00:00Z');
+  assert.is(parseRetryAfter('Wed, 25 Nov 2026 10:00:05 GMT', now), 5000);
+  assert.is(parseRetryAfter('Wed, 25 Nov 2026 09:00:00 GMT', now), 0);
+});
+
+writes.run();
