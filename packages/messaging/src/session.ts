@@ -81,6 +81,7 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
     amqp.on('close', onLost('AMQP connection'));
     amqp.on('blocked', (reason) => logger.warn('amqp.connection_blocked', { reason }));
     amqp.on('unblocked', () => logger.info('amqp.connection_unblocked'));
+    // Closing the connection closes its channels: one handshake to wait for, not one per channel.
     closers.push({ what: 'AMQP connection', close: () => amqp.close() });
 
     const redeclareTopology = () =>
@@ -94,7 +95,6 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
     const relayChannel = await bounded('opening the relay channel', stepTimeoutMs, amqp.createConfirmChannel());
     relayChannel.on('close', onLost('AMQP relay channel'));
     relayChannel.on('error', (error) => logger.warn('amqp.channel_error', { error }));
-    closers.push({ what: 'relay channel', close: () => relayChannel.close() });
     const relay = await bounded(
       'starting the outbox relay',
       stepTimeoutMs,
@@ -119,7 +119,6 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
       const channel = await bounded('opening a consumer channel', stepTimeoutMs, amqp.createConfirmChannel());
       channel.on('close', onLost('AMQP consumer channel'));
       channel.on('error', (error) => logger.warn('amqp.channel_error', { error }));
-      closers.push({ what: `consumer channel of ${queue}`, close: () => channel.close() });
       await bounded('setting the prefetch', stepTimeoutMs, channel.prefetch(options.inbox.batchSize * options.inbox.concurrency * 2));
       consumers.push(
         await bounded(
