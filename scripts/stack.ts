@@ -18,6 +18,8 @@ const config = readConfig({
   STACK_REPLICAS: integer(2, 'replicas of orders-relay and of payments-worker', { min: 1, max: 16 }),
   STACK_DIR: text(join(ROOT, '.stack'), 'folder for the rendered nginx config and its temp files'),
   ORDERS_DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/gozon_orders', 'orders database (created if missing)', ['postgres:', 'postgresql:']),
+  // Empty: ORDERS_DATABASE_URL. The fault suite sets it to a fault proxy in front of PostgreSQL.
+  ORDERS_API_DATABASE_URL: text('', 'how orders-api alone reaches the orders database, when not by ORDERS_DATABASE_URL'),
   PAYMENTS_DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/gozon_payments', 'payments database (created if missing)', ['postgres:', 'postgresql:']),
   AMQP_URL: url('amqp://guest:guest@127.0.0.1:5672', 'RabbitMQ', ['amqp:', 'amqps:']),
   AMQP_NAMESPACE: text('', 'prefix of exchange and queue names'),
@@ -171,6 +173,7 @@ async function run() {
   const options = {
     replicas: config.STACK_REPLICAS,
     ordersDatabaseUrl: config.ORDERS_DATABASE_URL,
+    ordersApiDatabaseUrl: config.ORDERS_API_DATABASE_URL || undefined,
     paymentsDatabaseUrl: config.PAYMENTS_DATABASE_URL,
     amqpUrl: config.AMQP_URL,
     amqpNamespace: config.AMQP_NAMESPACE,
@@ -237,6 +240,7 @@ async function run() {
       .filter((s) => /relay|worker/.test(s.name))
       .map((s) => [s.name, `http://127.0.0.1:${s.healthPort}/health/ready`]),
     ['orders database', config.ORDERS_DATABASE_URL],
+    ...(config.ORDERS_API_DATABASE_URL ? [['orders-api database', config.ORDERS_API_DATABASE_URL]] : []),
     ['payments database', config.PAYMENTS_DATABASE_URL],
     ['RabbitMQ', `${config.AMQP_URL.replace(/\/\/[^@]*@/, '//')} (namespace "${config.AMQP_NAMESPACE}")`],
   ];
@@ -257,6 +261,12 @@ process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 // A closed terminal hangs up its session; the children, in sessions of their own, never hear it.
 process.on('SIGHUP', () => shutdown('SIGHUP'));
+// Whoever started the runner (npm, a test) may die without a word to it (SIGKILL): reparented,
+// the runner stops everything rather than hold the ports and the broker's connections for ever.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) shutdown('parent gone');
+}, 1000).unref();
 
 run().catch(async (error) => {
   // A start cut short by a signal: the shutdown already under way says how it ended.

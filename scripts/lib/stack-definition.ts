@@ -12,6 +12,8 @@ export interface ProcessSpec {
 export interface StackOptions {
   replicas: number;
   ordersDatabaseUrl: string;
+  /** orders-api's own way to the orders database (through a fault proxy, in the fault suite); ordersDatabaseUrl when absent. */
+  ordersApiDatabaseUrl?: string | undefined;
   paymentsDatabaseUrl: string;
   amqpUrl: string;
   amqpNamespace: string;
@@ -51,7 +53,7 @@ export function serviceProcesses(options: StackOptions): ProcessSpec[] {
     {
       name: 'orders-api',
       command: [...DEPLOYABLES['orders-api']],
-      env: { ...common, DATABASE_URL: options.ordersDatabaseUrl, PORT: String(options.ordersApiPort) },
+      env: { ...common, DATABASE_URL: options.ordersApiDatabaseUrl ?? options.ordersDatabaseUrl, PORT: String(options.ordersApiPort) },
       healthPort: options.ordersApiPort,
     },
     {

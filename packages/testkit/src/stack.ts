@@ -20,6 +20,8 @@ export interface StackStartOptions {
    * to this test's group (a CI timeout's), and would outlive the test.
    */
   processGroup?: boolean;
+  /** How orders-api alone reaches the orders database, given its name (the fault suite: through a fault proxy). */
+  ordersApiDatabaseUrl?: (database: string) => string;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function startStack(label: string, env: Record<string, string> = {}
       AMQP_NAMESPACE: namespace,
       STACK_DIR: dir,
       LOG_LEVEL: 'warn',
+      ...(options.ordersApiDatabaseUrl ? { ORDERS_API_DATABASE_URL: options.ordersApiDatabaseUrl(databases[0]!) } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -103,9 +106,13 @@ export async function startStack(label: string, env: Record<string, string> = {}
   };
 }
 
+// Past nginx's own upstream timeout (60 s), so the gateway answers first and a call still never waits for ever.
+const CALL_TIMEOUT_MS = 75_000;
+
 /** JSON over HTTP to the gateway. */
 export async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${GATEWAY}${path}`, {
+    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),

@@ -6,6 +6,7 @@ import { auditFailures, type Audit } from '@gozon/testkit';
 
 const clean: Audit = {
   orders: 10,
+  doubled: 0,
   lost: 0,
   stuck: 0,
   doubleDebits: 0,
@@ -16,6 +17,7 @@ const clean: Audit = {
   negativeWallets: [],
   totalsBalance: true,
   unsent: 0,
+  setAside: 0,
   deadLettered: ['b', 'a'].sort(),
 };
 
@@ -27,6 +29,7 @@ audit('a clean audit with exactly the expected dead letters passes', () => {
 
 for (const [what, change, words] of [
   ['a lost order', { lost: 1 }, /1 accepted orders missing/],
+  ['a client request that placed two orders', { doubled: 1 }, /1 client requests placed more than one order/],
   ['a stuck order', { stuck: 2 }, /2 orders still NEW/],
   ['a double debit', { doubleDebits: 1 }, /debited twice/],
   ['a FINISHED order without its debit', { finishedWithoutOneDebit: 1 }, /FINISHED/],
@@ -36,6 +39,7 @@ for (const [what, change, words] of [
   ['a negative wallet', { negativeWallets: ['w2'] }, /negative wallets: w2/],
   ['totals that do not add up', { totalsBalance: false }, /Σ balances/],
   ['an unsent outbox row', { unsent: 3 }, /3 outbox rows unsent/],
+  ['an outbox row set aside', { setAside: 2 }, /2 outbox rows set aside/],
   ['an unexpected dead letter', { deadLettered: ['a', 'b', 'c'] }, /dead letters/],
 ] as const) {
   audit(`fails on ${what}`, () => {
