@@ -106,7 +106,9 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
   let closing = false;
   let active = 0;
   let retrying = 0;
-  let idle: (() => void) | undefined;
+  const idle: Array<() => void> = [];
+  /** Resolves once no batch is in hand and none waits (at once if so already). */
+  const whenIdle = () => (active === 0 && waiting.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve)));
 
   const applyBatch = (batch: Parsed<M>[], suspects: string[]) =>
     options.db.transaction().execute(async (trx) => {
@@ -223,15 +225,17 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         .finally(() => {
           active -= 1;
           drain();
-          if (active === 0) idle?.();
+          if (active === 0 && waiting.length === 0) for (const resolve of idle.splice(0)) resolve();
         });
     }
   };
 
   const { consumerTag } = await channel.consume(queue, (delivery) => {
     if (delivery === null) {
-      logger.warn('inbox.cancelled_by_broker', { queue });
-      options.onCancelled();
+      // The queue may be gone (deleted, its node lost), and with it every delivery in hand:
+      // they are applied before the session is given up, or they would be lost for good.
+      logger.warn('inbox.cancelled_by_broker', { queue, in_hand: active + waiting.length });
+      void whenIdle().then(options.onCancelled);
       return;
     }
     if (closing) return; // unacked: back to the queue as the channel closes
@@ -243,9 +247,9 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
   return {
     async stop() {
       closing = true;
-      const finished = active > 0 ? new Promise<void>((resolve) => (idle = resolve)) : Promise.resolve();
       // Stop taking deliveries; those not begun return to the queue when the channel closes.
       waiting.length = 0;
+      const finished = whenIdle();
       await pTimeout(channel.cancel(consumerTag), { milliseconds: CANCEL_TIMEOUT_MS, message: false }).catch(() => {});
       const done = await pTimeout(finished.then(() => true), { milliseconds: STOP_GRACE_MS, message: false });
       // A batch still in hand (retrying, or waiting on a blocked broker) is abandoned: unacked, it returns to the queue.

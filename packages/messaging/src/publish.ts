@@ -53,8 +53,11 @@ export async function publishConfirmed(channel: ConfirmChannel, exchange: string
             headers: message.traceparent ? { traceparent: message.traceparent } : {},
           });
         } catch (error) {
-          // amqplib encodes synchronously: a routing key or header it cannot encode throws here, for this message only.
-          failed.set(message.id, `unencodable: ${(error as Error).message}`);
+          // amqplib encodes synchronously: a routing key or header it cannot encode throws here
+          // (RangeError, TypeError), for this message only. A closed channel throws here too, and
+          // that is the whole batch's failure, not the message's.
+          if (!(error instanceof RangeError || error instanceof TypeError)) throw error;
+          failed.set(message.id, `unencodable: ${error.message}`);
         }
       }
     });

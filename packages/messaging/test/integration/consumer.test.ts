@@ -1,8 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import amqp from 'amqplib';
 import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
-import { createMessagingTables, recordMessagingFailures, type MessagingTables } from '@gozon/messaging';
+import { createMessagingTables, declareTopology, recordMessagingFailures, type MessagingTables } from '@gozon/messaging';
 import { newId } from '@gozon/runtime';
 import { AMQP_URL, createTestBroker, createTestDatabase, startService, waitFor, type ServiceProcess, type TestBroker, type TestDatabase } from '@gozon/testkit';
 
@@ -143,6 +144,26 @@ consumer('a transient failure is retried in-process while it lasts, never return
   assert.not.ok(process.output().includes('"redelivered"'), 'nothing came back');
   assert.is(await process.stop(), 0);
   assert.is(await broker.count(deadLetters), 0);
+});
+
+consumer('deliveries in hand when their queue is deleted are applied before the consumer gives up its session', async () => {
+  const ids = await publishAll(Array.from({ length: 10 }, () => 'fine'));
+  const release = await lockApplied();
+  const process = await startConsumer();
+  try {
+    await waitFor('all ten in hand', async () => (await broker.count(queue)) === 0);
+    const connection = await amqp.connect(AMQP_URL);
+    await (await connection.createChannel()).deleteQueue(queue);
+    await connection.close();
+    await waitFor('the cancel heard', async () => process.output().includes('"event":"inbox.cancelled_by_broker"'));
+  } finally {
+    await release();
+  }
+  assert.is(await process.exited, 3, 'the session given up (onCancelled) only after');
+  assert.equal(await appliedIds(), [...ids].sort(), 'nothing that was in hand is lost');
+  const connection = await amqp.connect(AMQP_URL);
+  await declareTopology(connection, broker.namespace);
+  await connection.close();
 });
 
 consumer.run();

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import amqp from 'amqplib';
 import type { Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
-import { countUnsent, declareTopology, listFailedOutbox, purgeInChunks, recordMessagingFailures, retryFailedOutbox, purgeReceived, purgeSent, createMessagingTables, startOutboxRelay, type MessagingTables, type Stoppable } from '@gozon/messaging';
+import { countUnsent, declareTopology, relayBatch, listFailedOutbox, purgeInChunks, recordMessagingFailures, retryFailedOutbox, purgeReceived, purgeSent, createMessagingTables, startOutboxRelay, type MessagingTables, type Stoppable } from '@gozon/messaging';
 import { createListenClient, createLogger, newId, parseFaults } from '@gozon/runtime';
 import { AMQP_URL, createTestBroker, createTestDatabase, waitFor, type TestBroker, type TestDatabase } from '@gozon/testkit';
 
@@ -173,6 +173,20 @@ relay('a deleted queue is declared again, and the rows that came back go out', a
   await waitFor('every row sent', async () => (await countUnsent(database.db)) === 0);
   assert.equal((await broker.drain(queue)).map((m) => m.messageId).sort(), [...ids].sort());
   assert.equal(await listFailedOutbox(database.db, 10), [], 'nothing set aside for it');
+});
+
+relay('a closed channel fails the whole batch: no row is counted against, none set aside', async () => {
+  const ids = await insertRequests(3);
+  const channel = await connection.createConfirmChannel();
+  await channel.close();
+  const batch = relayBatch({ db: database.db, channel, exchange: broker.exchange, batchSize: 10, confirmTimeoutMs: 1000, maxAttempts: 1, faults: parseFaults(undefined) });
+  await batch.then(
+    () => assert.unreachable('the batch must fail'),
+    (error: Error) => assert.match(error.message, /closed/i),
+  );
+  const rows = await database.db.selectFrom('outbox_message').select(['attempts', 'failed_at']).where('id', 'in', ids).execute();
+  assert.equal(rows, ids.map(() => ({ attempts: 0, failed_at: null })));
+  await database.db.deleteFrom('outbox_message').where('id', 'in', ids).execute();
 });
 
 relay.run();
