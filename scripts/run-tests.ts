@@ -8,6 +8,7 @@ import { relative, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 600_000);
+const KILL_GRACE_MS = 30_000;
 
 interface Level {
   name: string;
@@ -78,12 +79,17 @@ function runFile(file: string): Promise<Outcome> {
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
+    // SIGTERM first, so that a file's exit hooks undo what it did to this machine
+    // (a broker alarm, a read-only database, a stack it started); SIGKILL if it does not go.
+    let killer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
-      process.stdout.write(`\n!! ${relative(ROOT, file)} still running after ${FILE_TIMEOUT_MS} ms: killed\n`);
-      child.kill('SIGKILL');
+      process.stdout.write(`\n!! ${relative(ROOT, file)} still running after ${FILE_TIMEOUT_MS} ms: stopped\n`);
+      child.kill('SIGTERM');
+      killer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
     }, FILE_TIMEOUT_MS);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(killer);
       const summary = readSummary(output);
       if (!summary) {
         process.stdout.write(`!! ${relative(ROOT, file)} ended (code ${code}, signal ${signal}) without a test summary: counted as 1 failure\n`);
