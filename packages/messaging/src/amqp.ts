@@ -9,14 +9,14 @@ export type Delivery = amqp.ConsumeMessage;
 // After this many deliveries RabbitMQ itself dead-letters a message: the last
 // guard against one that kills its consumer before the consumer can count it.
 // The consumer counts its own attempts at redelivered messages and
-// dead-letters a poison message itself (INBOX_MAX_ATTEMPTS, 3); this limit is
+// dead-letters a poison message itself (INBOX_MAX_ATTEMPTS, 5); this limit is
 // set where bad luck cannot reach it. The arithmetic: RabbitMQ before 4.3
 // counts every return of a message, its consumer's death included (4.3 counts
 // only rejects, which the consumer never sends); a transient failure returns
 // nothing (it is retried in-process); a poison message causes at most
-// INBOX_MAX_ATTEMPTS + 1 = 4 deaths. So an innocent message is returned once
+// INBOX_MAX_ATTEMPTS + 1 = 6 deaths. So an innocent message is returned once
 // per death that finds it in hand, and reaches 100 only after 100 such deaths
-// (25 poison messages, or a crash loop of minutes: each life of a worker
+// (16 poison messages, or a crash loop of minutes: each life of a worker
 // takes ~1 s to start). At 20, 21 kills of a worker holding the same
 // prefetched messages dead-lettered them all.
 export const DELIVERY_LIMIT = 100;

@@ -3,7 +3,7 @@ import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
 import { MalformedMessageError } from '@gozon/contracts';
 import { isTransientError, type Faults, type Logger } from '@gozon/runtime';
-import { forgetAttempts, insertInboxMessages, readAttempts, recordAttempts } from './inbox.ts';
+import { forgetAttempts, forgiveAttempts, insertInboxMessages, readAttempts, recordAttempts } from './inbox.ts';
 import { insertOutboxMessages } from './outbox.ts';
 import { lingerAfter } from './linger.ts';
 import { sendToDeadLetters } from './dead-letter.ts';
@@ -90,11 +90,12 @@ const CANCEL_TIMEOUT_MS = 2000;
  *   applied alone — a failing batch is split so that one message cannot hold
  *   back the others) sends it to the dead-letter queue with its error;
  * - a message that kills its consumer: a redelivered message may have been in
- *   hand when its consumer died. One never attempted since goes in a batch as
- *   usual, its attempt counted in the database first; one attempted before goes
- *   alone, counted just before its own attempt, so each later death is blamed
- *   on the one message it met. Past `maxAttempts` it is dead-lettered as
- *   poison. A poison message thus causes at most maxAttempts + 1 deaths, and
+ *   hand when its consumer died. Each attempt at it that reaches the handler is
+ *   counted in the database (inbox_attempt), unless the database cut it short.
+ *   One never counted goes in a batch as usual; one counted before goes alone,
+ *   so each later death is blamed on the one message it met. Once counted
+ *   `maxAttempts` times it is dead-lettered as poison. A poison message thus
+ *   causes at most maxAttempts + 1 deaths, and
  *   the innocent messages in hand at each are returned to the queue that many
  *   times at most (see README, "Dead letters", for the arithmetic against the
  *   broker's own delivery limit).
@@ -110,12 +111,18 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
   /** Resolves once no batch is in hand and none waits (at once if so already). */
   const whenIdle = () => (active === 0 && waiting.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve)));
 
-  const applyBatch = (batch: Parsed<M>[], suspects: string[]) =>
+  /**
+   * One inbox transaction. Once the database has taken the inbox insert, `count`
+   * counts the attempt of the batch's redelivered messages (see applyAndAck);
+   * their counts are forgotten with the commit.
+   */
+  const applyBatch = (batch: Parsed<M>[], suspects: string[], count: () => Promise<void>) =>
     options.db.transaction().execute(async (trx) => {
       const fresh = await insertInboxMessages(
         trx,
         batch.map(({ delivery, message }) => ({ messageId: message.message_id, type: delivery.fields.routingKey })),
       );
+      await count();
       const news: NewMessage<M>[] = [];
       for (const { message, context } of batch) {
         // A second copy within the same batch is a duplicate too: only the first applies.
@@ -131,7 +138,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
    * Runs `work` until it succeeds or fails for a reason that is not transient,
    * readiness red while it keeps failing; rejects with an AbortError once stopping.
    */
-  const settled = async <T>(what: string, size: number, work: () => Promise<T>): Promise<T> => {
+  const settled = async <T>(what: string, size: number, work: () => Promise<T>, onFailure?: () => Promise<void>): Promise<T> => {
     let failing = false;
     try {
       return await pRetry(work, {
@@ -141,10 +148,11 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         randomize: true,
         signal: stopped.signal,
         shouldRetry: ({ error }) => isTransientError(error),
-        onFailedAttempt: ({ error, attemptNumber }) => {
+        onFailedAttempt: async ({ error, attemptNumber }) => {
           if (!isTransientError(error)) return;
           if (!failing) retrying += 1;
           failing = true;
+          await onFailure?.();
           options.report(`inbox of ${queue} retrying: ${error.message}`);
           logger.warn('inbox.apply_retrying', { queue, what, attempt: attemptNumber, size, error });
         },
@@ -163,8 +171,26 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
   /** Applies items as one batch; when that fails for a reason of its own, each alone, dead-lettering those that fail alone. */
   const applyAndAck = async (items: Parsed<M>[], suspects: Set<string>) => {
     const suspectsOf = (of: Parsed<M>[]) => of.map((item) => item.message.message_id).filter((id) => suspects.has(id));
+    // The redelivered among them count an attempt each time one reaches the handler, on a
+    // connection of its own so that the count outlives a death. A try the database refused
+    // (down, read-only, a lock wait that timed out) is not counted, or is taken back: a death
+    // then is the infrastructure's bad luck, not the message's doing.
+    const ids = suspectsOf(items);
+    let counted = false;
+    const count = async () => {
+      if (ids.length === 0 || counted) return;
+      await recordAttempts(messagingView(options.db), ids);
+      counted = true;
+    };
+    const forgive = async () => {
+      if (!counted) return;
+      await forgiveAttempts(messagingView(options.db), ids).then(
+        () => (counted = false),
+        () => {}, // the database refuses this too: the attempt stays counted
+      );
+    };
     try {
-      await settled('batch', items.length, () => applyBatch(items, suspectsOf(items)));
+      await settled('batch', items.length, () => applyBatch(items, ids, count), forgive);
     } catch (error) {
       if (stopped.signal.aborted) return; // unacked: back to the queue as the channel closes
       if (items.length === 1) {
@@ -189,26 +215,23 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         await deadLetter(delivery, error);
       }
     }
+    if (parsed.length === 0) return;
     const suspects = parsed.filter(({ delivery }) => delivery.fields.redelivered).map(({ message }) => message.message_id);
     if (suspects.length === 0) return applyAndAck(parsed, new Set());
-    // Redelivered: perhaps in hand when the consumer died. Those attempted before go alone, each
-    // counted just before its own attempt, so a death is blamed on the one message it met.
+    // Redelivered: perhaps in hand when its consumer died. One never counted goes in a batch as
+    // usual; one counted before goes alone, so that each later death is blamed on the one
+    // message it met, and past maxAttempts it is taken for poison.
     const before = await settled('read attempts', suspects.length, () => readAttempts(messagingView(options.db), suspects));
-    const together = parsed.filter((item) => !before.has(item.message.message_id));
-    const alone = parsed.filter((item) => before.has(item.message.message_id));
-    const suspected = new Set(suspects);
-    const firstTimers = together.map(({ message }) => message.message_id).filter((id) => suspected.has(id));
-    if (firstTimers.length > 0) await settled('count attempts', firstTimers.length, () => recordAttempts(messagingView(options.db), firstTimers));
-    if (together.length > 0) await applyAndAck(together, suspected);
-    for (const item of alone) {
-      const id = item.message.message_id;
-      const attempt = (await settled('count attempts', 1, () => recordAttempts(messagingView(options.db), [id]))).get(id)!;
-      if (attempt <= options.maxAttempts) {
-        await applyAndAck([item], suspected);
+    const counted = (item: Parsed<M>) => before.get(item.message.message_id) ?? 0;
+    const together = parsed.filter((item) => counted(item) === 0);
+    if (together.length > 0) await applyAndAck(together, new Set(suspects));
+    for (const item of parsed.filter((item) => counted(item) > 0)) {
+      if (counted(item) < options.maxAttempts) {
+        await applyAndAck([item], new Set(suspects));
         continue;
       }
-      await deadLetter(item.delivery, new PoisonMessageError(`attempted ${attempt - 1} times after redelivery and its consumer died each time`));
-      await settled('forget attempts', 1, () => forgetAttempts(messagingView(options.db), [id]));
+      await deadLetter(item.delivery, new PoisonMessageError(`its consumer died during each of its last ${counted(item)} attempts`));
+      await settled('forget attempts', 1, () => forgetAttempts(messagingView(options.db), [item.message.message_id]));
     }
   };
 

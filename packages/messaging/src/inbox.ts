@@ -66,6 +66,15 @@ export async function recordAttempts(db: Kysely<MessagingTables>, messageIds: st
   return new Map(rows.map((row) => [row.message_id, row.attempts]));
 }
 
+/** Takes one attempt back from each of these messages: its consumer met a failure of the infrastructure, not of the message. */
+export async function forgiveAttempts(db: Kysely<MessagingTables>, messageIds: string[]): Promise<void> {
+  await db
+    .updateTable('inbox_attempt')
+    .set({ attempts: sql`greatest(attempts - 1, 0)` })
+    .where('message_id', 'in', messageIds)
+    .execute();
+}
+
 /** Forgets the attempt counts of messages that are settled (applied, found duplicate, or dead-lettered). */
 export async function forgetAttempts(db: Kysely<MessagingTables>, messageIds: string[]): Promise<void> {
   await db.deleteFrom('inbox_attempt').where('message_id', 'in', messageIds).execute();

@@ -38,7 +38,7 @@ export function workerSettings(database: string) {
     INBOX_CONCURRENCY: integer(2, 'inbox transactions in flight per queue', { min: 1, max: 64 }),
     INBOX_LINGER_MS: integer(30, 'after a batch that was not full, most a consumer lets new messages gather (1 ms per message of that batch)', { min: 0, max: 1000 }),
     INBOX_RETENTION_HOURS: integer(168, 'how long a received message id is remembered against duplicates', { min: 1, max: 87600 }),
-    INBOX_MAX_ATTEMPTS: integer(3, 'attempts at a redelivered message whose consumer died each time before it is dead-lettered as poison', { min: 1, max: 15 }),
+    INBOX_MAX_ATTEMPTS: integer(5, 'attempts at a redelivered message whose consumer died during each before it is dead-lettered as poison', { min: 1, max: 15 }),
     OUTBOX_CONFIRM_TIMEOUT_MS: integer(10000, 'most a batch waits for publisher confirms before it is rolled back and the channel replaced', { min: 100, max: 120000 }),
     OUTBOX_MAX_ATTEMPTS: integer(5, 'failed publishes of one outbox row (unroutable, oversize, unencodable) before it is set aside', { min: 1, max: 100 }),
     AMQP_STEP_TIMEOUT_MS: integer(5000, 'most one step of connecting, declaring, cancelling or closing may take', { min: 100, max: 120000 }),

@@ -146,6 +146,29 @@ consumer('a transient failure is retried in-process while it lasts, never return
   assert.is(await broker.count(deadLetters), 0);
 });
 
+consumer('tries of a redelivered message that the database cut short are not counted against it', async () => {
+  const [id] = await publishAll(['fine']);
+  const release = await lockApplied();
+  try {
+    const first = await startConsumer({ DB_LOCK_TIMEOUT_MS: '200' });
+    await waitFor('it in hand', async () => first.output().includes('"event":"inbox.apply_retrying"'));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // Redelivered now: each try that reaches the handler counts, and the lock timeout that ends it takes it back.
+    const second = await startConsumer({ DB_LOCK_TIMEOUT_MS: '200' });
+    await waitFor('five tries cut short', async () => second.output().split('"event":"inbox.apply_retrying"').length - 1 >= 5);
+    const row = await database.db.selectFrom('inbox_attempt').select('attempts').where('message_id', '=', id!).executeTakeFirst();
+    assert.ok((row?.attempts ?? 0) <= 1, `at most the try under way is counted, not ${row?.attempts}`);
+    await release();
+    await waitFor('applied', async () => (await appliedIds()).length === 1);
+    assert.is(await second.stop(), 0);
+  } finally {
+    await release();
+  }
+  assert.equal(await database.db.selectFrom('inbox_attempt').selectAll().execute(), [], 'its count forgotten once applied');
+  assert.is(await broker.count(deadLetters), 0);
+});
+
 consumer('deliveries in hand when their queue is deleted are applied before the consumer gives up its session', async () => {
   const ids = await publishAll(Array.from({ length: 10 }, () => 'fine'));
   const release = await lockApplied();
