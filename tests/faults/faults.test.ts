@@ -151,6 +151,14 @@ async function holdLock(database: string, lock: string, whileHeld: () => Promise
 }
 
 // Each resolves with what it did, for the run's timeline.
+/** Messages in a queue, ready and unacknowledged (AMQP's checkQueue counts only the ready ones). */
+async function messagesIn(queue: string): Promise<number> {
+  const listing = await runCommand(rabbitmqctl('list_queues', '-q', '--no-table-headers', 'name', 'messages'));
+  const line = listing.split('\n').find((row) => row.split('\t')[0] === queue);
+  if (!line) throw new Error(`no queue ${queue}`);
+  return Number(line.split('\t')[1]);
+}
+
 const FAULTS: Record<string, () => Promise<string | void>> = {
   async 'kill a relay or a worker'() {
     const pids = JSON.parse(readFileSync(join(stack.dir, 'pids.json'), 'utf8')) as Record<string, number>;
@@ -189,20 +197,17 @@ const FAULTS: Record<string, () => Promise<string | void>> = {
     const [ordersDb, paymentsDb] = stack.databases as [string, string];
     const subscription = pick(SUBSCRIPTIONS);
     const queue = queueName(stack.namespace, subscription);
-    // Deleting a queue loses the messages in it: a fault of another kind, that no service can
-    // heal. So the outbox that publishes to this queue is paused (its relays' claims, and
-    // new rows, wait on the lock), the messages already published are left to be delivered,
-    // and only then is the queue deleted — by surprise to its consumers, which may hold
-    // deliveries not yet applied (they can return to no queue: the consumer must finish them),
-    // and to the relays, whose next publishes find no queue.
+    // Deleting a queue loses every message in it, the ready and the delivered-but-unacked alike:
+    // a fault of another kind, that no service can heal (a consumer applies what it holds before
+    // it gives up its session, but a consumer killed meanwhile — the suite kills them all the
+    // time — leaves nothing to return its deliveries to; packages/messaging's consumer test
+    // covers deliveries in hand). So the outbox that publishes to this queue is paused (its
+    // relays' claims, and new rows, wait on the lock), the queue is left to empty, and only then
+    // deleted — by surprise to its consumers, and to the relays, whose next publishes find no queue.
     const publisher = subscription.type === PAYMENT_REQUESTED ? ordersDb : paymentsDb;
     await holdLock(publisher, 'lock table outbox_message in exclusive mode', async () => {
-      // A publish that left just before the lock reaches the queue within this.
-      await sleep(250);
-      await withChannel(async (channel) => {
-        await waitFor(`${queue} to hold no message ready`, async () => (await channel.checkQueue(queue)).messageCount === 0, 5000);
-        await channel.deleteQueue(queue);
-      });
+      await waitFor(`${queue} to hold no message, ready or unacknowledged`, async () => (await messagesIn(queue)) === 0, 10_000);
+      await withChannel((channel) => channel.deleteQueue(queue));
     });
     tally.deletedQueues += 1;
     return queue;
