@@ -7,7 +7,9 @@
 // completion latency (from the orders' own timestamps), CPU per process, and
 // the money invariants at the end. pgbench runs the create-order transaction
 // at 16 clients on the same PostgreSQL as the yardstick. Reports go to
-// bench/results/ as JSON, Markdown and an SVG chart.
+// bench/results/ as JSON, Markdown and an SVG chart; the folder is git-ignored
+// (the docs quote the run they cite: docs/performance.md).
+
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
