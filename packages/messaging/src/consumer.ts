@@ -97,7 +97,7 @@ const CANCEL_TIMEOUT_MS = 2000;
  *   `maxAttempts` times it is dead-lettered as poison. A poison message thus
  *   causes at most maxAttempts + 1 deaths, and
  *   the innocent messages in hand at each are returned to the queue that many
- *   times at most (see README, "Dead letters", for the arithmetic against the
+ *   times at most (see docs/ARCHITECTURE.md, "Delivery limit arithmetic", against the
  *   broker's own delivery limit).
  */
 export async function startInboxConsumer<DB extends MessagingTables, M extends IncomingMessage>(options: InboxConsumerOptions<DB, M>): Promise<Stoppable> {
