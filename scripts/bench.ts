@@ -175,7 +175,7 @@ async function runPhase(name: string, seconds: number, rate: number | null, user
     inFlight += 1;
     try {
       const response = await post(`/orders/create/${user}`, `{"amount": ${1 + (next % 50)}.${String(next % 100).padStart(2, '0')}, "description": "bench"}`);
-      if (response.status === 201) accepted.push(JSON.parse(response.text).order_id);
+      if (response.status === 201) accepted.push((JSON.parse(response.text) as { order_id: string }).order_id);
       samples.add(at - started, Date.now() - at, response.status);
     } catch (error) {
       samples.add(at - started, Date.now() - at, (error as NodeJS.ErrnoException).code ?? String(error));
@@ -299,7 +299,7 @@ async function benchReplicas(replicas: number) {
   try {
     const users = Array.from({ length: WALLETS }, (_, i) => `bench-${replicas}-${i}`);
     for (const user of users) {
-      const wallet = JSON.parse((await post(`/payments/create/${user}`, '')).text);
+      const wallet = JSON.parse((await post(`/payments/create/${user}`, '')).text) as { bill_id: string };
       await post(`/payments/add/${wallet.bill_id}`, '{"amount": 100000000}');
     }
     const phases = [];

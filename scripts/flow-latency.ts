@@ -15,23 +15,23 @@ interface OrderJson {
   updated_at: string;
 }
 
-async function post(path: string, body?: string): Promise<any> {
+async function post<T = unknown>(path: string, body?: string): Promise<T> {
   const response = await fetch(`${GATEWAY}${path}`, {
     method: 'POST',
     headers: body ? { 'content-type': 'application/json' } : {},
     body,
   });
   if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  return response.json();
+  return (await response.json()) as T;
 }
 
 const user = `latency-${Date.now()}`;
-const wallet = await post(`/payments/create/${user}`);
+const wallet = await post<{ bill_id: string }>(`/payments/create/${user}`);
 await post(`/payments/add/${wallet.bill_id}`, JSON.stringify({ amount: count }));
 
 const durations: number[] = [];
 for (let i = 0; i < count; i += 1) {
-  const order: OrderJson = await post(`/orders/create/${user}`, JSON.stringify({ amount: 1, description: `latency probe ${i}` }));
+  const order = await post<OrderJson>(`/orders/create/${user}`, JSON.stringify({ amount: 1, description: `latency probe ${i}` }));
   for (;;) {
     const status = (await (await fetch(`${GATEWAY}/orders/status/${order.order_id}`)).json()) as OrderJson;
     if (status.status !== 'NEW') {

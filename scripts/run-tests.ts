@@ -1,6 +1,6 @@
 // `npm test`: every test level, each file in its own process (so a leaked
 // handle fails that file instead of hanging the run), then one total line.
-//   node scripts/run-tests.ts [level ...]      levels: typecheck unit integration system contract browser faults
+//   node scripts/run-tests.ts [level ...]      levels: typecheck lint unit integration system contract browser faults
 import { spawn } from 'node:child_process';
 import { existsSync, globSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -26,6 +26,7 @@ const CHROMIUM = { what: "Debian's Chromium at /usr/bin/chromium", file: '/usr/b
 
 const LEVELS: Level[] = [
   { name: 'typecheck', patterns: [], needs: [] },
+  { name: 'lint', patterns: [], needs: [] },
   { name: 'unit', patterns: ['packages/*/test/unit/**/*.test.ts', '*/test/unit/**/*.test.ts', 'tests/unit/**/*.test.ts'], needs: [] },
   { name: 'integration', patterns: ['packages/*/test/integration/**/*.test.ts', '*/test/integration/**/*.test.ts', 'tests/integration/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
   { name: 'system', patterns: ['tests/system/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
@@ -106,20 +107,35 @@ function runFile(file: string): Promise<Outcome> {
 
 const TYPECHECKED_PROJECTS = ['tsconfig.json', 'ui/tsconfig.json', 'ui/tsconfig.node.json'];
 
+/** Runs a node script of node_modules with the output shown as it comes; answers its exit code. */
+function runTool(script: string, args: string[]): Promise<number | null> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [resolve(ROOT, script), ...args], { cwd: ROOT, stdio: 'inherit' });
+    child.on('exit', done);
+  });
+}
+
 /** The strict type check of every project counts as one test: code that does not type-check does not pass. */
 async function typecheck(): Promise<boolean> {
   let passed = true;
   for (const project of TYPECHECKED_PROJECTS) {
     process.stdout.write(`\n=== typecheck: tsc -p ${project}\n`);
-    const code = await new Promise<number | null>((done) => {
-      const child = spawn(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: ROOT, stdio: 'inherit' });
-      child.on('exit', done);
-    });
-    if (code !== 0) passed = false;
+    if ((await runTool('node_modules/typescript/bin/tsc', ['-p', project])) !== 0) passed = false;
   }
   process.stdout.write(passed ? 'typecheck passed\n' : '!! typecheck failed: counted as 1 failure\n');
   return passed;
 }
+
+/** The type-aware lint of the whole tree (eslint.config.js) counts as one test: any finding, warnings too, fails it. */
+async function lint(): Promise<boolean> {
+  process.stdout.write('\n=== lint: eslint --max-warnings 0 .\n');
+  const passed = (await runTool('node_modules/eslint/bin/eslint.js', ['--max-warnings', '0', '.'])) === 0;
+  process.stdout.write(passed ? 'lint passed\n' : '!! lint failed: counted as 1 failure\n');
+  return passed;
+}
+
+/** Levels that are one check of the whole tree rather than test files, each counted as one test. */
+const WHOLE_TREE_CHECKS: Record<string, () => Promise<boolean>> = { typecheck, lint };
 
 async function main() {
   const wanted = process.argv.slice(2);
@@ -130,8 +146,9 @@ async function main() {
   const started = Date.now();
 
   for (const level of levels) {
-    if (level.name === 'typecheck') {
-      const passed = await typecheck();
+    const check = WHOLE_TREE_CHECKS[level.name];
+    if (check) {
+      const passed = await check();
       total.passed += passed ? 1 : 0;
       total.failed += passed ? 0 : 1;
       continue;

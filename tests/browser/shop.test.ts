@@ -37,7 +37,7 @@ async function textOf(locator: Locator) {
 
 async function waitForText(locator: Locator, expected: RegExp | string, timeoutMs = 15_000) {
   return waitFor(
-    `${locator} to read ${expected}`,
+    `${locator.toString()} to read ${expected}`,
     async () => {
       const text = await textOf(locator);
       const ok = typeof expected === 'string' ? text === expected : expected.test(text);

@@ -169,7 +169,7 @@ test('the system scenario: wallet, top-up, orders paid and refused, list, balanc
   assert.match(docs.text, /\/openapi\.yaml/);
   expect('HEAD docs', await send('HEAD', '/docs'), 200);
   const assets = [...docs.text.matchAll(/(?:src|href)="(\/docs\/[^"]+)"/g)].map((m) => m[1]!);
-  assert.ok(assets.length >= 2, `the docs page loads Swagger UI from /docs/…: ${assets}`);
+  assert.ok(assets.length >= 2, `the docs page loads Swagger UI from /docs/…: ${assets.join(',')}`);
   for (const asset of assets) expect(asset, await send('GET', asset), 200);
 
   const opened = await openWallet('contract-alice', { Origin: UI_ORIGIN });

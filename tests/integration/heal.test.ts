@@ -45,7 +45,7 @@ heal.after(async () => {
   const codes = await flow.close();
   assert.ok(
     codes.every((code) => code === 0),
-    `clean exits, got ${codes}`,
+    `clean exits, got ${codes.join(',')}`,
   );
 });
 

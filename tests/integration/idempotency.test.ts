@@ -20,7 +20,7 @@ let payments: TestDatabase<PaymentsDb>;
 let ordersApp: ReturnType<typeof createOrdersApp>;
 let paymentsApp: ReturnType<typeof createPaymentsApp>;
 
-function post(app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, path: string, body: string | undefined, key?: string) {
+async function post(app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, path: string, body: string | undefined, key?: string) {
   return app.request(path, {
     method: 'POST',
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(key ? { 'idempotency-key': key } : {}) },

@@ -49,7 +49,7 @@ happy.before(async () => {
 });
 happy.after(async () => {
   const codes = await flow.close();
-  assert.ok(codes.every((code) => code === 0), `every process exits 0 on SIGTERM, got ${codes}`);
+  assert.ok(codes.every((code) => code === 0), `every process exits 0 on SIGTERM, got ${codes.join(',')}`);
 });
 
 happy('a paid order is FINISHED and debited once', async () => {

@@ -43,7 +43,7 @@ reconnect.before(async () => {
 
 reconnect.after(async () => {
   const codes = await flow.close();
-  assert.ok(codes.every((code) => code === 0), `clean exit after reconnecting, got ${codes}`);
+  assert.ok(codes.every((code) => code === 0), `clean exit after reconnecting, got ${codes.join(',')}`);
 });
 
 reconnect('after their PostgreSQL connections are terminated', async () => {

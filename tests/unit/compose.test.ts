@@ -126,9 +126,9 @@ shape('every condition waits on something that can satisfy it', () => {
   for (const [name, service] of Object.entries(services)) {
     for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
       assert.ok(services[dependency], `${name} depends on unknown ${dependency}`);
-      if (condition === 'service_healthy') assert.ok(services[dependency]!.healthcheck, `${dependency} needs a healthcheck for ${name}`);
+      if (condition === 'service_healthy') assert.ok(services[dependency].healthcheck, `${dependency} needs a healthcheck for ${name}`);
       else assert.is(condition, 'service_completed_successfully', `${name} → ${dependency}`);
-      if (condition === 'service_completed_successfully') assert.is.not(services[dependency]!.restart, 'always');
+      if (condition === 'service_completed_successfully') assert.is.not(services[dependency].restart, 'always');
     }
   }
 });

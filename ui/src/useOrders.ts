@@ -12,9 +12,10 @@ export interface OrdersView {
   orders: Order[] | null;
   error: string | null;
   pending: boolean;
+  // Function properties, not methods: they use no `this`, and are handed on as props on their own.
   /** Shows orders that were just placed at once, then watches them. */
-  addPlaced(orders: Order[]): void;
-  refresh(): Promise<void>;
+  addPlaced: (orders: Order[]) => void;
+  refresh: () => Promise<void>;
 }
 
 export function useOrders(api: Api, userId: string, onSettled: (orderIds: string[]) => void): OrdersView {

@@ -121,5 +121,5 @@ export function parsePaymentResult(type: string, body: Buffer | string): Payment
 
 /** JSON for the wire: bigint kopecks become JSON integers. */
 export function encodeMessage(message: object): string {
-  return JSON.stringify(message, (_key, value) => (typeof value === 'bigint' ? Number(value) : value));
+  return JSON.stringify(message, (_key, value: unknown) => (typeof value === 'bigint' ? Number(value) : value));
 }

@@ -63,7 +63,7 @@ interface Parsed<M> {
 }
 
 function contextOf(delivery: Delivery): MessageContext {
-  const traceparent = delivery.properties.headers?.traceparent;
+  const traceparent: unknown = delivery.properties.headers?.traceparent;
   return { traceparent: typeof traceparent === 'string' ? traceparent : null };
 }
 
@@ -239,7 +239,10 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
     while (!closing && active < options.concurrency && waiting.length > 0) {
       const batch = waiting.splice(0, options.batchSize);
       active += 1;
-      processBatch(batch)
+      // Runs on its own, as one of `concurrency` slots: counted in `active`, so that stop() and a
+      // cancellation wait for it through whenIdle(). It never rejects: the batch's errors are
+      // logged in the catch below, the linger only sleeps, and the finally frees the slot.
+      void processBatch(batch)
         .catch((error) => {
           // The broker channel failing, or stopping mid-count; unacked deliveries return to the queue by themselves.
           if (!stopped.signal.aborted) logger.error('inbox.batch_failed', { queue, error });
@@ -258,6 +261,8 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
       // The queue may be gone (deleted, its node lost), and with it every delivery in hand:
       // they are applied before the session is given up, or they would be lost for good.
       logger.warn('inbox.cancelled_by_broker', { queue, in_hand: active + waiting.length });
+      // Not awaited: the consume callback returns at once. whenIdle() never rejects, and
+      // onCancelled only settles the session's `lost`, so nothing can fail here unseen.
       void whenIdle().then(options.onCancelled);
       return;
     }

@@ -23,7 +23,7 @@ export async function sendToDeadLetters(channel: ConfirmChannel, queue: string, 
           'x-dead-lettered-at': new Date().toISOString(),
         },
       },
-      (failure) => (failure ? reject(failure) : resolve()),
+      (failure: Error | null) => (failure ? reject(failure) : resolve()),
     );
   });
 }

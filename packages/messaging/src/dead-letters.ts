@@ -95,12 +95,12 @@ interface XDeath {
 
 function firstXDeath(headers: MessagePropertyHeaders): XDeath | undefined {
   const deaths = headers['x-death'];
-  return Array.isArray(deaths) && deaths.length > 0 ? (deaths[0] as XDeath) : undefined;
+  return Array.isArray(deaths) && deaths.length > 0 ? deaths[0] : undefined;
 }
 
 /** An AMQP timestamp as amqplib decodes it in a table: { '!': 'timestamp', value: seconds }. */
 function timestampToIso(value: unknown): string | undefined {
-  const seconds = typeof value === 'object' && value !== null && 'value' in value ? (value as { value: unknown }).value : value;
+  const seconds = typeof value === 'object' && value !== null && 'value' in value ? value.value : value;
   return typeof seconds === 'number' && Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : undefined;
 }
 
@@ -232,8 +232,8 @@ async function forEachDeadLetter(
   const channel = await connection.createConfirmChannel();
   // When the broker closes the channel (say, it refused a publish outright), this says why;
   // the call that noticed only knows that the channel is closed.
-  let closedBecause: unknown;
-  channel.on('error', (error: unknown) => (closedBecause ??= error));
+  let closedBecause: Error | undefined;
+  channel.on('error', (error: Error) => (closedBecause ??= error));
   try {
     for (const dlq of queues) {
       const taken = await takeAll(channel, dlq.name);
@@ -292,7 +292,9 @@ export async function replayDeadLetters(
   const outcomes: ReplayedDeadLetter[] = [];
   const replayOne = async (channel: ConfirmChannel, message: GetMessage, letter: DeadLetter) => {
     const headers = Object.fromEntries(Object.entries(message.properties.headers ?? {}).filter(([name]) => !isDeadLetteringHeader(name)));
-    const { contentType, contentEncoding, priority, correlationId, replyTo, expiration, messageId, timestamp, type, userId, appId } = message.properties;
+    // amqplib types every property as `any`; these are the ones a publish takes, as amqplib decoded them.
+    const properties: Omit<Options.Publish, 'headers'> = message.properties;
+    const { contentType, contentEncoding, priority, correlationId, replyTo, expiration, messageId, timestamp, type, userId, appId } = properties;
     const failure = await publishConfirmed(channel, exchange, letter.routingKey, message.content, {
       contentType,
       contentEncoding,

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Kysely } from 'kysely';
 import { commonSettings, databaseSettings, integer, readConfig, type Config } from './config.ts';
-import { createDb, createPool, pingDb } from './db.ts';
+import { createDb, createPool } from './db.ts';
 import { healthRoutes, type HealthCheck } from './health.ts';
 import { errorBody, errorHandler, notFound } from './http-error.ts';
 import { createLogger, type Logger } from './logger.ts';

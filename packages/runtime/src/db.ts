@@ -7,8 +7,8 @@ const INT8_OID = 20;
 // Money columns are bigint kopecks; pg hands int8 back as text unless told, and a
 // JavaScript number would lose exactness past 2^53.
 const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8_OID ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 // pg's query_timeout fails the caller but leaves the connection waiting for

@@ -23,7 +23,7 @@ function serializeError(error: unknown): unknown {
 }
 
 function toJson(record: LogFields): string {
-  return JSON.stringify(record, (key, value) => {
+  return JSON.stringify(record, (key, value: unknown) => {
     if (typeof value === 'bigint') return value.toString();
     if (key === 'error' || key === 'err') return serializeError(value);
     return value;

@@ -9,7 +9,8 @@ import { createLogger } from './logger.ts';
 export async function migrateToLatest(db: Kysely<any>, migrations: Record<string, Migration>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results = [] } = await migrator.migrateToLatest();
-  if (error) throw error;
+  // What a migration threw; a non-Error (never seen) goes as the cause of one, so that a message and a stack are logged.
+  if (error) throw error instanceof Error ? error : new Error('a migration failed', { cause: error });
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from './logger.ts';
 
-export type Closer = () => Promise<unknown> | unknown;
+/** Closes one thing; what it returns is awaited, so a closer that returns a promise is waited for. */
+export type Closer = () => unknown;
 
 export interface Shutdown {
   /** Registers what to close on the way out; the last registered closes first, like a stack. */

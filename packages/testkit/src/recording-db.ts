@@ -12,12 +12,11 @@ export class RecordingDriver extends DummyDriver {
   answer: (query: CompiledQuery) => unknown[] = () => [];
 
   override async acquireConnection(): Promise<DatabaseConnection> {
-    const driver = this;
     return {
-      async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-        driver.queries.push(query);
-        if (driver.failWith) throw driver.failWith;
-        return { rows: driver.answer(query) as R[] };
+      executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
+        this.queries.push(query);
+        if (this.failWith) throw this.failWith;
+        return { rows: this.answer(query) as R[] };
       },
       async *streamQuery() {},
     };

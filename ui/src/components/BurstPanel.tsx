@@ -85,6 +85,8 @@ export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, on
     });
   };
 
+  // The form's submit event starts it and does not wait for it (`void` below): it never rejects,
+  // since a failed balance read shows as the form's error and send() settles every order (allSettled).
   const submit = async (event: Event) => {
     event.preventDefault();
     if (running.current || busy) return;
@@ -162,7 +164,7 @@ export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, on
       <p class="muted small">
         Place many orders at the same moment and check that the wallet paid each one exactly once.
       </p>
-      <form onSubmit={submit} noValidate data-testid="burst-form">
+      <form onSubmit={(event) => void submit(event)} noValidate data-testid="burst-form">
         <div class="form-grid form-grid-burst">
           <Field
             id="burst-count"

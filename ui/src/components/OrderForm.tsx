@@ -52,6 +52,8 @@ export function OrderForm({ hasWallet, onPlace }: OrderFormProps) {
     setDescription('');
   };
 
+  // The form's submit event starts it and does not wait for it (`void` below): it never rejects,
+  // since the action's failures come back as results (createActionRunner) and show in the form.
   const submit = async (event: Event) => {
     event.preventDefault();
     // One click, one order: while it is in flight a second submit (Enter, a script) starts nothing.
@@ -80,7 +82,7 @@ export function OrderForm({ hasWallet, onPlace }: OrderFormProps) {
     <section class="card card-order" aria-labelledby="order-title">
       <h2 id="order-title">Place an order</h2>
       {!hasWallet && <p class="muted small">Without a wallet the order is placed, then cancelled: there is nothing to pay with.</p>}
-      <form onSubmit={submit} noValidate data-testid="order-form">
+      <form onSubmit={(event) => void submit(event)} noValidate data-testid="order-form">
         <div class="form-grid">
           <Field
             id="order-amount"

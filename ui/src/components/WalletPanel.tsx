@@ -136,6 +136,8 @@ function TopUpForm({ onTopUp }: { onTopUp: (kopecks: bigint, action: Write) => P
     setDone(`Added ${formatRubles(result.payload)}.`);
   };
 
+  // The form's submit event starts it and does not wait for it (`void` below): it never rejects,
+  // since the action's failures come back as results (createActionRunner) and show in the form.
   const submit = async (event: Event) => {
     event.preventDefault();
     // One click, one top-up: while it is in flight a second submit starts nothing.
@@ -153,7 +155,7 @@ function TopUpForm({ onTopUp }: { onTopUp: (kopecks: bigint, action: Write) => P
   };
 
   return (
-    <form class="topup" onSubmit={submit} noValidate aria-label="Top up the wallet">
+    <form class="topup" onSubmit={(event) => void submit(event)} noValidate aria-label="Top up the wallet">
       <div class="inline-form">
         <Field
           id="topup-amount"

@@ -62,12 +62,13 @@ export type ActionResult<P, R> =
   /** another action of this kind is still in flight: nothing was sent */
   | { status: 'busy' };
 
+// Function properties, not methods: they use no `this`, and are handed on on their own.
 export interface ActionRunner<P, R> {
   /** Sends what the person asked for; refuses ('busy') while one is in flight. */
-  run(payload: P): Promise<ActionResult<P, R>>;
+  run: (payload: P) => Promise<ActionResult<P, R>>;
   /** The unsure action again, under its key. */
-  again(): Promise<ActionResult<P, R>>;
-  busy(): boolean;
+  again: () => Promise<ActionResult<P, R>>;
+  busy: () => boolean;
 }
 
 /** One kind of action of one form: one at a time, and an unsure one kept, with its key, until it is settled or replaced. */

@@ -32,8 +32,8 @@ export function loadUsers(storage: StorageLike | null): UsersState {
   if (typeof raw !== 'object' || raw === null) return EMPTY;
   const { current, recent } = raw as { current?: unknown; recent?: unknown };
   const users = Array.isArray(recent)
-    ? recent
-        .filter((u): u is { userId: string; billId?: unknown } => typeof u === 'object' && u !== null && typeof u.userId === 'string')
+    ? (recent as unknown[])
+        .filter((u): u is { userId: string; billId?: unknown } => typeof u === 'object' && u !== null && 'userId' in u && typeof u.userId === 'string')
         .map((u) => ({ userId: u.userId, billId: typeof u.billId === 'string' ? u.billId : null }))
         .slice(0, MAX_RECENT)
     : [];

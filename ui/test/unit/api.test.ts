@@ -80,7 +80,7 @@ success('placeOrder sends amount and description and reads the order', async () 
     updatedAt: '2026-11-25T10:00:00.000Z',
   });
   assert.is(seen[0]?.url, `${BASE}/orders/create/alice`);
-  assert.equal(JSON.parse(String(seen[0]?.init?.body)), { amount: 149.9, description: 'a book' });
+  assert.equal(JSON.parse(seen[0]?.init?.body as string), { amount: 149.9, description: 'a book' });
 });
 
 success('listOrders reads the list in the order given, with cancel reasons', async () => {

@@ -1,7 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import amqp from 'amqplib';
-import type { Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import { countUnsent, declareTopology, relayBatch, listFailedOutbox, purgeInChunks, recordMessagingFailures, retryFailedOutbox, purgeReceived, purgeSent, createMessagingTables, startOutboxRelay, type MessagingTables, type Stoppable } from '@gozon/messaging';
 import { createListenClient, createLogger, newId, parseFaults } from '@gozon/runtime';
