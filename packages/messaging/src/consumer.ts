@@ -50,8 +50,13 @@ export interface InboxConsumerOptions<DB extends MessagingTables, M extends Inco
   maxAttempts: number;
   /** Tells readiness what is wrong (a string) or that all is well again (null). */
   report: (problem: string | null) => void;
-  /** The broker cancelled the consumer (its queue was deleted, the node went away): the session starts anew. */
-  onCancelled: () => void;
+  /**
+   * The consumer can go on no longer and the session must start anew: the broker
+   * cancelled it (its queue was deleted, the node went away), or a batch failed
+   * in a way that left its deliveries unacked in hand, where they would otherwise
+   * stay until the channel closed.
+   */
+  onLost: (reason: Error) => void;
   logger: Logger;
   faults: Faults;
 }
@@ -243,9 +248,13 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
       // cancellation wait for it through whenIdle(). It never rejects: the batch's errors are
       // logged in the catch below, the linger only sleeps, and the finally frees the slot.
       void processBatch(batch)
-        .catch((error) => {
-          // The broker channel failing, or stopping mid-count; unacked deliveries return to the queue by themselves.
-          if (!stopped.signal.aborted) logger.error('inbox.batch_failed', { queue, error });
+        .catch((error: Error) => {
+          // Stopping mid-batch, the channel failing, or a failure of no message's own (a handler's
+          // parse that throws what it should not, a dead letter the broker refused): the
+          // deliveries are unacked in hand, and only the channel's end returns them to the queue.
+          if (stopped.signal.aborted) return;
+          logger.error('inbox.batch_failed', { queue, error });
+          options.onLost(error);
         })
         .then(() => (batch.length < options.batchSize && !stopped.signal.aborted ? lingerAfter(batch.length, options.lingerMs) : undefined))
         .finally(() => {
@@ -262,8 +271,8 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
       // they are applied before the session is given up, or they would be lost for good.
       logger.warn('inbox.cancelled_by_broker', { queue, in_hand: active + waiting.length });
       // Not awaited: the consume callback returns at once. whenIdle() never rejects, and
-      // onCancelled only settles the session's `lost`, so nothing can fail here unseen.
-      void whenIdle().then(options.onCancelled);
+      // onLost only settles the session's `lost`, so nothing can fail here unseen.
+      void whenIdle().then(() => options.onLost(new Error(`the broker cancelled the consumer of ${queue}`)));
       return;
     }
     if (closing) return; // unacked: back to the queue as the channel closes

@@ -131,7 +131,7 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
             handler: options.handler,
             ...options.inbox,
             report: (problem) => options.report(`inbox of ${queue}`, problem),
-            onCancelled: () => loseWith(new Error(`the broker cancelled the consumer of ${queue}`)),
+            onLost: loseWith,
             logger,
             faults: options.faults,
           }),

@@ -169,6 +169,16 @@ consumer('tries of a redelivered message that the database cut short are not cou
   assert.is(await broker.count(deadLetters), 0);
 });
 
+consumer('a batch that fails for no message of its own gives up the session, so its deliveries go back to the queue', async () => {
+  const [id] = await publishAll(['parse-bug']);
+  const process = await startConsumer({}, null);
+  assert.is(await process.exited, 3, 'the session given up');
+  assert.match(process.output(), /"event":"consumer\.lost"[^\n]*a handler bug/);
+  await waitFor('the delivery back in the queue', async () => (await broker.count(queue)) === 1);
+  assert.equal((await broker.drain(queue)).map((m) => m.messageId), [id]);
+  assert.is(await broker.count(deadLetters), 0);
+});
+
 consumer('deliveries in hand when their queue is deleted are applied before the consumer gives up its session', async () => {
   const ids = await publishAll(Array.from({ length: 10 }, () => 'fine'));
   const release = await lockApplied();
@@ -182,7 +192,7 @@ consumer('deliveries in hand when their queue is deleted are applied before the 
   } finally {
     await release();
   }
-  assert.is(await process.exited, 3, 'the session given up (onCancelled) only after');
+  assert.is(await process.exited, 3, 'the session given up (onLost) only after');
   assert.equal(await appliedIds(), [...ids].sort(), 'nothing that was in hand is lost');
   const connection = await amqp.connect(AMQP_URL);
   await declareTopology(connection, broker.namespace);
