@@ -44,10 +44,59 @@ async function lockAccounts(trx: Transaction<PaymentsDb>, userIds: string[]) {
     .execute();
 }
 
-interface Debit {
+export interface Debit {
   accountId: string;
   orderId: string;
   amount: bigint;
+}
+
+/** A wallet as locked for a batch: its id, its owner and its balance in kopecks. */
+export interface LockedWallet {
+  id: string;
+  user_id: string;
+  balance: bigint;
+}
+
+/**
+ * Decides a batch of payment requests, in delivery order, from the balances of
+ * the batch's locked wallets; no I/O. A request whose order has no free payment
+ * slot (decided before, or earlier in this batch) is ALREADY_DECIDED; one of a
+ * user without a wallet FAILS with NO_ACCOUNT; one the running balance cannot
+ * cover FAILS with INSUFFICIENT_FUNDS; the others SUCCEED and are debited, so
+ * no balance goes below zero. Answers a decision per request, in order, and
+ * the debits (amounts in kopecks) of those that succeeded.
+ */
+export function decidePayments(
+  wallets: LockedWallet[],
+  requests: PaymentRequested[],
+  freeSlots: ReadonlySet<string>,
+): { decided: DecidedPayment[]; debits: Debit[] } {
+  const walletOf = new Map(wallets.map((w) => [w.user_id, w]));
+  const balances = new Map(wallets.map((w) => [w.id, w.balance]));
+  const free = new Set(freeSlots);
+  const decided: DecidedPayment[] = [];
+  const debits: Debit[] = [];
+  for (const request of requests) {
+    // delete: a second request for the same order in this batch finds the slot taken, like any later one.
+    if (!free.delete(request.order_id)) {
+      decided.push({ orderId: request.order_id, decision: { outcome: 'ALREADY_DECIDED' } });
+      continue;
+    }
+    const wallet = walletOf.get(request.user_id);
+    if (!wallet) {
+      decided.push({ orderId: request.order_id, decision: { outcome: 'FAILED', reason: 'NO_ACCOUNT' } });
+      continue;
+    }
+    const balance = balances.get(wallet.id)!;
+    if (balance < request.amount) {
+      decided.push({ orderId: request.order_id, decision: { outcome: 'FAILED', reason: 'INSUFFICIENT_FUNDS' } });
+      continue;
+    }
+    balances.set(wallet.id, balance - request.amount);
+    debits.push({ accountId: wallet.id, orderId: request.order_id, amount: request.amount });
+    decided.push({ orderId: request.order_id, decision: { outcome: 'SUCCEEDED' } });
+  }
+  return { decided, debits };
 }
 
 /**
@@ -110,32 +159,19 @@ export async function payForOrders(
     trx,
     requests.map((r) => r.request),
   );
-  const accounts = new Map((await lockAccounts(trx, [...new Set(requests.map((r) => r.request.user_id))])).map((a) => [a.user_id, a]));
-  const balances = new Map([...accounts.values()].map((a) => [a.id, a.balance]));
-  const debits: Debit[] = [];
+  const wallets = await lockAccounts(trx, [...new Set(requests.map((r) => r.request.user_id))]);
+  const { decided, debits } = decidePayments(
+    wallets,
+    requests.map((r) => r.request),
+    free,
+  );
   const outcomes: Array<{ orderId: string; outcome: PaymentOutcome; reason: FailureReason | null }> = [];
-  const decided: DecidedPayment[] = [];
   const results: NewOutboxMessage[] = [];
-
-  for (const { request, traceparent } of requests) {
-    // delete: a second request for the same order in this batch finds the slot taken, like any later one.
-    if (!free.delete(request.order_id)) {
-      decided.push({ orderId: request.order_id, decision: { outcome: 'ALREADY_DECIDED' } });
-      continue;
-    }
-    const account = accounts.get(request.user_id);
-    let decision: PaymentDecision;
-    if (!account) decision = { outcome: 'FAILED', reason: 'NO_ACCOUNT' };
-    else if (balances.get(account.id)! < request.amount) decision = { outcome: 'FAILED', reason: 'INSUFFICIENT_FUNDS' };
-    else {
-      balances.set(account.id, balances.get(account.id)! - request.amount);
-      debits.push({ accountId: account.id, orderId: request.order_id, amount: request.amount });
-      decision = { outcome: 'SUCCEEDED' };
-    }
-    outcomes.push({ orderId: request.order_id, outcome: decision.outcome === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', reason: decision.outcome === 'FAILED' ? decision.reason : null });
-    decided.push({ orderId: request.order_id, decision });
-    results.push(resultMessage(request.order_id, decision, traceparent));
-  }
+  decided.forEach(({ orderId, decision }, i) => {
+    if (decision.outcome === 'ALREADY_DECIDED') return;
+    outcomes.push({ orderId, outcome: decision.outcome, reason: decision.outcome === 'FAILED' ? decision.reason : null });
+    results.push(resultMessage(orderId, decision, requests[i]!.traceparent));
+  });
 
   if (outcomes.length > 0) await recordDecisions(trx, debits, outcomes);
   return { decided, results };
