@@ -51,19 +51,16 @@ export async function readAttempts(db: Kysely<MessagingTables>, messageIds: stri
 }
 
 /**
- * Counts one more attempt for each redelivered message about to be applied,
- * committed before the attempt, in one statement: a message that kills its
- * consumer every time it is applied is thereby counted even though its own
- * transaction never commits. Answers each id's attempts, this one included.
+ * Counts one more attempt for each of these redelivered messages, in one
+ * autocommitted statement, so that the count outlives a death of its consumer
+ * during the attempt (read back by readAttempts when it comes again).
  */
-export async function recordAttempts(db: Kysely<MessagingTables>, messageIds: string[]): Promise<Map<string, number>> {
-  const rows = await db
+export async function recordAttempts(db: Kysely<MessagingTables>, messageIds: string[]): Promise<void> {
+  await db
     .insertInto('inbox_attempt')
     .values([...new Set(messageIds)].map((id) => ({ message_id: id, attempts: 1 })))
     .onConflict((oc) => oc.column('message_id').doUpdateSet({ attempts: sql`inbox_attempt.attempts + 1`, last_attempt_at: sql`now()` }))
-    .returning(['message_id', 'attempts'])
     .execute();
-  return new Map(rows.map((row) => [row.message_id, row.attempts]));
 }
 
 /** Takes one attempt back from each of these messages: its consumer met a failure of the infrastructure, not of the message. */
