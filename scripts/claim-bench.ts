@@ -9,7 +9,7 @@
 import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import { connectAmqp, createMessagingTables, markSent, publishConfirmed, recordMessagingFailures, relayBatch, type MessagingTables } from '@gozon/messaging';
-import { newId, parseFaults } from '@gozon/runtime';
+import { newId, parseFaults } from '@gozon/platform';
 import { AMQP_URL, createTestBroker, createTestDatabase } from '@gozon/testkit';
 
 const ROWS = Number(process.argv[2] ?? 20_000);

@@ -20,7 +20,7 @@ import {
   type DeadLetterSelection,
   type ReplayedDeadLetter,
 } from '@gozon/messaging';
-import { amqpSettings, ConfigError, readConfig } from '@gozon/runtime';
+import { amqpSettings, ConfigError, readConfig } from '@gozon/platform';
 import { outboxDatabaseSettings, SET_ASIDE_PER_RUN, workOnSetAside, type OutboxOutcome, type SetAsideRow } from './lib/failed-outbox.ts';
 
 const USAGE = `usage: npm run dlq -- <command> [--queue <dlq>] [--id <message id> ...] [--json]

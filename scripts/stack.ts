@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, wr
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { integer, readConfig, text, url } from '@gozon/runtime';
+import { integer, readConfig, text, url } from '@gozon/platform';
 import { migrationProcesses, serviceProcesses, type ProcessSpec } from './lib/stack-definition.ts';
 import { GATEWAY_TEMPLATE, UI_TEMPLATE, nativeNginxConf, renderTemplateFile } from './lib/gateway.ts';
 

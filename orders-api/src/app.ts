@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { Kysely } from 'kysely';
-import { createApiApp, pingDb, type Config, type Logger } from '@gozon/runtime';
+import { createApiApp } from '@gozon/http';
+import { pingDb, type Config, type Logger } from '@gozon/platform';
 import type { OrdersDb } from '@gozon/orders';
 import { ordersRoutes } from './orders-routes.ts';
 import type { settings } from './settings.ts';

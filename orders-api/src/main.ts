@@ -1,4 +1,4 @@
-import { runApiService } from '@gozon/runtime';
+import { runApiService } from '@gozon/http';
 import { createApp } from './app.ts';
 import { settings } from './settings.ts';
 

@@ -1,21 +1,11 @@
 import { Hono } from 'hono';
 import type { Kysely } from 'kysely';
-import {
-  HttpError,
-  acceptTraceparent,
-  groupCalls,
-  idempotent,
-  methodNotAllowed,
-  readJsonObject,
-  requireAmount,
-  requireDescription,
-  requireUserId,
-  requireUuid,
-  toRublesNumber,
-  type Logger,
-} from '@gozon/runtime';
+import { HttpError, idempotent, methodNotAllowed, readJsonObject, requireAmount, requireUserId, requireUuid } from '@gozon/http';
+import { toRublesNumber } from '@gozon/money';
+import { acceptTraceparent, groupCalls, type Logger } from '@gozon/platform';
 import { findOrder, listOrdersOfUser, placeOrder, placeOrders, prepareOrder, type Order, type OrdersDb, type PlaceOrder } from '@gozon/orders';
 import type { OrdersApiConfig } from './app.ts';
+import { requireDescription } from './order-fields.ts';
 
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 500;

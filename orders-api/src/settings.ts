@@ -1,4 +1,5 @@
-import { apiSettings, integer } from '@gozon/runtime';
+import { apiSettings } from '@gozon/http';
+import { integer } from '@gozon/platform';
 import { ORDERS_DATABASE } from '@gozon/orders';
 
 /** Every variable this service reads, with its default; docker-compose.yml must set each. */

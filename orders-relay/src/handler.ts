@@ -1,6 +1,6 @@
 import { parsePaymentResult, type PaymentResult } from '@gozon/contracts';
 import type { InboxHandler } from '@gozon/messaging';
-import type { Logger } from '@gozon/runtime';
+import type { Logger } from '@gozon/platform';
 import { applyPaymentResults, type OrdersDb } from '@gozon/orders';
 
 export function paymentResultHandler(logger: Logger): InboxHandler<OrdersDb, PaymentResult> {

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { Kysely } from 'kysely';
-import { createApiApp, pingDb, type Logger } from '@gozon/runtime';
+import { createApiApp } from '@gozon/http';
+import { pingDb, type Logger } from '@gozon/platform';
 import type { PaymentsDb } from '@gozon/payments';
 import { paymentsRoutes } from './payments-routes.ts';
 

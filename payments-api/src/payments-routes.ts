@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import type { Kysely } from 'kysely';
-import { HttpError, MAX_KOPECKS, formatRubles, idempotent, inTransaction, methodNotAllowed, readJsonObject, requireAmount, requireUserId, requireUuid, toRublesNumber, type Logger } from '@gozon/runtime';
+import { HttpError, idempotent, inTransaction, methodNotAllowed, readJsonObject, requireAmount, requireUserId, requireUuid } from '@gozon/http';
+import { MAX_KOPECKS, toDecimalText, toRublesNumber } from '@gozon/money';
+import { type Logger } from '@gozon/platform';
 import { findAccount, openWallet, topUp, type Account, type PaymentsDb } from '@gozon/payments';
 
 export function toWalletJson(account: Account) {
@@ -28,7 +30,7 @@ export function paymentsRoutes({ db, logger }: { db: Kysely<PaymentsDb>; logger:
       const result = await inTransaction(scope, (trx) => topUp(trx, billId, amount));
       if ('refused' in result) {
         if (result.refused === 'NO_ACCOUNT') throw new HttpError(404, 'ACCOUNT_NOT_FOUND', `no wallet ${billId}`);
-        throw new HttpError(409, 'BALANCE_LIMIT', `a wallet holds at most ${formatRubles(MAX_KOPECKS)} ₽; this top-up would exceed it`);
+        throw new HttpError(409, 'BALANCE_LIMIT', `a wallet holds at most ${toDecimalText(MAX_KOPECKS)} ₽; this top-up would exceed it`);
       }
       logger.info('wallet.topped_up', { bill_id: billId, amount });
       return { status: 200, body: toWalletJson(result.account) };

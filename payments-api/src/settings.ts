@@ -1,4 +1,4 @@
-import { apiSettings } from '@gozon/runtime';
+import { apiSettings } from '@gozon/http';
 import { PAYMENTS_DATABASE } from '@gozon/payments';
 
 /** Every variable this service reads, with its default; docker-compose.yml must set each. */

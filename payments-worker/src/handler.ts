@@ -1,6 +1,6 @@
 import { PAYMENT_REQUESTED, parsePaymentRequested, MalformedMessageError, type PaymentRequested } from '@gozon/contracts';
 import type { InboxHandler } from '@gozon/messaging';
-import type { Logger } from '@gozon/runtime';
+import type { Logger } from '@gozon/platform';
 import { payForOrders, type PaymentsDb } from '@gozon/payments';
 
 export function paymentRequestHandler(logger: Logger): InboxHandler<PaymentsDb, PaymentRequested> {

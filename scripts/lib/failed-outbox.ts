@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { listFailedOutbox, previewOf, retryFailedOutbox, type MessagingTables } from '@gozon/messaging';
 import { ORDERS_DATABASE } from '@gozon/orders';
 import { PAYMENTS_DATABASE } from '@gozon/payments';
-import { createDb, createPool, databaseSettings, type Config, type DatabaseConfig } from '@gozon/runtime';
+import { createDb, createPool, databaseSettings, type Config, type DatabaseConfig } from '@gozon/platform';
 
 // The URLs under the names and defaults `npm run stack` gives them; the bounds on
 // every wait (connect, statement, lock) as every service reads them.

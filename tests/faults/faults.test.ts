@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { PAYMENT_REQUESTED, PAYMENT_SUCCEEDED, SUBSCRIPTIONS, exchangeName, queueName } from '@gozon/contracts';
-import { databaseSettings, newId } from '@gozon/runtime';
+import { databaseSettings, newId } from '@gozon/platform';
 import {
   auditFailures,
   auditStack,

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import amqp from 'amqplib';
 import { PAYMENT_REQUESTED, encodeMessage } from '@gozon/contracts';
 import { openWallet, topUp } from '@gozon/payments';
-import { newId } from '@gozon/runtime';
+import { newId } from '@gozon/platform';
 import { AMQP_URL, createFlow, waitFor, type Flow, type ServiceProcess } from '@gozon/testkit';
 
 // Found by the fault suite: two workers applying batches that debit the same

@@ -9,7 +9,7 @@ import { PAYMENT_REQUESTED, PAYMENT_SUCCEEDED } from '@gozon/contracts';
 import { sendToDeadLetters, type AmqpConnection, type ConfirmChannel, type DeadLetter, type Delivery, type MessagingTables } from '@gozon/messaging';
 import { ordersMigrations } from '@gozon/orders';
 import { paymentsMigrations } from '@gozon/payments';
-import { newId } from '@gozon/runtime';
+import { newId } from '@gozon/platform';
 import { AMQP_URL, REPO_ROOT, createTestBroker, createTestDatabase, type TestBroker, type TestDatabase } from '@gozon/testkit';
 import { SET_ASIDE_PER_RUN, type SetAsideRow } from '../../scripts/lib/failed-outbox.ts';
 

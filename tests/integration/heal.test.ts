@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import { findOrder, placeOrder, prepareOrder } from '@gozon/orders';
 import { openWallet, topUp } from '@gozon/payments';
-import { createLogger, newTraceparent } from '@gozon/runtime';
+import { createLogger, newTraceparent } from '@gozon/platform';
 import { AMQP_URL, createFlow, waitFor, type Flow, type ServiceProcess } from '@gozon/testkit';
 import { createApp as createPaymentsApp } from '../../payments-api/src/app.ts';
 import { healBroker, psql, rabbitmqctl, runCommand, terminateBackends, undoneAfter } from '../faults/undo.ts';

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import { ordersMigrations, type OrdersDb } from '@gozon/orders';
 import { paymentsMigrations, type PaymentsDb } from '@gozon/payments';
-import { createDb, createLogger, createPool, readConfig } from '@gozon/runtime';
+import { createDb, createLogger, createPool, readConfig } from '@gozon/platform';
 import { createTestDatabase, expectError, startFaultProxy, type FaultProxy, type TestDatabase } from '@gozon/testkit';
 import { createApp as createOrdersApp } from '../../orders-api/src/app.ts';
 import { settings as ordersApiSettings } from '../../orders-api/src/settings.ts';

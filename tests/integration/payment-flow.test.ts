@@ -5,7 +5,7 @@ import { PAYMENT_REQUESTED, encodeMessage } from '@gozon/contracts';
 import { countUnsent, messagingView } from '@gozon/messaging';
 import { findOrder, placeOrder, placeOrders, prepareOrder, type Order } from '@gozon/orders';
 import { openWallet, topUp, type PaymentsDb } from '@gozon/payments';
-import { newId, newTraceparent } from '@gozon/runtime';
+import { newId, newTraceparent } from '@gozon/platform';
 import { createFlow, waitFor, type Flow } from '@gozon/testkit';
 import type { Kysely } from 'kysely';
 

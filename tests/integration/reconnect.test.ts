@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { findOrder, placeOrder, prepareOrder } from '@gozon/orders';
 import { openWallet, topUp } from '@gozon/payments';
-import { newTraceparent } from '@gozon/runtime';
+import { newTraceparent } from '@gozon/platform';
 import { POSTGRES_URL, createFlow, waitFor, type Flow, type ServiceProcess } from '@gozon/testkit';
 
 // A worker whose connections are cut reports it, reconnects by itself,

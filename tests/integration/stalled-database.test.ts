@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { ordersMigrations, type OrdersDb } from '@gozon/orders';
-import { QUERY_TIMEOUT_MARGIN_MS, createDb, createLogger, createPool, readConfig } from '@gozon/runtime';
+import { QUERY_TIMEOUT_MARGIN_MS, createDb, createLogger, createPool, readConfig } from '@gozon/platform';
 import { createTestDatabase, expectError, startFaultProxy, type FaultProxy, type TestDatabase } from '@gozon/testkit';
 import { createApp } from '../../orders-api/src/app.ts';
 import { settings } from '../../orders-api/src/settings.ts';

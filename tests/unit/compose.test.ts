@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { migrateSettings, type ConfigSpec } from '@gozon/runtime';
+import { migrateSettings, type ConfigSpec } from '@gozon/platform';
 import { ORDERS_DATABASE } from '@gozon/orders';
 import { PAYMENTS_DATABASE } from '@gozon/payments';
 import { settings as ordersApi } from '../../orders-api/src/settings.ts';

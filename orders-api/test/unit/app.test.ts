@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Hono } from 'hono';
-import { MAX_BODY_BYTES, createLogger, readConfig } from '@gozon/runtime';
+import { MAX_BODY_BYTES } from '@gozon/http';
+import { createLogger, readConfig } from '@gozon/platform';
 import type { OrdersDb } from '@gozon/orders';
 import { createRecordingDb, expectError, type RecordingDriver } from '@gozon/testkit';
 import { createApp } from '../../src/app.ts';

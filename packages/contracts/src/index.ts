@@ -1,2 +1,3 @@
 export * from './messages.ts';
 export * from './topology.ts';
+export * from './user-id.ts';

@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
 import { MalformedMessageError } from '@gozon/contracts';
-import { isTransientError, type Faults, type Logger } from '@gozon/runtime';
+import { isTransientError, type Faults, type Logger } from '@gozon/platform';
 import { forgetAttempts, forgiveAttempts, insertInboxMessages, readAttempts, recordAttempts } from './inbox.ts';
 import { insertOutboxMessages } from './outbox.ts';
 import { lingerAfter } from './linger.ts';

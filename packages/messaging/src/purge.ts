@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '@gozon/runtime';
+import type { Logger } from '@gozon/platform';
 import type { Stoppable } from './relay.ts';
 
 const CHUNK = 1000;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
-import type { Faults, Logger } from '@gozon/runtime';
+import type { Faults, Logger } from '@gozon/platform';
 import pTimeout from 'p-timeout';
 import { claimBatch, markSent, preferIndexScan, purgeSent, recordPublishFailures } from './outbox.ts';
 import { startPurging } from './purge.ts';

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import pTimeout from 'p-timeout';
 import { exchangeName, queueName, subscriptionsOf } from '@gozon/contracts';
-import { createListenClient, type Faults, type Logger } from '@gozon/runtime';
+import { createListenClient, type Faults, type Logger } from '@gozon/platform';
 import { connectAmqp, declareTopology, destroyConnection, type AmqpConnection } from './amqp.ts';
 import { startInboxConsumer, type IncomingMessage, type InboxHandler } from './consumer.ts';
 import { startOutboxRelay, type Stoppable } from './relay.ts';

@@ -1,25 +1,8 @@
 import { Hono } from 'hono';
 import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
-import {
-  amqpSettings,
-  commonSettings,
-  createDb,
-  createLogger,
-  createPool,
-  databaseSettings,
-  exitForRestart,
-  exitOnSignal,
-  healthRoutes,
-  integer,
-  listen,
-  logFatalErrors,
-  parseFaults,
-  pingDb,
-  readConfig,
-  watchReadiness,
-  type Logger,
-} from '@gozon/runtime';
+import { healthRoutes, listen, watchReadiness } from '@gozon/http';
+import { amqpSettings, commonSettings, createDb, createLogger, createPool, databaseSettings, exitForRestart, exitOnSignal, integer, logFatalErrors, parseFaults, pingDb, readConfig, type Logger } from '@gozon/platform';
 import type { IncomingMessage, InboxHandler } from './consumer.ts';
 import type { MessagingTables } from './schema.ts';
 import { startSession, type Session } from './session.ts';

@@ -3,3 +3,4 @@ export * from './migrations.ts';
 export * from './place-order.ts';
 export * from './find-orders.ts';
 export * from './apply-payment-result.ts';
+export * from './description.ts';

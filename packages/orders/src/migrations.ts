@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import { createMessagingTables, indexInboxByReceipt, recordMessagingFailures } from '@gozon/messaging';
-import { createIdempotencyTable } from '@gozon/runtime';
+import { createIdempotencyTable } from '@gozon/http';
 
 // Frozen in time and listed statically: a migration never imports application code.
 export const ordersMigrations: Record<string, Migration> = {

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED, encodeMessage, type PaymentRequested } from '@gozon/contracts';
-import { newId } from '@gozon/runtime';
+import { newId } from '@gozon/platform';
 import { findOrders } from './find-orders.ts';
 import type { Order, OrdersDb } from './schema.ts';
 

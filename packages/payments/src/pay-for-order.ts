@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { PAYMENT_FAILED, PAYMENT_SUCCEEDED, encodeMessage, type FailureReason, type PaymentRequested } from '@gozon/contracts';
 import type { NewOutboxMessage } from '@gozon/messaging';
-import { newId } from '@gozon/runtime';
+import { newId } from '@gozon/platform';
 import type { PaymentOutcome, PaymentsDb } from './schema.ts';
 
 export interface PaymentRequest {

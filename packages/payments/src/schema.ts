@@ -1,7 +1,7 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { FailureReason } from '@gozon/contracts';
 import type { MessagingTables } from '@gozon/messaging';
-import type { IdempotencyTables } from '@gozon/runtime';
+import type { IdempotencyTables } from '@gozon/http';
 
 /** The database's default name, on this machine and in compose. */
 export const PAYMENTS_DATABASE = 'gozon_payments';

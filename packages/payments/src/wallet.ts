@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
-import { MAX_KOPECKS, newId } from '@gozon/runtime';
+import { MAX_KOPECKS } from '@gozon/money';
+import { newId } from '@gozon/platform';
 import type { Account, LedgerKind, PaymentsDb } from './schema.ts';
 
 export async function insertAccount(db: Kysely<PaymentsDb>, userId: string): Promise<Account | undefined> {

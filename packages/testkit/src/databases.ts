@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import pg from 'pg';
-import { createDb, createPool, databaseSettings, ensureDatabase, migrateToLatest, readConfig } from '@gozon/runtime';
+import { createDb, createPool, databaseSettings, ensureDatabase, migrateToLatest, readConfig } from '@gozon/platform';
 
 export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 

@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Hono } from 'hono';
-import { MAX_BODY_BYTES, createLogger } from '@gozon/runtime';
+import { MAX_BODY_BYTES } from '@gozon/http';
+import { createLogger } from '@gozon/platform';
 import type { PaymentsDb } from '@gozon/payments';
 import { createRecordingDb, expectError, type RecordingDriver } from '@gozon/testkit';
 import { createApp } from '../../src/app.ts';

@@ -8,7 +8,7 @@
 // retry after an answer that was lost replays what the server did instead of
 // doing it again. A write that gets no answer (network error, time-out) or a 503
 // is retried here a bounded number of times before its error is thrown.
-import { fromJsonNumber, toJsonNumber } from './money.ts';
+import { fromRublesNumber, toRublesNumber } from '@gozon/money';
 
 export type OrderStatus = 'NEW' | 'FINISHED' | 'CANCELLED';
 export type CancelReason = 'NO_ACCOUNT' | 'INSUFFICIENT_FUNDS';
@@ -162,7 +162,7 @@ export function parseWallet(body: unknown): Wallet {
   return {
     billId: field(body, 'bill_id', isString),
     userId: field(body, 'user_id', isString),
-    balance: fromJsonNumber(field(body, 'balance', isNumber)),
+    balance: fromRublesNumber(field(body, 'balance', isNumber)),
   };
 }
 
@@ -171,7 +171,7 @@ export function parseOrder(body: unknown): Order {
   return {
     orderId: field(body, 'order_id', isString),
     userId: field(body, 'user_id', isString),
-    amount: fromJsonNumber(field(body, 'amount', isNumber)),
+    amount: fromRublesNumber(field(body, 'amount', isNumber)),
     description: field(body, 'description', isString),
     status: field(body, 'status', isStatus),
     cancelReason: field(body, 'cancel_reason', isReason),
@@ -275,13 +275,13 @@ export function createApi({
       return write(`/payments/create/${segment(userId)}`, undefined, action, parseWallet);
     },
     async topUp(billId: string, kopecks: bigint, action: Write): Promise<Wallet> {
-      return write(`/payments/add/${segment(billId)}`, { amount: toJsonNumber(kopecks) }, action, parseWallet);
+      return write(`/payments/add/${segment(billId)}`, { amount: toRublesNumber(kopecks) }, action, parseWallet);
     },
     async balance(billId: string): Promise<Wallet> {
       return read(`/payments/balance/${segment(billId)}`, parseWallet);
     },
     async placeOrder(userId: string, kopecks: bigint, description: string, action: Write): Promise<Order> {
-      return write(`/orders/create/${segment(userId)}`, { amount: toJsonNumber(kopecks), description }, action, parseOrder);
+      return write(`/orders/create/${segment(userId)}`, { amount: toRublesNumber(kopecks), description }, action, parseOrder);
     },
     async listOrders(userId: string): Promise<Order[]> {
       return read(`/orders/orders/${segment(userId)}`, parseOrderList);

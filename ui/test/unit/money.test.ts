@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatRubles, fromJsonNumber, MAX_KOPECKS, parseAmount, parseCount, toDecimalText, toJsonNumber } from '../../src/lib/money.ts';
+import { fromRublesNumber, MAX_KOPECKS, toDecimalText, toRublesNumber } from '@gozon/money';
+import { formatRubles, parseAmount, parseCount } from '../../src/lib/money.ts';
 
 const NBSP = '\u00a0';
 
@@ -93,30 +94,30 @@ formatting.run();
 
 const json = suite('kopecks ⇄ the JSON numbers of the API');
 
-json('toJsonNumber writes the decimal without float noise or exponent', () => {
-  assert.is(JSON.stringify({ amount: toJsonNumber(14990n) }), '{"amount":149.9}');
-  assert.is(JSON.stringify({ amount: toJsonNumber(50050n) }), '{"amount":500.5}');
-  assert.is(JSON.stringify({ amount: toJsonNumber(1n) }), '{"amount":0.01}');
-  assert.is(JSON.stringify({ amount: toJsonNumber(29n) }), '{"amount":0.29}');
-  assert.is(JSON.stringify({ amount: toJsonNumber(99999999999999n) }), '{"amount":999999999999.99}');
-  assert.is(JSON.stringify({ amount: toJsonNumber(MAX_KOPECKS) }), '{"amount":1000000000000}');
+json('toRublesNumber writes the decimal without float noise or exponent', () => {
+  assert.is(JSON.stringify({ amount: toRublesNumber(14990n) }), '{"amount":149.9}');
+  assert.is(JSON.stringify({ amount: toRublesNumber(50050n) }), '{"amount":500.5}');
+  assert.is(JSON.stringify({ amount: toRublesNumber(1n) }), '{"amount":0.01}');
+  assert.is(JSON.stringify({ amount: toRublesNumber(29n) }), '{"amount":0.29}');
+  assert.is(JSON.stringify({ amount: toRublesNumber(99999999999999n) }), '{"amount":999999999999.99}');
+  assert.is(JSON.stringify({ amount: toRublesNumber(MAX_KOPECKS) }), '{"amount":1000000000000}');
 });
 
-json('fromJsonNumber reads what the server wrote', () => {
-  assert.is(fromJsonNumber(149.9), 14990n);
-  assert.is(fromJsonNumber(0.29), 29n);
-  assert.is(fromJsonNumber(350.6), 35060n);
-  assert.is(fromJsonNumber(0), 0n);
-  assert.is(fromJsonNumber(1e12), MAX_KOPECKS);
-  assert.is(fromJsonNumber(999999999999.99), 99999999999999n);
-  assert.is(fromJsonNumber(-1.5), -150n);
-  assert.throws(() => fromJsonNumber(Number.NaN), RangeError);
-  assert.throws(() => fromJsonNumber(Number.POSITIVE_INFINITY), RangeError);
+json('fromRublesNumber reads what the server wrote', () => {
+  assert.is(fromRublesNumber(149.9), 14990n);
+  assert.is(fromRublesNumber(0.29), 29n);
+  assert.is(fromRublesNumber(350.6), 35060n);
+  assert.is(fromRublesNumber(0), 0n);
+  assert.is(fromRublesNumber(1e12), MAX_KOPECKS);
+  assert.is(fromRublesNumber(999999999999.99), 99999999999999n);
+  assert.is(fromRublesNumber(-1.5), -150n);
+  assert.throws(() => fromRublesNumber(Number.NaN), RangeError);
+  assert.throws(() => fromRublesNumber(Number.POSITIVE_INFINITY), RangeError);
 });
 
 json('every two-decimal amount up to 100 000 ₽ survives the round trip', () => {
   for (let kopecks = 0n; kopecks <= 10_000_000n; kopecks += 997n) {
-    const back = fromJsonNumber(JSON.parse(JSON.stringify(toJsonNumber(kopecks))) as number);
+    const back = fromRublesNumber(JSON.parse(JSON.stringify(toRublesNumber(kopecks))) as number);
     if (back !== kopecks) assert.unreachable(`${kopecks} came back as ${back}`);
   }
 });

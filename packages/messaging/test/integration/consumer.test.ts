@@ -4,7 +4,7 @@ import amqp from 'amqplib';
 import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import { createMessagingTables, declareTopology, recordMessagingFailures, type MessagingTables } from '@gozon/messaging';
-import { newId } from '@gozon/runtime';
+import { newId } from '@gozon/platform';
 import { AMQP_URL, createTestBroker, createTestDatabase, startService, waitFor, type ServiceProcess, type TestBroker, type TestDatabase } from '@gozon/testkit';
 
 // The inbox consumer as a process, as orchestrators see it: killed, restarted,

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import amqp from 'amqplib';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import { countUnsent, declareTopology, relayBatch, listFailedOutbox, purgeInChunks, recordMessagingFailures, retryFailedOutbox, purgeReceived, purgeSent, createMessagingTables, startOutboxRelay, type MessagingTables, type Stoppable } from '@gozon/messaging';
-import { createListenClient, createLogger, newId, parseFaults } from '@gozon/runtime';
+import { createListenClient, createLogger, newId, parseFaults } from '@gozon/platform';
 import { AMQP_URL, createTestBroker, createTestDatabase, waitFor, type TestBroker, type TestDatabase } from '@gozon/testkit';
 
 const logger = createLogger('relay-test', 'error');

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PAYMENT_FAILED, PAYMENT_REQUESTED, PAYMENT_SUCCEEDED, type PaymentResult } from '@gozon/contracts';
 import { applyPaymentResults, findOrder, listOrdersOfUser, ordersMigrations, placeOrders, prepareOrder, type OrdersDb } from '@gozon/orders';
-import { newId, newTraceparent } from '@gozon/runtime';
+import { newId, newTraceparent } from '@gozon/platform';
 import { createTestDatabase, type TestDatabase } from '@gozon/testkit';
 
 // The orders domain on its own database: placing orders with their payment

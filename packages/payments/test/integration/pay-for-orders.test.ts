@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { newId } from '@gozon/runtime';
+import { newId } from '@gozon/platform';
 import { openWallet, payForOrders, paymentsMigrations, topUp, type PaymentsDb } from '@gozon/payments';
 import { createTestDatabase, type TestDatabase } from '@gozon/testkit';
 

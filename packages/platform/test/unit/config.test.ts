@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, QUERY_TIMEOUT_MARGIN_MS, amqpSettings, apiSettings, commonSettings, databaseSettings, integer, oneOf, readConfig, text, url } from '@gozon/runtime';
+import { apiSettings } from '@gozon/http';
+import { ConfigError, QUERY_TIMEOUT_MARGIN_MS, amqpSettings, commonSettings, databaseSettings, integer, oneOf, readConfig, text, url } from '@gozon/platform';
 
 /** The message readConfig throws for this spec and environment; fails the test if it does not throw a ConfigError. */
 function problemsOf(spec: Parameters<typeof readConfig>[0], env: NodeJS.ProcessEnv): string {

@@ -1,14 +1,11 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Kysely } from 'kysely';
-import { commonSettings, databaseSettings, integer, readConfig, type Config } from './config.ts';
-import { createDb, createPool } from './db.ts';
+import { commonSettings, createDb, createLogger, createPool, databaseSettings, exitOnSignal, integer, logFatalErrors, readConfig, type Config, type Logger } from '@gozon/platform';
 import { healthRoutes, type HealthCheck } from './health.ts';
 import { errorBody, errorHandler, notFound } from './http-error.ts';
-import { createLogger, type Logger } from './logger.ts';
 import { listen } from './serve.ts';
 import { purgeExpiredKeys, type IdempotencyTables } from './idempotency.ts';
-import { exitOnSignal, logFatalErrors } from './shutdown.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AmountError, formatRubles, parseRubles, toRublesNumber } from '@gozon/runtime';
+import { AmountError, toDecimalText, parseRubles, toRublesNumber } from '@gozon/money';
 
 const parse = suite('parseRubles');
 
@@ -37,13 +37,13 @@ for (const [text, why] of [
 
 parse.run();
 
-const format = suite('formatRubles');
+const format = suite('toDecimalText');
 
 format('always two decimals', () => {
-  assert.is(formatRubles(14990n), '149.90');
-  assert.is(formatRubles(1n), '0.01');
-  assert.is(formatRubles(0n), '0.00');
-  assert.is(formatRubles(-250n), '-2.50');
+  assert.is(toDecimalText(14990n), '149.90');
+  assert.is(toDecimalText(1n), '0.01');
+  assert.is(toDecimalText(0n), '0.00');
+  assert.is(toDecimalText(-250n), '-2.50');
 });
 
 format('a JSON number that prints back as the same decimal', () => {

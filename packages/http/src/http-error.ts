@@ -1,8 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isTransientError } from './transient.ts';
-import type { Logger } from './logger.ts';
+import { isTransientError, type Logger } from '@gozon/platform';
 
 /** Thrown anywhere in a request; turned into the one error shape by toErrorResponse. */
 export class HttpError extends Error {

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { createPool, databaseSettings, isTransientError, readConfig } from '@gozon/runtime';
+import { createPool, databaseSettings, isTransientError, readConfig } from '@gozon/platform';
 import { POSTGRES_URL } from '@gozon/testkit';
 
 // Found by the fault suite: a PostgreSQL restart killed every service, because

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isTransientError } from '@gozon/runtime';
+import { isTransientError } from '@gozon/platform';
 
 const transient = suite('isTransientError');
 

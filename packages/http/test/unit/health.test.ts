@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { healthRoutes, watchReadiness } from '@gozon/runtime';
+import { healthRoutes, watchReadiness } from '@gozon/http';
 
 const health = suite('health: readiness, liveness and the unready bound');
 

@@ -1,0 +1,7 @@
+export * from './http-error.ts';
+export * from './json-body.ts';
+export * from './serve.ts';
+export * from './health.ts';
+export * from './api-service.ts';
+export * from './idempotency.ts';
+export * from './request-fields.ts';
