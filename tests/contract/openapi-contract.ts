@@ -10,7 +10,7 @@ import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 
 export const SPEC_FILE = resolve(import.meta.dirname, '../../full-openapi.yaml');
-/** The gateway's CORS_ORIGIN as the stack runs it (scripts/stack.ts' default). */
+/** The gateway's CORS_ORIGIN as the stack runs it (scripts/stack/settings.ts' default). */
 export const UI_ORIGIN = 'http://localhost:3000';
 
 const SPEC_ID = 'https://gozon.test/full-openapi.yaml';

@@ -10,7 +10,7 @@ import { settings as ordersApi } from '../../orders-api/src/settings.ts';
 import { settings as paymentsApi } from '../../payments-api/src/settings.ts';
 import { settings as ordersRelay } from '../../orders-relay/src/settings.ts';
 import { settings as paymentsWorker } from '../../payments-worker/src/settings.ts';
-import { DEPLOYABLES, MIGRATIONS, migrationProcesses, serviceProcesses } from '../../scripts/lib/stack-definition.ts';
+import { DEPLOYABLES, MIGRATIONS, migrationProcesses, serviceProcesses } from '../../scripts/stack/processes.ts';
 
 // What can be checked of the containers without a Docker engine: that compose
 // runs what the native stack runs, sets every variable the code reads, and

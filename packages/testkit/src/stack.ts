@@ -36,7 +36,7 @@ export async function startStack(label: string, env: Record<string, string> = {}
   const databases = [`gozon_test_${label}_orders_${suffix}`, `gozon_test_${label}_payments_${suffix}`];
   const namespace = `test.${label}.${suffix}.`;
   const dir = mkdtempSync(join(tmpdir(), `gozon-${label}-`));
-  const child = spawn(process.execPath, ['scripts/stack.ts'], {
+  const child = spawn(process.execPath, ['scripts/stack/main.ts'], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,

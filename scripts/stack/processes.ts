@@ -35,6 +35,7 @@ export const DEPLOYABLES = {
   'payments-worker': ['node', 'payments-worker/src/main.ts'],
 } as const;
 
+/** The one-shot migrations, one per domain database, run before anything else starts. */
 export function migrationProcesses(options: StackOptions): ProcessSpec[] {
   return MIGRATIONS.map((m) => ({
     name: m.name,
@@ -46,6 +47,10 @@ export function migrationProcesses(options: StackOptions): ProcessSpec[] {
   }));
 }
 
+/**
+ * The long-running processes: the two APIs, then `replicas` of each worker, each
+ * worker with a health port of its own (base + i for relays, base + 100 + i for workers).
+ */
 export function serviceProcesses(options: StackOptions): ProcessSpec[] {
   const common = { LOG_LEVEL: options.logLevel };
   const messaging = { AMQP_URL: options.amqpUrl, AMQP_NAMESPACE: options.amqpNamespace };

@@ -1,0 +1,133 @@
+// The load: wallets to pay from, then orders through the gateway on :8080,
+// either back to back on a fixed number of connections (the maximum rate) or
+// open loop at a fixed rate, recording when each request went out, how long it
+// took and how it ended.
+import http from 'node:http';
+
+/** Requests in flight at most: an open-loop phase skips (and counts) what it would send beyond. */
+export const MAX_IN_FLIGHT = 1024;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
+
+/** One POST to the gateway on the keep-alive agent; rejects only on a network error, never on a status. */
+function post(path: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((done, fail) => {
+    const request = http.request(
+      { host: '127.0.0.1', port: 8080, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk) => (text += chunk));
+        response.on('end', () => done({ status: response.statusCode ?? 0, text }));
+      },
+    );
+    request.on('error', fail);
+    request.end(body);
+  });
+}
+
+/**
+ * What each request of a phase did, a column per field: plain arrays of small
+ * numbers cost the collector next to nothing, where an object per request (over
+ * 150,000 a phase) made this process pause for up to 40 ms, and every request in
+ * flight looked that much slower.
+ */
+export class Samples {
+  readonly at: number[] = []; // ms since the phase started
+  readonly latency: number[] = [];
+  /** Requests not answered 201: the status, or the network error's code. */
+  readonly failures: string[] = [];
+
+  add(at: number, latency: number, outcome: number | string) {
+    this.at.push(at);
+    this.latency.push(latency);
+    if (outcome !== 201) this.failures.push(String(outcome));
+  }
+}
+
+/** A phase of the plan: `rate` orders/s open loop, or null for the maximum rate. */
+export interface PhasePlan {
+  name: string;
+  seconds: number;
+  rate: number | null;
+}
+
+/** What a phase sent: its samples, the ids of the orders accepted, and when it ran (ms since the epoch). */
+export interface Phase extends PhasePlan {
+  started: number;
+  ended: number;
+  samples: Samples;
+  accepted: string[];
+  /** Open-loop requests not sent because MAX_IN_FLIGHT were already waiting. */
+  skipped: number;
+}
+
+/** Opens a wallet for each user and tops it up far beyond what any run spends. */
+export async function openWallets(users: string[]): Promise<void> {
+  for (const user of users) {
+    const wallet = JSON.parse((await post(`/payments/create/${user}`, '')).text) as { bill_id: string };
+    await post(`/payments/add/${wallet.bill_id}`, '{"amount": 100000000}');
+  }
+}
+
+/**
+ * Places orders for `seconds`, the users in turn, amounts from 1.00 to 50.99:
+ * at the maximum rate, `connections` requests back to back; at a fixed rate,
+ * on schedule whether or not earlier ones have answered. Resolves once every
+ * request sent has ended.
+ */
+export async function runPhase({ name, seconds, rate }: PhasePlan, users: string[], connections: number): Promise<Phase> {
+  const samples = new Samples();
+  const accepted: string[] = [];
+  let skipped = 0;
+  let inFlight = 0;
+  let next = 0;
+  const started = Date.now();
+  const deadline = started + seconds * 1000;
+  const send = async () => {
+    const user = users[next++ % users.length]!;
+    const at = Date.now();
+    inFlight += 1;
+    try {
+      const response = await post(`/orders/create/${user}`, `{"amount": ${1 + (next % 50)}.${String(next % 100).padStart(2, '0')}, "description": "bench"}`);
+      if (response.status === 201) accepted.push((JSON.parse(response.text) as { order_id: string }).order_id);
+      samples.add(at - started, Date.now() - at, response.status);
+    } catch (error) {
+      samples.add(at - started, Date.now() - at, (error as NodeJS.ErrnoException).code ?? String(error));
+    } finally {
+      inFlight -= 1;
+    }
+  };
+  if (rate === null) {
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (Date.now() < deadline) await send();
+      }),
+    );
+  } else {
+    // Open loop: requests go out on schedule whether or not earlier ones have answered.
+    const pending = new Set<Promise<void>>();
+    let issued = 0;
+    while (Date.now() < deadline) {
+      const due = Math.floor(((Date.now() - started) / 1000) * rate);
+      while (issued < due) {
+        issued += 1;
+        if (inFlight >= MAX_IN_FLIGHT) {
+          skipped += 1;
+          continue;
+        }
+        const request = send();
+        pending.add(request);
+        void request.finally(() => pending.delete(request));
+      }
+      await new Promise((tick) => setTimeout(tick, 2));
+    }
+    await Promise.all(pending);
+  }
+  return { name, rate, seconds, started, ended: Date.now(), samples, accepted, skipped };
+}
+
+/** Closes the kept-alive connections, so that the process can exit. */
+export function closeConnections(): void {
+  agent.destroy();
+}

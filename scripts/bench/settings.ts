@@ -1,0 +1,36 @@
+// The benchmark's plan, from the environment, read once at start and checked
+// like the services' settings: a mistyped number stops the run before a stack
+// is started, with every problem in one line.
+import { ConfigError, integer, type Setting } from '@gozon/platform';
+import { MAX_IN_FLIGHT } from './load.ts';
+
+/**
+ * A comma-separated list of integers, each within the range; blanks between
+ * commas are ignored. An empty list is an error unless `allowEmpty`.
+ */
+function integers(fallback: string, describe: string, range: { min: number; max: number }, allowEmpty = false): Setting<number[]> {
+  const each = integer(range.min, describe, range);
+  return {
+    default: fallback,
+    describe,
+    parse(raw) {
+      const values = raw
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== '')
+        .map((part) => each.parse(part));
+      if (values.length === 0 && !allowEmpty) throw new ConfigError(`must list at least one integer from ${range.min} to ${range.max}`);
+      return values;
+    },
+  };
+}
+
+/** Every BENCH_* variable `npm run bench` reads, with its default (docs/performance.md lists them). */
+export const settings = {
+  BENCH_REPLICAS: integers('1,2', 'replicas of each worker, one stack and one run of the plan each', { min: 1, max: 16 }),
+  BENCH_MAX_SECONDS: integer(60, 'seconds of the phase at the maximum rate', { min: 1, max: 3600 }),
+  BENCH_RATES: integers('250,500,1000,2000', 'orders/s of each fixed-rate phase, after the maximum (empty: none)', { min: 1, max: 100_000 }, true),
+  BENCH_RATE_SECONDS: integer(20, 'seconds of each fixed-rate phase', { min: 1, max: 3600 }),
+  BENCH_CONNECTIONS: integer(64, 'connections sending orders back to back at the maximum rate', { min: 1, max: MAX_IN_FLIGHT }),
+  BENCH_WALLETS: integer(200, 'wallets opened, topped up and ordered from in turn', { min: 1, max: 100_000 }),
+};

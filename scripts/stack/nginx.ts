@@ -1,0 +1,112 @@
+// The gateway and the UI behind a native nginx: the same templates the nginx
+// images render with envsubst, rendered here into the stack's folder with the
+// main nginx.conf the image has around them, and checked with `nginx -t`.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { StackConfig } from './settings.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const NGINX = '/usr/sbin/nginx';
+
+export const GATEWAY_TEMPLATE = join(ROOT, 'gateway/default.conf.template');
+export const UI_TEMPLATE = join(ROOT, 'ui/nginx.conf.template');
+
+/** The settings nginx is rendered from. */
+export type NginxConfig = Pick<StackConfig, 'STACK_DIR' | 'GATEWAY_PORT' | 'UI_PORT' | 'ORDERS_API_PORT' | 'PAYMENTS_API_PORT' | 'CORS_ORIGIN'>;
+
+/**
+ * Renders the template as the nginx image's entrypoint does with envsubst:
+ * `${NAME}` is replaced for the given names only, so nginx's own `$vars` stay.
+ * A placeholder left without a value is an error, not an empty string.
+ */
+export function renderTemplate(template: string, values: Record<string, string>): string {
+  const rendered = template.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (placeholder, name: string) => values[name] ?? placeholder);
+  const missing = [...rendered.matchAll(/\$\{([A-Z_][A-Z0-9_]*)\}/g)].map((m) => m[1]);
+  if (missing.length > 0) throw new Error(`gateway template: no value for ${[...new Set(missing)].join(', ')}`);
+  return rendered;
+}
+
+/** renderTemplate on the file at `path`. */
+export function renderTemplateFile(path: string, values: Record<string, string>): string {
+  return renderTemplate(readFileSync(path, 'utf8'), values);
+}
+
+/** The gateway template's values natively: both APIs on this machine by address (no DNS to follow), no access log. */
+export function gatewayValues(config: NginxConfig, docsRoot: string): Record<string, string> {
+  return {
+    GATEWAY_PORT: String(config.GATEWAY_PORT),
+    ORDERS_API_ADDR: `127.0.0.1:${config.ORDERS_API_PORT}`,
+    PAYMENTS_API_ADDR: `127.0.0.1:${config.PAYMENTS_API_PORT}`,
+    UPSTREAM_SERVER_FLAGS: '',
+    DNS_RESOLVER: '127.0.0.1',
+    CORS_ORIGIN: config.CORS_ORIGIN,
+    GATEWAY_ACCESS_LOG: 'off',
+    DOCS_ROOT: docsRoot,
+  };
+}
+
+/** The UI template's values natively: the built UI from ui/dist, calling the API through the gateway. */
+export function uiValues(config: NginxConfig): Record<string, string> {
+  return {
+    UI_PORT: String(config.UI_PORT),
+    UI_ROOT: join(ROOT, 'ui/dist'),
+    API_BASE_URL: `http://localhost:${config.GATEWAY_PORT}`,
+  };
+}
+
+/** The main nginx.conf the official image has around its conf.d, for a native nginx running from a folder of ours. */
+export function nativeNginxConf(dir: string, servers: string[]): string {
+  return `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+    client_body_temp_path ${dir}/client_body;
+    proxy_temp_path ${dir}/proxy;
+    fastcgi_temp_path ${dir}/fastcgi;
+    uwsgi_temp_path ${dir}/uwsgi;
+    scgi_temp_path ${dir}/scgi;
+    include /etc/nginx/mime.types;
+    keepalive_timeout 65;
+${servers.map((conf) => `    include ${conf};`).join('\n')}
+}
+`;
+}
+
+/** Throws, saying how to install it, when nginx is not on this machine. */
+export function requireNginx(): void {
+  if (!existsSync(NGINX)) throw new Error(`nginx is missing: apt-get update && apt-get install -y nginx`);
+}
+
+/** What the gateway image holds under DOCS_ROOT: the spec, the docs page, and Swagger UI from node_modules. */
+function prepareDocs(stackDir: string, docs: string): string {
+  rmSync(docs, { recursive: true, force: true });
+  mkdirSync(docs, { recursive: true });
+  // nginx's workers run as an unprivileged user and must be able to walk down to the files.
+  chmodSync(stackDir, 0o755);
+  copyFileSync(join(ROOT, 'full-openapi.yaml'), join(docs, 'openapi.yaml'));
+  copyFileSync(join(ROOT, 'gateway/docs.html'), join(docs, 'index.html'));
+  symlinkSync(join(ROOT, 'node_modules/swagger-ui-dist'), join(docs, 'swagger-ui'));
+  return docs;
+}
+
+/**
+ * Writes the UI's and the gateway's server blocks, the docs they serve and the
+ * main nginx.conf under STACK_DIR, has nginx check them, and answers the
+ * command that runs nginx on them in the foreground. Throws with nginx's
+ * complaint when it rejects them.
+ */
+export function writeNginxConfig(config: NginxConfig): string[] {
+  const dir = join(config.STACK_DIR, 'nginx');
+  mkdirSync(dir, { recursive: true });
+  const gatewayConf = join(dir, 'gateway.conf');
+  const uiConf = join(dir, 'ui.conf');
+  writeFileSync(uiConf, renderTemplateFile(UI_TEMPLATE, uiValues(config)));
+  writeFileSync(gatewayConf, renderTemplateFile(GATEWAY_TEMPLATE, gatewayValues(config, prepareDocs(config.STACK_DIR, join(config.STACK_DIR, 'docs')))));
+  const nginxConf = join(dir, 'nginx.conf');
+  writeFileSync(nginxConf, nativeNginxConf(dir, [gatewayConf, uiConf]));
+  const check = spawnSync(NGINX, ['-t', '-q', '-p', dir, '-e', 'stderr', '-c', nginxConf], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`nginx rejected the gateway config:\n${check.stderr}`);
+  return [NGINX, '-p', dir, '-e', 'stderr', '-c', nginxConf, '-g', 'daemon off;'];
+}

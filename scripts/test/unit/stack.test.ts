@@ -1,0 +1,85 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { GATEWAY_TEMPLATE, UI_TEMPLATE, gatewayValues, nativeNginxConf, renderTemplate, renderTemplateFile, uiValues } from '../../stack/nginx.ts';
+import { serviceProcesses } from '../../stack/processes.ts';
+
+// The pure parts of `npm run stack`: the nginx config it renders and the
+// processes it starts. A broken upstream or a shared health port would leave
+// the stack up but unreachable, or never ready.
+
+const config = {
+  STACK_DIR: '/tmp/stack',
+  GATEWAY_PORT: 8080,
+  UI_PORT: 3000,
+  ORDERS_API_PORT: 3001,
+  PAYMENTS_API_PORT: 3002,
+  CORS_ORIGIN: 'http://localhost:3000',
+};
+
+const nginx = suite('the native nginx config');
+
+nginx('a template gets its ${NAME}s replaced, and nginx’s own $variables stay as they are', () => {
+  assert.is(renderTemplate('listen ${PORT}; add_header X $request_id; set $a ${lower};', { PORT: '80' }), 'listen 80; add_header X $request_id; set $a ${lower};');
+});
+
+nginx('a placeholder without a value is an error that names it once, not an empty string', () => {
+  assert.throws(() => renderTemplate('${A} ${B} ${A}', { B: 'b' }), /no value for A$/);
+});
+
+nginx('the gateway sends /orders to orders-api and /payments to payments-api, on their native ports', () => {
+  const rendered = renderTemplateFile(GATEWAY_TEMPLATE, gatewayValues(config, '/tmp/stack/docs'));
+  assert.match(rendered, /upstream orders_api \{[^}]*server 127\.0\.0\.1:3001 ;/);
+  assert.match(rendered, /upstream payments_api \{[^}]*server 127\.0\.0\.1:3002 ;/);
+  assert.match(rendered, /listen 8080;/);
+  assert.match(rendered, /"http:\/\/localhost:3000" \$http_origin;/);
+  assert.not.match(rendered, /\$\{[A-Z_]/);
+});
+
+nginx('the UI is served from ui/dist on its port and calls the API through the gateway', () => {
+  const rendered = renderTemplateFile(UI_TEMPLATE, uiValues(config));
+  assert.match(rendered, /listen 3000;/);
+  assert.match(rendered, /root \/\S+\/ui\/dist;/);
+  assert.match(rendered, '{"apiBaseUrl":"http://localhost:8080"}');
+});
+
+nginx('the main nginx.conf includes every server block and keeps its pid and temp files in the folder', () => {
+  const conf = nativeNginxConf('/tmp/stack/nginx', ['/tmp/stack/nginx/gateway.conf', '/tmp/stack/nginx/ui.conf']);
+  assert.match(conf, '    include /tmp/stack/nginx/gateway.conf;\n    include /tmp/stack/nginx/ui.conf;\n}');
+  assert.match(conf, 'pid /tmp/stack/nginx/nginx.pid;');
+  for (const path of conf.matchAll(/_temp_path (\S+);/g)) assert.ok(path[1]!.startsWith('/tmp/stack/nginx/'), path[0]);
+});
+
+nginx.run();
+
+const processes = suite('the processes of the stack');
+
+const options = {
+  replicas: 1,
+  ordersDatabaseUrl: 'postgres://x/orders',
+  paymentsDatabaseUrl: 'postgres://x/payments',
+  amqpUrl: 'amqp://x',
+  amqpNamespace: '',
+  ordersApiPort: 3001,
+  paymentsApiPort: 3002,
+  healthPortBase: 9100,
+  logLevel: 'info',
+};
+
+processes('each replica of each worker is started, each with a health port of its own', () => {
+  const services = serviceProcesses({ ...options, replicas: 3 });
+  assert.equal(
+    services.map((s) => s.name),
+    ['orders-api', 'payments-api', 'orders-relay-1', 'payments-worker-1', 'orders-relay-2', 'payments-worker-2', 'orders-relay-3', 'payments-worker-3'],
+  );
+  const ports = services.map((s) => s.healthPort);
+  assert.is(new Set(ports).size, ports.length, `distinct health ports: ${ports.join(', ')}`);
+});
+
+processes('orders-api alone takes its own way to the orders database when given one', () => {
+  const services = serviceProcesses({ ...options, ordersApiDatabaseUrl: 'postgres://proxy/orders' });
+  const databaseOf = (name: string) => services.find((s) => s.name === name)?.env.DATABASE_URL;
+  assert.is(databaseOf('orders-api'), 'postgres://proxy/orders');
+  assert.is(databaseOf('orders-relay-1'), 'postgres://x/orders');
+});
+
+processes.run();
