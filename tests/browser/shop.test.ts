@@ -80,7 +80,7 @@ async function placeOrder(target: Page, amount: string, description: string) {
 }
 
 async function billIdShown(target: Page) {
-  const billId = await target.locator('.bill-id code').textContent();
+  const billId = await target.locator('.wallet-id code').textContent();
   assert.ok(billId && /^[0-9a-f-]{36}$/.test(billId), `a bill id is shown: ${billId}`);
   return billId;
 }

@@ -280,7 +280,7 @@ const FAULTS: Record<string, () => Promise<string | void>> = {
     const [ordersDb, paymentsDb] = stack.databases as [string, string];
     const [database, table] = pick([
       [ordersDb, '"order"'],
-      [paymentsDb, 'account'],
+      [paymentsDb, 'wallet'],
     ] as const);
     await holdLock(database, `lock table ${table} in access exclusive mode`, () => sleep(LOCK_STALL_MS));
     tally.lockStalls += 1;

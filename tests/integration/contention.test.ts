@@ -27,8 +27,8 @@ contention.after(async () => {
 contention('are all decided without a single deadlock', async () => {
   const users = Array.from({ length: 8 }, (_, i) => `hot-${i}`);
   for (const user of users) {
-    const { account } = await openWallet(flow.payments.db, user);
-    await flow.payments.db.transaction().execute((trx) => topUp(trx, account.id, 10_000_000n));
+    const { wallet } = await openWallet(flow.payments.db, user);
+    await flow.payments.db.transaction().execute((trx) => topUp(trx, wallet.id, 10_000_000n));
   }
   const connection = await amqp.connect(AMQP_URL);
   const channel = await connection.createConfirmChannel();

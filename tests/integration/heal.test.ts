@@ -37,8 +37,8 @@ heal.before(async () => {
   await healBroker();
   flow = await createFlow('heal');
   worker = await flow.startPaymentsWorker();
-  const { account } = await openWallet(flow.payments.db, 'steady');
-  await flow.payments.db.transaction().execute((trx) => topUp(trx, account.id, 1_000_000n));
+  const { wallet } = await openWallet(flow.payments.db, 'steady');
+  await flow.payments.db.transaction().execute((trx) => topUp(trx, wallet.id, 1_000_000n));
 });
 
 heal.after(async () => {
@@ -75,7 +75,7 @@ heal('confirms that never come (a memory alarm) roll the claim back within its b
 heal('the payments database read-only: payments wait, readiness says why, top-ups answer 503, nothing is dead-lettered', async () => {
   const deadLetters = flow.broker.deadLettersOf('payments-worker', PAYMENT_REQUESTED);
   const database = flow.payments.name;
-  const { account } = await openWallet(flow.payments.db, 'steady');
+  const { wallet } = await openWallet(flow.payments.db, 'steady');
   const api = createPaymentsApp({ db: flow.payments.db, logger: createLogger('heal-test', 'error') });
   const undo = psql(`alter database "${database}" reset default_transaction_read_only`, terminateBackends([database]));
   let placedId = '';
@@ -87,7 +87,7 @@ heal('the payments database read-only: payments wait, readiness says why, top-up
     const ready = await health(worker, 'ready');
     assert.is(ready.status, 503);
     assert.match(ready.body, /read-only/);
-    const topUpResponse = await api.request(`/payments/add/${account.id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amount": 5}' });
+    const topUpResponse = await api.request(`/payments/add/${wallet.id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amount": 5}' });
     assert.is(topUpResponse.status, 503);
     assert.ok(topUpResponse.headers.get('retry-after'), 'with Retry-After');
     assert.is(await flow.broker.count(deadLetters), 0, 'nothing dead-lettered');

@@ -132,13 +132,13 @@ lost('with an Idempotency-Key, a lost COMMIT acknowledgement is 503, and the ret
 });
 
 lost('opening a wallet whose acknowledgement was lost: 503, and opening it again answers the same wallet', async () => {
-  const lostOpen = proxy.loseReplyTo('insert into "account"');
+  const lostOpen = proxy.loseReplyTo('insert into "wallet"');
   const unknown = await post(paymentsApp, '/payments/create/bob');
   await lostOpen;
   await expectError(unknown, 503, 'SERVICE_UNAVAILABLE');
   const again = await post(paymentsApp, '/payments/create/bob');
   assert.is(again.status, 200, 'the wallet is there already');
-  const wallets = await payments.db.selectFrom('account').select('id').where('user_id', '=', 'bob').execute();
+  const wallets = await payments.db.selectFrom('wallet').select('id').where('user_id', '=', 'bob').execute();
   assert.equal(wallets, [{ id: ((await again.json()) as { bill_id: string }).bill_id }]);
 });
 
@@ -152,7 +152,7 @@ lost('a top-up with an Idempotency-Key whose COMMIT acknowledgement was lost cre
   assert.is(retried.status, 200);
   assert.is(retried.headers.get('idempotent-replayed'), 'true');
   assert.equal(await retried.json(), { bill_id: wallet.bill_id, user_id: 'carol', balance: 100 });
-  const deposits = await payments.db.selectFrom('ledger_entry').select('amount').where('account_id', '=', wallet.bill_id).execute();
+  const deposits = await payments.db.selectFrom('ledger_entry').select('amount').where('wallet_id', '=', wallet.bill_id).execute();
   assert.equal(deposits, [{ amount: 10000n }]);
 });
 

@@ -12,7 +12,7 @@ const DOMAINS = [
   {
     main: 'packages/payments/bin/migrate.ts',
     migrations: paymentsMigrations,
-    tables: ['account', 'idempotency_key', 'inbox_attempt', 'inbox_message', 'ledger_entry', 'outbox_message', 'payment'],
+    tables: ['idempotency_key', 'inbox_attempt', 'inbox_message', 'ledger_entry', 'outbox_message', 'payment', 'wallet'],
   },
 ];
 

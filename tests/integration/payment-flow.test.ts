@@ -18,9 +18,9 @@ async function order(userId: string, amount: bigint): Promise<Order> {
 }
 
 async function walletWith(userId: string, amount: bigint) {
-  const { account } = await openWallet(flow.payments.db, userId);
-  if (amount > 0n) await flow.payments.db.transaction().execute((trx) => topUp(trx, account.id, amount));
-  return account.id;
+  const { wallet } = await openWallet(flow.payments.db, userId);
+  if (amount > 0n) await flow.payments.db.transaction().execute((trx) => topUp(trx, wallet.id, amount));
+  return wallet.id;
 }
 
 async function finalStatus(orderId: string) {
@@ -30,15 +30,15 @@ async function finalStatus(orderId: string) {
   });
 }
 
-async function ledgerOf(db: Kysely<PaymentsDb>, accountId: string) {
-  const rows = await db.selectFrom('ledger_entry').select(['kind', 'amount', 'order_id']).where('account_id', '=', accountId).execute();
+async function ledgerOf(db: Kysely<PaymentsDb>, walletId: string) {
+  const rows = await db.selectFrom('ledger_entry').select(['kind', 'amount', 'order_id']).where('wallet_id', '=', walletId).execute();
   const sum = (kind: string) => rows.filter((r) => r.kind === kind).reduce((total, r) => total + r.amount, 0n);
   return { rows, deposits: sum('deposit'), debits: sum('debit') };
 }
 
-async function balanceOf(accountId: string) {
-  const account = await flow.payments.db.selectFrom('account').select('balance').where('id', '=', accountId).executeTakeFirstOrThrow();
-  return account.balance;
+async function balanceOf(walletId: string) {
+  const wallet = await flow.payments.db.selectFrom('wallet').select('balance').where('id', '=', walletId).executeTakeFirstOrThrow();
+  return wallet.balance;
 }
 
 const happy = suite('order → payment → status');

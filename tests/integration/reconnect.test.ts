@@ -36,8 +36,8 @@ function alive(service: ServiceProcess) {
 reconnect.before(async () => {
   flow = await createFlow('reconnect');
   [relay, worker] = await Promise.all([flow.startOrdersRelay(), flow.startPaymentsWorker()]);
-  const { account } = await openWallet(flow.payments.db, 'steady');
-  await flow.payments.db.transaction().execute((trx) => topUp(trx, account.id, 1_000_000n));
+  const { wallet } = await openWallet(flow.payments.db, 'steady');
+  await flow.payments.db.transaction().execute((trx) => topUp(trx, wallet.id, 1_000_000n));
   await payOneOrder('before anything breaks');
 });
 

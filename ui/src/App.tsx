@@ -22,7 +22,7 @@ export function App({ api }: { api: Api }) {
   useEffect(() => saveUsers(storage, users), [users]);
 
   const current = users.current;
-  const billId = users.recent.find((u) => u.userId === current)?.billId ?? null;
+  const walletId = users.recent.find((u) => u.userId === current)?.walletId ?? null;
 
   return (
     <div class="app">
@@ -55,9 +55,9 @@ export function App({ api }: { api: Api }) {
             key={current}
             api={api}
             userId={current}
-            billId={billId}
+            walletId={walletId}
             onWalletOpened={(id) => setUsers((state) => rememberWallet(state, current, id))}
-            onWalletGone={() => setUsers((state) => ({ ...state, recent: state.recent.map((u) => (u.userId === current ? { ...u, billId: null } : u)) }))}
+            onWalletGone={() => setUsers((state) => ({ ...state, recent: state.recent.map((u) => (u.userId === current ? { ...u, walletId: null } : u)) }))}
           />
         )}
       </main>
@@ -73,22 +73,22 @@ export function App({ api }: { api: Api }) {
 interface ShopProps {
   api: Api;
   userId: string;
-  billId: string | null;
-  onWalletOpened: (billId: string) => void;
+  walletId: string | null;
+  onWalletOpened: (walletId: string) => void;
   onWalletGone: () => void;
 }
 
-function Shop({ api, userId, billId, onWalletOpened, onWalletGone }: ShopProps) {
-  const [wallet, setWallet] = useState<WalletState>(billId ? { kind: 'loading' } : { kind: 'none' });
-  const billRef = useRef(billId);
-  billRef.current = billId;
+function Shop({ api, userId, walletId, onWalletOpened, onWalletGone }: ShopProps) {
+  const [wallet, setWallet] = useState<WalletState>(walletId ? { kind: 'loading' } : { kind: 'none' });
+  const walletIdRef = useRef(walletId);
+  walletIdRef.current = walletId;
 
   const showWallet = useCallback((next: Wallet) => {
     setWallet({ kind: 'ready', wallet: next, refreshing: false });
   }, []);
 
   const loadWallet = useCallback(async () => {
-    const id = billRef.current;
+    const id = walletIdRef.current;
     if (!id) return;
     setWallet((state) => (state.kind === 'ready' ? { ...state, refreshing: true } : { kind: 'loading' }));
     try {
@@ -115,13 +115,13 @@ function Shop({ api, userId, billId, onWalletOpened, onWalletGone }: ShopProps) 
 
   const openWallet = async (action: Write) => {
     const opened = await api.openWallet(userId, action);
-    billRef.current = opened.billId;
-    onWalletOpened(opened.billId);
+    walletIdRef.current = opened.walletId;
+    onWalletOpened(opened.walletId);
     showWallet(opened);
   };
 
   const topUp = async (kopecks: bigint, action: Write) => {
-    const id = billRef.current;
+    const id = walletIdRef.current;
     if (!id) throw new Error('open a wallet first');
     showWallet(await api.topUp(id, kopecks, action));
   };
@@ -140,7 +140,7 @@ function Shop({ api, userId, billId, onWalletOpened, onWalletGone }: ShopProps) 
       <BurstPanel
         api={api}
         userId={userId}
-        billId={wallet.kind === 'ready' ? wallet.wallet.billId : null}
+        walletId={wallet.kind === 'ready' ? wallet.wallet.walletId : null}
         orders={orders.orders}
         pending={orders.pending}
         addPlaced={orders.addPlaced}

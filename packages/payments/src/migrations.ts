@@ -42,4 +42,19 @@ export const paymentsMigrations: Record<string, Migration> = {
   '0003_idempotency_key': createIdempotencyTable,
   '0004_inbox_received_at': indexInboxByReceipt,
   '0005_messaging_failures': recordMessagingFailures,
+  // One word for a user's store of money (docs/glossary.md): renamed, never
+  // recreated, so every wallet keeps its id, balance and ledger. The new names are
+  // those a CREATE of `wallet` would have given. The API keeps bill_id,
+  // ACCOUNT_NOT_FOUND and NO_ACCOUNT, so payment.reason's values stay.
+  '0006_account_renamed_wallet': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('account').renameTo('wallet').execute();
+      for (const suffix of ['pkey', 'user_id_key', 'balance_check']) {
+        await db.schema.alterTable('wallet').renameConstraint(`account_${suffix}`, `wallet_${suffix}`).execute();
+      }
+      await db.schema.alterTable('ledger_entry').renameColumn('account_id', 'wallet_id').execute();
+      await db.schema.alterTable('ledger_entry').renameConstraint('ledger_entry_account_id_fkey', 'ledger_entry_wallet_id_fkey').execute();
+      await sql`alter index ledger_entry_account rename to ledger_entry_wallet`.execute(db);
+    },
+  },
 };

@@ -34,9 +34,9 @@ async function insertPayments(trx: Transaction<PaymentsDb>, requests: PaymentReq
 }
 
 /** Locks the wallets, always in user_id order, so two batches never wait on each other in a circle. */
-async function lockAccounts(trx: Transaction<PaymentsDb>, userIds: string[]) {
+async function lockWallets(trx: Transaction<PaymentsDb>, userIds: string[]) {
   return trx
-    .selectFrom('account')
+    .selectFrom('wallet')
     .select(['id', 'user_id', 'balance'])
     .where('user_id', 'in', userIds)
     .orderBy('user_id')
@@ -45,7 +45,7 @@ async function lockAccounts(trx: Transaction<PaymentsDb>, userIds: string[]) {
 }
 
 export interface Debit {
-  accountId: string;
+  walletId: string;
   orderId: string;
   amount: bigint;
 }
@@ -93,7 +93,7 @@ export function decidePayments(
       continue;
     }
     balances.set(wallet.id, balance - request.amount);
-    debits.push({ accountId: wallet.id, orderId: request.order_id, amount: request.amount });
+    debits.push({ walletId: wallet.id, orderId: request.order_id, amount: request.amount });
     decided.push({ orderId: request.order_id, decision: { outcome: 'SUCCEEDED' } });
   }
   return { decided, debits };
@@ -107,19 +107,19 @@ export function decidePayments(
  * debit per order fail the whole statement, and with it the batch.
  */
 async function recordDecisions(trx: Transaction<PaymentsDb>, debits: Debit[], outcomes: Array<{ orderId: string; outcome: PaymentOutcome; reason: FailureReason | null }>) {
-  const perAccount = new Map<string, bigint>();
-  for (const debit of debits) perAccount.set(debit.accountId, (perAccount.get(debit.accountId) ?? 0n) + debit.amount);
+  const perWallet = new Map<string, bigint>();
+  for (const debit of debits) perWallet.set(debit.walletId, (perWallet.get(debit.walletId) ?? 0n) + debit.amount);
   const money =
     debits.length === 0
       ? sql``
       : sql`
     with debited as (
-      update account set balance = balance - debit.amount, updated_at = now()
-      from (values ${sql.join([...perAccount].map(([id, amount]) => sql`(${id}::uuid, ${amount}::bigint)`))}) as debit (id, amount)
-      where account.id = debit.id
+      update wallet set balance = balance - debit.amount, updated_at = now()
+      from (values ${sql.join([...perWallet].map(([id, amount]) => sql`(${id}::uuid, ${amount}::bigint)`))}) as debit (id, amount)
+      where wallet.id = debit.id
     ), entered as (
-      insert into ledger_entry (account_id, kind, amount, order_id)
-      values ${sql.join(debits.map((d) => sql`(${d.accountId}::uuid, 'debit', ${d.amount}::bigint, ${d.orderId}::uuid)`))}
+      insert into ledger_entry (wallet_id, kind, amount, order_id)
+      values ${sql.join(debits.map((d) => sql`(${d.walletId}::uuid, 'debit', ${d.amount}::bigint, ${d.orderId}::uuid)`))}
     )`;
   await sql`${money}
     update payment set outcome = decided.outcome, reason = decided.reason
@@ -159,7 +159,7 @@ export async function payForOrders(
     trx,
     requests.map((r) => r.request),
   );
-  const wallets = await lockAccounts(trx, [...new Set(requests.map((r) => r.request.user_id))]);
+  const wallets = await lockWallets(trx, [...new Set(requests.map((r) => r.request.user_id))]);
   const { decided, debits } = decidePayments(
     wallets,
     requests.map((r) => r.request),

@@ -6,7 +6,7 @@ import type { IdempotencyTables } from '@gozon/http';
 /** The database's default name, on this machine and in compose. */
 export const PAYMENTS_DATABASE = 'gozon_payments';
 
-export interface AccountTable {
+export interface WalletTable {
   id: string;
   user_id: string;
   balance: ColumnType<bigint, bigint | undefined, bigint>;
@@ -18,7 +18,7 @@ export type LedgerKind = 'deposit' | 'debit';
 
 export interface LedgerEntryTable {
   id: Generated<bigint>;
-  account_id: string;
+  wallet_id: string;
   kind: LedgerKind;
   amount: bigint;
   order_id: string | null;
@@ -38,9 +38,9 @@ export interface PaymentTable {
 }
 
 export interface PaymentsDb extends MessagingTables, IdempotencyTables {
-  account: AccountTable;
+  wallet: WalletTable;
   ledger_entry: LedgerEntryTable;
   payment: PaymentTable;
 }
 
-export type Account = Selectable<AccountTable>;
+export type Wallet = Selectable<WalletTable>;

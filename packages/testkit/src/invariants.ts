@@ -153,14 +153,14 @@ export async function auditStack(stack: StackData, accepted: string[]): Promise<
   const orders = await withDb(ordersDb, async (client) => (await client.query<{ id: string; status: string; description: string }>('select id, status, description from "order"')).rows);
   const ledger = await withDb(paymentsDb, async (client) => {
     const debits = (await client.query<{ order_id: string; n: number }>(`select order_id, count(*)::int as n from ledger_entry where kind = 'debit' group by order_id`)).rows;
-    const accounts = (
+    const wallets = (
       await client.query<{ id: string; balance: string; deposits: string; debits: string }>(`
-        select a.id, a.balance,
+        select w.id, w.balance,
                coalesce(sum(l.amount) filter (where l.kind = 'deposit'), 0) as deposits,
                coalesce(sum(l.amount) filter (where l.kind = 'debit'), 0) as debits
-        from account a left join ledger_entry l on l.account_id = a.id group by a.id`)
+        from wallet w left join ledger_entry l on l.wallet_id = w.id group by w.id`)
     ).rows;
-    return { debits, accounts };
+    return { debits, wallets };
   });
   const deadLettered = await withChannel(async (channel) => {
     const ids = new Set<string>();
@@ -177,7 +177,7 @@ export async function auditStack(stack: StackData, accepted: string[]): Promise<
 
   const debitsByOrder = new Map(ledger.debits.map((d) => [d.order_id, d.n]));
   const known = new Set(orders.map((o) => o.id));
-  const sum = (key: 'balance' | 'deposits' | 'debits') => ledger.accounts.reduce((total, a) => total + BigInt(a[key]), 0n);
+  const sum = (key: 'balance' | 'deposits' | 'debits') => ledger.wallets.reduce((total, w) => total + BigInt(w[key]), 0n);
   const ordersByRequest = new Map<string, number>();
   for (const { description } of orders) {
     const requestId = CLIENT_REQUEST_ID.exec(description)?.[1];
@@ -192,8 +192,8 @@ export async function auditStack(stack: StackData, accepted: string[]): Promise<
     finishedWithoutOneDebit: orders.filter((o) => o.status === 'FINISHED' && debitsByOrder.get(o.id) !== 1).length,
     cancelledWithDebit: orders.filter((o) => o.status === 'CANCELLED' && debitsByOrder.has(o.id)).length,
     debitsWithoutOrder: ledger.debits.filter((d) => !known.has(d.order_id)).length,
-    walletsOff: ledger.accounts.filter((a) => BigInt(a.balance) !== BigInt(a.deposits) - BigInt(a.debits)).map((a) => a.id),
-    negativeWallets: ledger.accounts.filter((a) => BigInt(a.balance) < 0n).map((a) => a.id),
+    walletsOff: ledger.wallets.filter((w) => BigInt(w.balance) !== BigInt(w.deposits) - BigInt(w.debits)).map((w) => w.id),
+    negativeWallets: ledger.wallets.filter((w) => BigInt(w.balance) < 0n).map((w) => w.id),
     totalsBalance: sum('balance') + sum('debits') === sum('deposits'),
     unsent: pending.unsent,
     setAside: pending.setAside,

@@ -34,7 +34,7 @@ function postJson(app: Hono, path: string, body: string, contentType = 'applicat
 
 const CONNECTION_REFUSED = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 
-function account(balance: bigint) {
+function wallet(balance: bigint) {
   const at = new Date('2024-07-01T12:00:00.000Z');
   return { id: BILL_ID, user_id: 'alice', balance, created_at: at, updated_at: at };
 }
@@ -46,7 +46,7 @@ balance('an unknown bill id is 404 ACCOUNT_NOT_FOUND, after one lookup', async (
   const message = await expectError(await request(app, `/payments/balance/${BILL_ID}`), 404, 'ACCOUNT_NOT_FOUND');
   assert.match(message, BILL_ID);
   assert.is(driver.queries.length, 1);
-  assert.match(driver.queries[0]!.sql, /^select .* from "account" where "id" = \$1/);
+  assert.match(driver.queries[0]!.sql, /^select .* from "wallet" where "id" = \$1/);
   assert.equal(driver.queries[0]!.parameters, [BILL_ID]);
 });
 
@@ -58,7 +58,7 @@ balance('a bill id in upper case is looked up in lower case', async () => {
 
 balance('a known wallet answers its balance in rubles', async () => {
   const { app, driver } = setup();
-  driver.answer = () => [account(14990n)];
+  driver.answer = () => [wallet(14990n)];
   const response = await request(app, `/payments/balance/${BILL_ID}`);
   assert.is(response.status, 200);
   assert.equal(await response.json(), { bill_id: BILL_ID, user_id: 'alice', balance: 149.9 });
@@ -86,7 +86,7 @@ add('an unknown bill id is 404 ACCOUNT_NOT_FOUND, and no ledger entry is written
   const message = await expectError(await postJson(app, ADD, '{"amount":100}'), 404, 'ACCOUNT_NOT_FOUND');
   assert.match(message, BILL_ID);
   assert.is(driver.queries.length, 2, 'the credit, then the look-up that tells a missing wallet from a full one');
-  assert.match(driver.queries[0]!.sql, /^update "account"/);
+  assert.match(driver.queries[0]!.sql, /^update "wallet"/);
   assert.ok(driver.queries[0]!.parameters.includes(10000n), 'the amount is 10000n kopecks');
   assert.match(driver.queries[1]!.sql, /^select/);
   assert.not.ok(driver.queries.some((q) => /ledger_entry/.test(q.sql)));
@@ -94,7 +94,7 @@ add('an unknown bill id is 404 ACCOUNT_NOT_FOUND, and no ledger entry is written
 
 add('a top-up past the most a wallet may hold is 409 BALANCE_LIMIT, and no ledger entry is written', async () => {
   const { app, driver } = setup();
-  driver.answer = (query) => (query.sql.startsWith('select') ? [account(100000000000000n)] : []);
+  driver.answer = (query) => (query.sql.startsWith('select') ? [wallet(100000000000000n)] : []);
   const message = await expectError(await postJson(app, ADD, '{"amount":0.01}'), 409, 'BALANCE_LIMIT');
   assert.match(message, /at most 1000000000000\.00/);
   assert.not.ok(driver.queries.some((q) => /ledger_entry/.test(q.sql)));
@@ -102,7 +102,7 @@ add('a top-up past the most a wallet may hold is 409 BALANCE_LIMIT, and no ledge
 
 add('a top-up credits exact kopecks, writes a deposit, and answers the new balance', async () => {
   const { app, driver } = setup();
-  driver.answer = (query) => (query.sql.startsWith('update "account"') ? [account(24990n)] : []);
+  driver.answer = (query) => (query.sql.startsWith('update "wallet"') ? [wallet(24990n)] : []);
   const response = await postJson(app, ADD, '{"amount":149.90}');
   assert.is(response.status, 200);
   assert.equal(await response.json(), { bill_id: BILL_ID, user_id: 'alice', balance: 249.9 });
@@ -170,7 +170,7 @@ const open = suite('payments-api: opening a wallet');
 
 open('a new wallet is 201 with a zero balance', async () => {
   const { app, driver } = setup();
-  driver.answer = (query) => (query.sql.startsWith('insert into "account"') ? [account(0n)] : []);
+  driver.answer = (query) => (query.sql.startsWith('insert into "wallet"') ? [wallet(0n)] : []);
   const response = await request(app, '/payments/create/alice', { method: 'POST' });
   assert.is(response.status, 201);
   assert.equal(await response.json(), { bill_id: BILL_ID, user_id: 'alice', balance: 0 });
@@ -180,7 +180,7 @@ open('a new wallet is 201 with a zero balance', async () => {
 
 open('opening it again is 200 with the wallet that exists', async () => {
   const { app, driver } = setup();
-  driver.answer = (query) => (query.sql.startsWith('select') ? [account(500n)] : []);
+  driver.answer = (query) => (query.sql.startsWith('select') ? [wallet(500n)] : []);
   const response = await request(app, '/payments/create/alice', { method: 'POST' });
   assert.is(response.status, 200);
   assert.equal(await response.json(), { bill_id: BILL_ID, user_id: 'alice', balance: 5 });

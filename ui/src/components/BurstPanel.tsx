@@ -12,7 +12,7 @@ export const MAX_BURST = 50;
 interface BurstPanelProps {
   api: Api;
   userId: string;
-  billId: string | null;
+  walletId: string | null;
   orders: Order[] | null;
   pending: boolean;
   addPlaced: (orders: Order[]) => void;
@@ -37,7 +37,7 @@ type Run =
   | ({ phase: 'waiting' } & Placed)
   | ({ phase: 'done'; summary: BurstSummary; balanceError: string | null } & Placed);
 
-export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, onWallet }: BurstPanelProps) {
+export function BurstPanel({ api, userId, walletId, orders, pending, addPlaced, onWallet }: BurstPanelProps) {
   const [countText, setCountText] = useState('20');
   const [amountText, setAmountText] = useState('100');
   const [errors, setErrors] = useState<{ count?: string; amount?: string }>({});
@@ -105,9 +105,9 @@ export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, on
     running.current = true;
     setRun({ phase: 'placing', count: count.value, retrying: 0 });
     let before: bigint | null = null;
-    if (billId) {
+    if (walletId) {
       try {
-        const wallet = await api.balance(billId);
+        const wallet = await api.balance(walletId);
         before = wallet.balance;
         onWallet(wallet);
       } catch (error) {
@@ -140,9 +140,9 @@ export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, on
     void (async () => {
       let actual: bigint | null = null;
       let balanceError: string | null = null;
-      if (billId) {
+      if (walletId) {
         try {
-          const wallet = await api.balance(billId);
+          const wallet = await api.balance(walletId);
           actual = wallet.balance;
           onWallet(wallet);
         } catch (error) {
@@ -151,7 +151,7 @@ export function BurstPanel({ api, userId, billId, orders, pending, addPlaced, on
       }
       setRun({ ...run, phase: 'done', summary: summarizeBurst(mine, run.amount, run.before, actual), balanceError });
     })();
-  }, [run, orders, api, billId, onWallet]);
+  }, [run, orders, api, walletId, onWallet]);
 
   const settled =
     run?.phase === 'waiting' && orders

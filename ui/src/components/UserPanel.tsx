@@ -72,7 +72,7 @@ export function UserPanel({ current, recent, onSelect, onForget }: UserPanelProp
               <li key={user.userId} class="chip">
                 <button type="button" class="chip-main" onClick={() => onSelect(user.userId)}>
                   <span class="chip-name">{user.userId}</span>
-                  {user.billId && <span class="chip-badge">wallet</span>}
+                  {user.walletId && <span class="chip-badge">wallet</span>}
                 </button>
                 <button
                   type="button"

@@ -99,8 +99,8 @@ export function WalletPanel({ userId, state, onOpen, onTopUp, onRefresh }: Walle
           >
             {formatRubles(state.wallet.balance)}
           </p>
-          <p class="bill-id">
-            Bill <code title={state.wallet.billId}>{state.wallet.billId}</code>
+          <p class="wallet-id">
+            Wallet id <code title={state.wallet.walletId}>{state.wallet.walletId}</code>
           </p>
           {state.error && <Notice tone="error">{state.error}</Notice>}
           <TopUpForm onTopUp={onTopUp} />

@@ -14,7 +14,8 @@ export type OrderStatus = 'NEW' | 'FINISHED' | 'CANCELLED';
 export type CancelReason = 'NO_ACCOUNT' | 'INSUFFICIENT_FUNDS';
 
 export interface Wallet {
-  billId: string;
+  /** the API's bill_id */
+  walletId: string;
   userId: string;
   /** kopecks */
   balance: bigint;
@@ -160,7 +161,7 @@ const isReason = (v: unknown): v is CancelReason | null => v === null || v === '
 export function parseWallet(body: unknown): Wallet {
   if (!isRecord(body)) throw new ShapeError('a wallet must be an object');
   return {
-    billId: field(body, 'bill_id', isString),
+    walletId: field(body, 'bill_id', isString),
     userId: field(body, 'user_id', isString),
     balance: fromRublesNumber(field(body, 'balance', isNumber)),
   };
@@ -274,11 +275,11 @@ export function createApi({
     async openWallet(userId: string, action: Write): Promise<Wallet> {
       return write(`/payments/create/${segment(userId)}`, undefined, action, parseWallet);
     },
-    async topUp(billId: string, kopecks: bigint, action: Write): Promise<Wallet> {
-      return write(`/payments/add/${segment(billId)}`, { amount: toRublesNumber(kopecks) }, action, parseWallet);
+    async topUp(walletId: string, kopecks: bigint, action: Write): Promise<Wallet> {
+      return write(`/payments/add/${segment(walletId)}`, { amount: toRublesNumber(kopecks) }, action, parseWallet);
     },
-    async balance(billId: string): Promise<Wallet> {
-      return read(`/payments/balance/${segment(billId)}`, parseWallet);
+    async balance(walletId: string): Promise<Wallet> {
+      return read(`/payments/balance/${segment(walletId)}`, parseWallet);
     },
     async placeOrder(userId: string, kopecks: bigint, description: string, action: Write): Promise<Order> {
       return write(`/orders/create/${segment(userId)}`, { amount: toRublesNumber(kopecks), description }, action, parseOrder);

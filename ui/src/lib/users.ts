@@ -2,8 +2,8 @@
 // each one opened here, kept in localStorage.
 export interface KnownUser {
   userId: string;
-  /** the wallet's bill_id once opened from this browser */
-  billId: string | null;
+  /** the wallet's id (the API's bill_id) once opened from this browser */
+  walletId: string | null;
 }
 
 export interface UsersState {
@@ -21,6 +21,14 @@ export interface StorageLike {
 
 export const EMPTY: UsersState = { current: null, recent: [] };
 
+/** A user as this browser may have stored it: shops before the word was wallet stored the id as billId. */
+type StoredUser = { userId: string; walletId?: unknown; billId?: unknown };
+
+function storedWalletId(user: StoredUser): string | null {
+  const id = user.walletId ?? user.billId;
+  return typeof id === 'string' ? id : null;
+}
+
 export function loadUsers(storage: StorageLike | null): UsersState {
   if (!storage) return EMPTY;
   let raw: unknown;
@@ -33,8 +41,8 @@ export function loadUsers(storage: StorageLike | null): UsersState {
   const { current, recent } = raw as { current?: unknown; recent?: unknown };
   const users = Array.isArray(recent)
     ? (recent as unknown[])
-        .filter((u): u is { userId: string; billId?: unknown } => typeof u === 'object' && u !== null && 'userId' in u && typeof u.userId === 'string')
-        .map((u) => ({ userId: u.userId, billId: typeof u.billId === 'string' ? u.billId : null }))
+        .filter((u): u is StoredUser => typeof u === 'object' && u !== null && 'userId' in u && typeof u.userId === 'string')
+        .map((u) => ({ userId: u.userId, walletId: storedWalletId(u) }))
         .slice(0, MAX_RECENT)
     : [];
   const currentId = typeof current === 'string' && users.some((u) => u.userId === current) ? current : null;
@@ -52,12 +60,12 @@ export function saveUsers(storage: StorageLike | null, state: UsersState): void 
 /** Makes userId the current user and moves it to the top of the recent list. */
 export function selectUser(state: UsersState, userId: string): UsersState {
   const existing = state.recent.find((u) => u.userId === userId);
-  const user = existing ?? { userId, billId: null };
+  const user = existing ?? { userId, walletId: null };
   return { current: userId, recent: [user, ...state.recent.filter((u) => u.userId !== userId)].slice(0, MAX_RECENT) };
 }
 
-export function rememberWallet(state: UsersState, userId: string, billId: string): UsersState {
-  return { ...state, recent: state.recent.map((u) => (u.userId === userId ? { ...u, billId } : u)) };
+export function rememberWallet(state: UsersState, userId: string, walletId: string): UsersState {
+  return { ...state, recent: state.recent.map((u) => (u.userId === userId ? { ...u, walletId } : u)) };
 }
 
 export function forgetUser(state: UsersState, userId: string): UsersState {

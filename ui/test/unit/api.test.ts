@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { ApiError, asSentence, createApi, errorText, parseRetryAfter, type FetchLike, type RetryNotice } from '../../src/lib/api.ts';
 
 const BASE = 'http://localhost:8080';
-const BILL = '7c0c8b0e-7c0c-4b0e-8b0e-7c0c8b0e7c0c';
+const WALLET_ID = '7c0c8b0e-7c0c-4b0e-8b0e-7c0c8b0e7c0c';
 const ORDER = '3f2b1a00-1111-4222-8333-944455556666';
 
 interface Seen {
@@ -49,19 +49,19 @@ const orderJson = {
 const success = suite('the API client: success');
 
 success('openWallet posts to /payments/create/{user} and reads the wallet', async () => {
-  const { fetch, seen } = fakeFetch(() => json(201, { bill_id: BILL, user_id: 'alice', balance: 0 }));
+  const { fetch, seen } = fakeFetch(() => json(201, { bill_id: WALLET_ID, user_id: 'alice', balance: 0 }));
   const wallet = await createApi({ baseUrl: `${BASE}/`, fetch }).openWallet('alice', { key: 'k-open' });
-  assert.equal(wallet, { billId: BILL, userId: 'alice', balance: 0n });
+  assert.equal(wallet, { walletId: WALLET_ID, userId: 'alice', balance: 0n });
   assert.is(seen[0]?.url, `${BASE}/payments/create/alice`, 'a trailing slash of the base is dropped');
   assert.is(seen[0]?.init?.method, 'POST');
   assert.is(seen[0]?.init?.body, undefined);
 });
 
 success('topUp sends the amount as a JSON number of rubles', async () => {
-  const { fetch, seen } = fakeFetch(() => json(200, { bill_id: BILL, user_id: 'alice', balance: 500.5 }));
-  const wallet = await createApi({ baseUrl: BASE, fetch }).topUp(BILL, 50050n, { key: 'k-top-up' });
+  const { fetch, seen } = fakeFetch(() => json(200, { bill_id: WALLET_ID, user_id: 'alice', balance: 500.5 }));
+  const wallet = await createApi({ baseUrl: BASE, fetch }).topUp(WALLET_ID, 50050n, { key: 'k-top-up' });
   assert.is(wallet.balance, 50050n);
-  assert.is(seen[0]?.url, `${BASE}/payments/add/${BILL}`);
+  assert.is(seen[0]?.url, `${BASE}/payments/add/${WALLET_ID}`);
   assert.is(seen[0]?.init?.body, '{"amount":500.5}');
   assert.is((seen[0]?.init?.headers as Record<string, string>)['content-type'], 'application/json');
 });
@@ -84,7 +84,7 @@ success('placeOrder sends amount and description and reads the order', async () 
 });
 
 success('listOrders reads the list in the order given, with cancel reasons', async () => {
-  const cancelled = { ...orderJson, order_id: BILL, status: 'CANCELLED', cancel_reason: 'INSUFFICIENT_FUNDS', amount: 1000000000000 };
+  const cancelled = { ...orderJson, order_id: '5d1e2f00-2222-4333-8444-a55566667777', status: 'CANCELLED', cancel_reason: 'INSUFFICIENT_FUNDS', amount: 1000000000000 };
   const { fetch, seen } = fakeFetch(() => json(200, { user_id: 'a.b@c', orders: [cancelled, orderJson] }));
   const orders = await createApi({ baseUrl: BASE, fetch }).listOrders('a.b@c');
   assert.is(seen[0]?.url, `${BASE}/orders/orders/a.b%40c`, 'the user id is one path segment');
@@ -96,9 +96,9 @@ success('listOrders reads the list in the order given, with cancel reasons', asy
 });
 
 success('balance and orderStatus are GETs without a body', async () => {
-  const { fetch, seen } = fakeFetch(() => json(200, { bill_id: BILL, user_id: 'alice', balance: 350.6 }));
+  const { fetch, seen } = fakeFetch(() => json(200, { bill_id: WALLET_ID, user_id: 'alice', balance: 350.6 }));
   const api = createApi({ baseUrl: BASE, fetch });
-  assert.is((await api.balance(BILL)).balance, 35060n);
+  assert.is((await api.balance(WALLET_ID)).balance, 35060n);
   assert.is(seen[0]?.init?.method, 'GET');
   assert.is(seen[0]?.init?.body, undefined);
   const status = fakeFetch(() => json(200, { ...orderJson, status: 'FINISHED' }));
@@ -128,7 +128,7 @@ errors('404, 413, 415 and 503 from the gateway keep their codes', async () => {
     [503, 'SERVICE_UNAVAILABLE'],
   ] as const) {
     const { fetch } = fakeFetch(() => json(status, { error: { code, message: `the ${code} message` } }));
-    const error = await failure(createApi({ baseUrl: BASE, fetch }).balance(BILL));
+    const error = await failure(createApi({ baseUrl: BASE, fetch }).balance(WALLET_ID));
     assert.is(error.status, status);
     assert.is(error.code, code);
     assert.is(error.message, `the ${code} message`);
@@ -150,7 +150,7 @@ errors('a 502 with an HTML body → words with the status, no HTML', async () =>
 errors('an empty error body and one with a different JSON shape are the same as a non-JSON one', async () => {
   for (const body of ['', '{"message":"nope"}', '{"error":"flat string"}', '{"error":{"code":"X"}}', 'null', '[1]']) {
     const { fetch } = fakeFetch(() => new Response(body, { status: 500 }));
-    const error = await failure(createApi({ baseUrl: BASE, fetch }).balance(BILL));
+    const error = await failure(createApi({ baseUrl: BASE, fetch }).balance(WALLET_ID));
     assert.is(error.code, 'HTTP_500', body);
     assert.match(error.message, /The gateway answered 500 Internal Server Error/, body);
   }
@@ -171,14 +171,14 @@ errors('a time-out → words saying the gateway did not answer in time', async (
   const { fetch } = fakeFetch(() => {
     throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
   });
-  const error = await failure(createApi({ baseUrl: BASE, fetch, timeoutMs: 5000 }).balance(BILL));
+  const error = await failure(createApi({ baseUrl: BASE, fetch, timeoutMs: 5000 }).balance(WALLET_ID));
   assert.is(error.code, 'TIMEOUT');
   assert.match(error.message, /did not answer within 5 s/);
 });
 
 errors('each request carries a time-out signal', async () => {
-  const { fetch, seen } = fakeFetch(() => json(200, { bill_id: BILL, user_id: 'alice', balance: 1 }));
-  await createApi({ baseUrl: BASE, fetch }).balance(BILL);
+  const { fetch, seen } = fakeFetch(() => json(200, { bill_id: WALLET_ID, user_id: 'alice', balance: 1 }));
+  await createApi({ baseUrl: BASE, fetch }).balance(WALLET_ID);
   assert.instance(seen[0]?.init?.signal, AbortSignal);
 });
 
@@ -191,7 +191,7 @@ errors('a 200 whose body is not the API’s → invalid-response in words', asyn
   ];
   for (const [body, detail] of cases) {
     const { fetch } = fakeFetch(() => new Response(body, { status: 200 }));
-    const error = await failure(createApi({ baseUrl: BASE, fetch }).balance(BILL));
+    const error = await failure(createApi({ baseUrl: BASE, fetch }).balance(WALLET_ID));
     assert.is(error.kind, 'invalid-response', body);
     assert.is(error.code, 'INVALID_RESPONSE');
     assert.match(error.message, /^The gateway sent an answer the shop does not understand/);
@@ -259,11 +259,11 @@ function recordingApi(fetch: FetchLike, options: { writeAttempts?: number } = {}
 }
 
 writes('every POST carries the Idempotency-Key it is given; a GET carries none', async () => {
-  const { fetch, seen } = fakeFetch(() => json(201, { bill_id: BILL, user_id: 'alice', balance: 0 }));
+  const { fetch, seen } = fakeFetch(() => json(201, { bill_id: WALLET_ID, user_id: 'alice', balance: 0 }));
   const api = createApi({ baseUrl: BASE, fetch });
   await api.openWallet('alice', { key: 'key-open' });
-  await api.topUp(BILL, 100n, { key: 'key-top-up' });
-  await api.balance(BILL);
+  await api.topUp(WALLET_ID, 100n, { key: 'key-top-up' });
+  await api.balance(WALLET_ID);
   const order = fakeFetch(placedOrder);
   await createApi({ baseUrl: BASE, fetch: order.fetch }).placeOrder('alice', 100n, 'x', { key: 'key-order' });
   assert.equal(
@@ -292,9 +292,9 @@ writes('no answer, then the same order again: same key, same body, one order bac
 });
 
 writes('a time-out, then a 503, then the answer: three attempts under one key, waits growing', async () => {
-  const { fetch, seen } = scripted(timedOut, unavailable(), () => json(200, { bill_id: BILL, user_id: 'alice', balance: 500.5 }));
+  const { fetch, seen } = scripted(timedOut, unavailable(), () => json(200, { bill_id: WALLET_ID, user_id: 'alice', balance: 500.5 }));
   const { api, slept } = recordingApi(fetch);
-  const wallet = await api.topUp(BILL, 50050n, { key: 'top-up-1' });
+  const wallet = await api.topUp(WALLET_ID, 50050n, { key: 'top-up-1' });
   assert.is(wallet.balance, 50050n);
   assert.equal(seen.map((s) => header(s, 'idempotency-key')), ['top-up-1', 'top-up-1', 'top-up-1']);
   assert.equal(seen.map((s) => s.init?.body), ['{"amount":500.5}', '{"amount":500.5}', '{"amount":500.5}']);

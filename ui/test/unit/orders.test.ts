@@ -107,11 +107,16 @@ users('select, remember a wallet, save and load again', () => {
   const storage = memoryStorage();
   let state = selectUser(EMPTY, 'alice');
   state = selectUser(state, 'bob');
-  state = rememberWallet(state, 'bob', 'bill-1');
+  state = rememberWallet(state, 'bob', 'wallet-1');
   state = selectUser(state, 'alice');
-  assert.equal(state, { current: 'alice', recent: [{ userId: 'alice', billId: null }, { userId: 'bob', billId: 'bill-1' }] });
+  assert.equal(state, { current: 'alice', recent: [{ userId: 'alice', walletId: null }, { userId: 'bob', walletId: 'wallet-1' }] });
   saveUsers(storage, state);
   assert.equal(loadUsers(storage), state);
+});
+
+users('a wallet this browser stored as billId, before the word was wallet, is still remembered', () => {
+  const stored = memoryStorage({ [STORAGE_KEY]: '{"current":"bob","recent":[{"userId":"bob","billId":"wallet-1"}]}' });
+  assert.equal(loadUsers(stored), { current: 'bob', recent: [{ userId: 'bob', walletId: 'wallet-1' }] });
 });
 
 users('keeps at most MAX_RECENT, newest first', () => {
@@ -123,7 +128,7 @@ users('keeps at most MAX_RECENT, newest first', () => {
 
 users('forgetting the current user moves to the next one', () => {
   const state = selectUser(selectUser(EMPTY, 'alice'), 'bob');
-  assert.equal(forgetUser(state, 'bob'), { current: 'alice', recent: [{ userId: 'alice', billId: null }] });
+  assert.equal(forgetUser(state, 'bob'), { current: 'alice', recent: [{ userId: 'alice', walletId: null }] });
   assert.equal(forgetUser(forgetUser(state, 'bob'), 'alice'), { current: null, recent: [] });
 });
 
@@ -131,9 +136,9 @@ users('garbage in storage, or no storage, is an empty start', () => {
   assert.equal(loadUsers(null), EMPTY);
   assert.equal(loadUsers(memoryStorage({ [STORAGE_KEY]: '{not json' })), EMPTY);
   assert.equal(loadUsers(memoryStorage({ [STORAGE_KEY]: '42' })), EMPTY);
-  assert.equal(loadUsers(memoryStorage({ [STORAGE_KEY]: '{"current":"ghost","recent":[{"userId":7},{"userId":"a","billId":3}]}' })), {
+  assert.equal(loadUsers(memoryStorage({ [STORAGE_KEY]: '{"current":"ghost","recent":[{"userId":7},{"userId":"a","walletId":3}]}' })), {
     current: null,
-    recent: [{ userId: 'a', billId: null }],
+    recent: [{ userId: 'a', walletId: null }],
   });
   const throwing: StorageLike = {
     getItem: () => null,

@@ -16,8 +16,8 @@ const request = (user: string, amount: bigint, orderId = newId()) => ({
 
 pay.before(async () => {
   payments = await createTestDatabase<PaymentsDb>('pay_for_orders', paymentsMigrations);
-  const { account } = await openWallet(payments.db, 'ann');
-  await payments.db.transaction().execute((trx) => topUp(trx, account.id, 1000n));
+  const { wallet } = await openWallet(payments.db, 'ann');
+  await payments.db.transaction().execute((trx) => topUp(trx, wallet.id, 1000n));
 });
 
 pay.after(async () => {
@@ -42,8 +42,8 @@ pay('one batch: in order until the money runs out, no wallet, and the same order
     results.map((r) => r.type),
     ['payment.succeeded', 'payment.failed', 'payment.succeeded', 'payment.failed'],
   );
-  const account = await payments.db.selectFrom('account').select('balance').where('user_id', '=', 'ann').executeTakeFirstOrThrow();
-  assert.is(account.balance, 0n);
+  const wallet = await payments.db.selectFrom('wallet').select('balance').where('user_id', '=', 'ann').executeTakeFirstOrThrow();
+  assert.is(wallet.balance, 0n);
   const debits = await payments.db.selectFrom('ledger_entry').select(['amount', 'order_id']).where('kind', '=', 'debit').execute();
   assert.equal(debits.map((d) => d.amount).sort(), [400n, 600n]);
   const slots = await payments.db.selectFrom('payment').select(['outcome', 'reason']).orderBy('amount', 'desc').execute();
@@ -56,14 +56,14 @@ pay('one batch: in order until the money runs out, no wallet, and the same order
 });
 
 pay('a later batch with an order already decided, even refused, changes nothing', async () => {
-  const { account } = await openWallet(payments.db, 'ann');
-  await payments.db.transaction().execute((trx) => topUp(trx, account.id, 10_000n));
+  const { wallet } = await openWallet(payments.db, 'ann');
+  await payments.db.transaction().execute((trx) => topUp(trx, wallet.id, 10_000n));
   const refused = await payments.db.selectFrom('payment').select('order_id').where('reason', '=', 'INSUFFICIENT_FUNDS').executeTakeFirstOrThrow();
   const again = request('ann', 500n, refused.order_id);
   const { decided, results } = await payments.db.transaction().execute((trx) => payForOrders(trx, [again]));
   assert.equal(decided[0]!.decision, { outcome: 'ALREADY_DECIDED' });
   assert.equal(results, []);
-  const balance = await payments.db.selectFrom('account').select('balance').where('id', '=', account.id).executeTakeFirstOrThrow();
+  const balance = await payments.db.selectFrom('wallet').select('balance').where('id', '=', wallet.id).executeTakeFirstOrThrow();
   assert.is(balance.balance, 10_000n, 'an order refused before is not paid after a top-up');
 });
 

@@ -29,8 +29,8 @@ decide('in delivery order: the first requests the balance covers are paid, a lat
     ],
   );
   assert.equal(debits, [
-    { accountId: 'w-alice', orderId: 'o1', amount: 100n },
-    { accountId: 'w-alice', orderId: 'o3', amount: 150n },
+    { walletId: 'w-alice', orderId: 'o1', amount: 100n },
+    { walletId: 'w-alice', orderId: 'o3', amount: 150n },
   ]);
 });
 
@@ -83,7 +83,7 @@ decide(`property (seed ${SEED}): never negative, in delivery order, each order d
         'a debit for each success, none for anything else',
       );
       for (const wallet of wallets) {
-        const spent = debits.filter((d) => d.accountId === wallet.id).reduce((sum, d) => sum + d.amount, 0n);
+        const spent = debits.filter((d) => d.walletId === wallet.id).reduce((sum, d) => sum + d.amount, 0n);
         assert.is(wallet.balance - spent, running.get(wallet.user_id), 'debits add up to what was taken');
       }
     }),
