@@ -6,12 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
 import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED, PAYMENT_SUCCEEDED } from '@gozon/contracts';
-import { sendToDeadLetters, type AmqpConnection, type ConfirmChannel, type DeadLetter, type Delivery, type MessagingTables } from '@gozon/messaging';
+import { sendToDeadLetters, type AmqpConnection, type ConfirmChannel, type Delivery, type MessagingTables } from '@gozon/messaging';
 import { ordersMigrations } from '@gozon/orders';
 import { paymentsMigrations } from '@gozon/payments';
 import { newId } from '@gozon/runtime';
 import { AMQP_URL, REPO_ROOT, createTestBroker, createTestDatabase, type TestBroker, type TestDatabase } from '@gozon/testkit';
-import { SET_ASIDE_PER_RUN, type SetAsideRow } from '../../scripts/lib/failed-outbox.ts';
+import { SET_ASIDE_PER_RUN, type DeadLetter, type SetAsideRow } from '@gozon/dlq';
 
 interface Run {
   code: number | string;
@@ -22,7 +22,7 @@ interface Run {
 /** The real command, as an operator runs it, against the test's namespace. */
 function dlq(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['scripts/dlq.ts', ...args], {
+    const child = spawn(process.execPath, ['packages/dlq/bin/dlq.ts', ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, AMQP_URL, AMQP_NAMESPACE: broker.namespace, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
