@@ -7,6 +7,9 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY . .
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# The DLQ tool is an operator's, run from a checkout (npm run dlq): no service
+# loads it (packages/dlq/test/unit/not-in-services.test.ts), so no image holds it.
+RUN rm -rf packages/dlq node_modules/@gozon/dlq
 
 FROM node:24-bookworm-slim
 ARG SERVICE

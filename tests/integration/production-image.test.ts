@@ -79,6 +79,7 @@ for (const { service, env, ready } of DEPLOYABLES) {
     for (const devOnly of ['typescript', 'uvu', 'yaml', 'playwright-core', 'node']) {
       assert.not.ok(existsSync(join(app, 'node_modules', devOnly)), `${devOnly} is a devDependency and stays out`);
     }
+    assert.not.ok(existsSync(join(app, 'packages/dlq')), 'the DLQ tool is an operator\'s and stays out');
 
     const running = runCmd(final, final.cmd!, env(), ready);
     await running.ready;

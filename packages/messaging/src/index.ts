@@ -8,5 +8,4 @@ export * from './consumer.ts';
 export * from './dead-letter.ts';
 export * from './worker.ts';
 export * from './session.ts';
-export * from './dead-letters.ts';
 export * from './purge.ts';

@@ -54,7 +54,7 @@ export async function recordPublishFailures(trx: Transaction<MessagingTables>, f
   return rows.filter((row) => row.failed_at !== null).map((row) => row.id);
 }
 
-/** The rows set aside, oldest first, for an operator to look at (npm run dlq -- list). */
+/** The rows set aside, oldest first, for an operator to look at (npm run dlq -- list-outbox). */
 export async function listFailedOutbox(db: Kysely<MessagingTables>, limit: number) {
   return db
     .selectFrom('outbox_message')

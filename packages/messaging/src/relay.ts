@@ -5,7 +5,7 @@ import type { Faults, Logger } from '@gozon/platform';
 import pTimeout from 'p-timeout';
 import { claimBatch, markSent, preferIndexScan, purgeSent, recordPublishFailures } from './outbox.ts';
 import { startPurging } from './purge.ts';
-import { publishConfirmed } from './publish.ts';
+import { publishConfirmed, type PublishOutcome } from './publish.ts';
 import { lingerAfter } from './linger.ts';
 import { OUTBOX_CHANNEL, type MessagingTables } from './schema.ts';
 import type { ConfirmChannel } from './amqp.ts';
@@ -40,7 +40,7 @@ export interface Stoppable {
 
 export interface RelayedBatch {
   claimed: number;
-  failed: Array<{ id: string; error: string }>;
+  failed: PublishOutcome['failed'];
   setAside: string[];
 }
 
@@ -105,7 +105,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
         if (batch.claimed > 0) logger.debug('outbox.published', { count: batch.claimed - batch.failed.length });
         for (const { id, error } of batch.failed) logger.warn('outbox.publish_failed', { message_id: id, error });
         for (const id of batch.setAside) logger.error('outbox.set_aside', { message_id: id, max_attempts: options.maxAttempts });
-        if (batch.failed.some(({ error }) => error.startsWith('unroutable'))) {
+        if (batch.failed.some(({ reason }) => reason === 'unroutable')) {
           // A queue may have been deleted under us: declare it again before the next claim. Where
           // that fails, the session starts anew (and declares it) rather than failing every row.
           await options.redeclareTopology().catch((error: unknown) => {

@@ -3,10 +3,11 @@
 // OUTBOX_MAX_ATTEMPTS times, which the relays skip until they are retried.
 // What `npm run dlq -- list-outbox` and `retry-outbox` work on.
 import type { Kysely } from 'kysely';
-import { listFailedOutbox, previewOf, retryFailedOutbox, type MessagingTables } from '@gozon/messaging';
+import { listFailedOutbox, retryFailedOutbox, type MessagingTables } from '@gozon/messaging';
 import { ORDERS_DATABASE } from '@gozon/orders';
 import { PAYMENTS_DATABASE } from '@gozon/payments';
 import { createDb, createPool, databaseSettings, type Config, type DatabaseConfig } from '@gozon/platform';
+import { previewOf } from './preview.ts';
 
 // The URLs under the names and defaults `npm run stack` gives them; the bounds on
 // every wait (connect, statement, lock) as every service reads them.

@@ -6,12 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
 import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED, PAYMENT_SUCCEEDED } from '@gozon/contracts';
-import { sendToDeadLetters, type AmqpConnection, type ConfirmChannel, type DeadLetter, type Delivery, type MessagingTables } from '@gozon/messaging';
+import { sendToDeadLetters, type AmqpConnection, type ConfirmChannel, type Delivery, type MessagingTables } from '@gozon/messaging';
 import { ordersMigrations } from '@gozon/orders';
 import { paymentsMigrations } from '@gozon/payments';
 import { newId } from '@gozon/platform';
 import { AMQP_URL, REPO_ROOT, createTestBroker, createTestDatabase, type TestBroker, type TestDatabase } from '@gozon/testkit';
-import { SET_ASIDE_PER_RUN, type SetAsideRow } from '../../scripts/lib/failed-outbox.ts';
+import { SET_ASIDE_PER_RUN, type DeadLetter, type SetAsideRow } from '@gozon/dlq';
 
 interface Run {
   code: number | string;
@@ -22,7 +22,7 @@ interface Run {
 /** The real command, as an operator runs it, against the test's namespace. */
 function dlq(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['scripts/dlq.ts', ...args], {
+    const child = spawn(process.execPath, ['packages/dlq/bin/dlq.ts', ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, AMQP_URL, AMQP_NAMESPACE: broker.namespace, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -415,3 +415,34 @@ outbox('bad usage or configuration exits 2', async () => {
 });
 
 outbox.run();
+
+// A dead letter nobody gave a message id (put there by hand): a return of its
+// republish could not be told from another's, so replay leaves it where it is.
+const anonymous = suite('npm run dlq: a dead letter without a message id');
+
+let bare: TestBroker;
+
+anonymous.before(async () => {
+  bare = await createTestBroker('dlq_bare');
+  const connection = await amqp.connect(AMQP_URL);
+  const channel = await connection.createConfirmChannel();
+  channel.sendToQueue(bare.deadLettersOf('payments-worker', PAYMENT_REQUESTED), Buffer.from('{}'), { persistent: true, headers: { 'x-error': 'Error: by hand' } });
+  await channel.waitForConfirms();
+  await connection.close();
+});
+
+anonymous.after(async () => {
+  await bare?.close();
+});
+
+anonymous('replay leaves it in its DLQ and exits 1', async () => {
+  const env = { AMQP_NAMESPACE: bare.namespace };
+  const run = await dlq(['replay'], env);
+  assert.is(run.code, 1, run.stderr);
+  assert.match(run.stdout, /NOT replayed \(no message id\) from .*: it has no message id/);
+  assert.match(run.stdout, /0 replayed, 1 not replayed/);
+  assert.is(await bare.count(bare.deadLettersOf('payments-worker', PAYMENT_REQUESTED)), 1);
+  assert.is(await bare.count(bare.queueOf('payments-worker', PAYMENT_REQUESTED)), 0);
+});
+
+anonymous.run();
