@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
 import { MalformedMessageError } from '@gozon/contracts';
-import { isTransientError, type Faults, type Logger } from '@gozon/runtime';
+import { isTransientError, reachFaultPoint, type Logger } from '@gozon/runtime';
 import { forgetAttempts, forgiveAttempts, insertInboxMessages, readAttempts, recordAttempts } from './inbox.ts';
 import { insertOutboxMessages } from './outbox.ts';
 import { lingerAfter } from './linger.ts';
@@ -58,7 +58,6 @@ export interface InboxConsumerOptions<DB extends MessagingTables, M extends Inco
    */
   onLost: (reason: Error) => void;
   logger: Logger;
-  faults: Faults;
 }
 
 interface Parsed<M> {
@@ -206,7 +205,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
       for (const item of items) await applyAndAck([item], suspects);
       return;
     }
-    options.faults('consumer.after-commit');
+    reachFaultPoint('consumer.after-commit');
     coalesceFrames(channel, () => items.forEach(({ delivery }) => channel.ack(delivery)));
   };
 

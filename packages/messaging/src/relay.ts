@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
-import type { Faults, Logger } from '@gozon/runtime';
+import { reachFaultPoint, type Logger } from '@gozon/runtime';
 import pTimeout from 'p-timeout';
 import { claimBatch, markSent, preferIndexScan, purgeSent, recordPublishFailures } from './outbox.ts';
 import { startPurging } from './purge.ts';
@@ -31,7 +31,6 @@ export interface OutboxRelayOptions {
   /** Tells readiness what is wrong (a string) or that all is well again (null). */
   report: (problem: string | null) => void;
   logger: Logger;
-  faults: Faults;
 }
 
 export interface Stoppable {
@@ -54,14 +53,14 @@ export interface RelayedBatch {
  * statement timeout (and idle_in_transaction_session_timeout as the backstop).
  */
 export async function relayBatch(
-  options: Pick<OutboxRelayOptions, 'db' | 'channel' | 'exchange' | 'batchSize' | 'confirmTimeoutMs' | 'maxAttempts' | 'faults'>,
+  options: Pick<OutboxRelayOptions, 'db' | 'channel' | 'exchange' | 'batchSize' | 'confirmTimeoutMs' | 'maxAttempts'>,
 ): Promise<RelayedBatch> {
   return options.db.transaction().execute(async (trx) => {
     await preferIndexScan(trx);
     const rows = await claimBatch(trx, options.batchSize);
     if (rows.length === 0) return { claimed: 0, failed: [], setAside: [] };
     const outcome = await publishConfirmed(options.channel, options.exchange, rows, options.confirmTimeoutMs);
-    options.faults('relay.after-publish');
+    reachFaultPoint('relay.after-publish');
     if (outcome.confirmed.length > 0) await markSent(trx, outcome.confirmed);
     const setAside = outcome.failed.length > 0 ? await recordPublishFailures(trx, outcome.failed, options.maxAttempts) : [];
     return { claimed: rows.length, failed: outcome.failed, setAside };

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import pTimeout from 'p-timeout';
 import { exchangeName, queueName, subscriptionsOf } from '@gozon/contracts';
-import { createListenClient, type Faults, type Logger } from '@gozon/runtime';
+import { createListenClient, type Logger } from '@gozon/runtime';
 import { connectAmqp, declareTopology, destroyConnection, type AmqpConnection } from './amqp.ts';
 import { startInboxConsumer, type IncomingMessage, type InboxHandler } from './consumer.ts';
 import { startOutboxRelay, type Stoppable } from './relay.ts';
@@ -23,7 +23,6 @@ export interface SessionOptions<DB extends MessagingTables, M extends IncomingMe
   /** Tells readiness what is wrong with a part of the session (a string) or that it is well again (null). */
   report: (part: string, problem: string | null) => void;
   logger: Logger;
-  faults: Faults;
 }
 
 export interface Session {
@@ -108,7 +107,6 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
         onChannelLost: loseWith,
         report: (problem) => options.report('outbox', problem),
         logger,
-        faults: options.faults,
       }),
     );
     closers.push({ what: 'outbox relay', close: () => relay.stop() });
@@ -133,7 +131,6 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
             report: (problem) => options.report(`inbox of ${queue}`, problem),
             onLost: loseWith,
             logger,
-            faults: options.faults,
           }),
         ),
       );

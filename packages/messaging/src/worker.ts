@@ -3,6 +3,7 @@ import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
 import {
   amqpSettings,
+  armFaultPoints,
   commonSettings,
   createDb,
   createLogger,
@@ -10,11 +11,11 @@ import {
   databaseSettings,
   exitForRestart,
   exitOnSignal,
+  faultPointSettings,
   healthRoutes,
   integer,
   listen,
   logFatalErrors,
-  parseFaults,
   pingDb,
   readConfig,
   watchReadiness,
@@ -29,6 +30,7 @@ export function workerSettings(database: string) {
     ...commonSettings,
     ...databaseSettings(database),
     ...amqpSettings,
+    ...faultPointSettings,
     HEALTH_PORT: integer(9000, 'port of /health/live and /health/ready', { min: 0, max: 65535 }),
     OUTBOX_BATCH_SIZE: integer(500, 'outbox rows claimed and published per transaction', { min: 1, max: 10000 }),
     OUTBOX_LINGER_MS: integer(30, 'after a batch that was not full, most a relay lets new rows gather (1 ms per row of that batch)', { min: 0, max: 1000 }),
@@ -60,6 +62,7 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
 }): Promise<void> {
   const config = readConfig(options.settings);
   const logger = createLogger(options.service, config.LOG_LEVEL);
+  armFaultPoints(config.GOZON_FAULTS);
   logFatalErrors(logger);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
 
@@ -102,7 +105,6 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
       stepTimeoutMs: config.AMQP_STEP_TIMEOUT_MS,
       report: (part, problem) => (problem === null ? problems.delete(part) : problems.set(part, problem)),
       logger,
-      faults: parseFaults(process.env.GOZON_FAULTS),
     });
 
   // A session that stops is closed step by step, each bounded; all of it past this is a wedge.

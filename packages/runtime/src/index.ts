@@ -9,7 +9,7 @@ export * from './transient.ts';
 export * from './ids.ts';
 export * from './money.ts';
 export * from './serve.ts';
-export * from './faults.ts';
+export * from './fault-points.ts';
 export * from './migrate.ts';
 export * from './api-service.ts';
 export * from './idempotency.ts';

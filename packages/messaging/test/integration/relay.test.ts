@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import amqp from 'amqplib';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import { countUnsent, declareTopology, relayBatch, listFailedOutbox, purgeInChunks, recordMessagingFailures, retryFailedOutbox, purgeReceived, purgeSent, createMessagingTables, startOutboxRelay, type MessagingTables, type Stoppable } from '@gozon/messaging';
-import { createListenClient, createLogger, newId, parseFaults } from '@gozon/runtime';
+import { createListenClient, createLogger, newId } from '@gozon/runtime';
 import { AMQP_URL, createTestBroker, createTestDatabase, waitFor, type TestBroker, type TestDatabase } from '@gozon/testkit';
 
 const logger = createLogger('relay-test', 'error');
@@ -35,7 +35,6 @@ async function startRelay(options: { pollIntervalMs?: number; retentionSeconds?:
     },
     report: () => {},
     logger,
-    faults: parseFaults(undefined),
   });
   const handle = {
     relay: started,
@@ -178,7 +177,7 @@ relay('a closed channel fails the whole batch: no row is counted against, none s
   const ids = await insertRequests(3);
   const channel = await connection.createConfirmChannel();
   await channel.close();
-  const batch = relayBatch({ db: database.db, channel, exchange: broker.exchange, batchSize: 10, confirmTimeoutMs: 1000, maxAttempts: 1, faults: parseFaults(undefined) });
+  const batch = relayBatch({ db: database.db, channel, exchange: broker.exchange, batchSize: 10, confirmTimeoutMs: 1000, maxAttempts: 1 });
   await batch.then(
     () => assert.unreachable('the batch must fail'),
     (error: Error) => assert.match(error.message, /closed/i),
