@@ -2,14 +2,13 @@ import type { Kysely, Transaction } from 'kysely';
 import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
 import { MalformedMessageError } from '@gozon/contracts';
-import { isTransientError, reachFaultPoint, type Logger } from '@gozon/runtime';
+import { isTransientError, reachFaultPoint, type Logger, type Stoppable } from '@gozon/runtime';
 import { forgetAttempts, forgiveAttempts, insertInboxMessages, readAttempts, recordAttempts } from './inbox.ts';
 import { insertOutboxMessages } from './outbox.ts';
 import { lingerAfter } from './linger.ts';
 import { sendToDeadLetters } from './dead-letter.ts';
 import { coalesceFrames, type ConfirmChannel, type Delivery } from './amqp.ts';
 import { messagingView, type MessagingTables, type NewOutboxMessage } from './schema.ts';
-import type { Stoppable } from './relay.ts';
 
 export interface IncomingMessage {
   message_id: string;

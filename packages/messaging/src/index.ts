@@ -9,4 +9,3 @@ export * from './dead-letter.ts';
 export * from './worker.ts';
 export * from './session.ts';
 export * from './dead-letters.ts';
-export * from './purge.ts';

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
-import { reachFaultPoint, type Logger } from '@gozon/runtime';
+import { reachFaultPoint, type Logger, type Stoppable } from '@gozon/runtime';
 import pTimeout from 'p-timeout';
-import { claimBatch, markSent, preferIndexScan, purgeSent, recordPublishFailures } from './outbox.ts';
-import { startPurging } from './purge.ts';
+import { claimBatch, markSent, preferIndexScan, recordPublishFailures } from './outbox.ts';
 import { publishConfirmed } from './publish.ts';
 import { lingerAfter } from './linger.ts';
 import { OUTBOX_CHANNEL, type MessagingTables } from './schema.ts';
@@ -19,7 +18,6 @@ export interface OutboxRelayOptions {
   /** After a batch that was not full, wait up to this long before the next claim, so that rows gather (see lingerAfter). */
   lingerMs: number;
   pollIntervalMs: number;
-  retentionSeconds: number;
   /** Most a batch waits for its publisher confirms before it is rolled back and the channel given up. */
   confirmTimeoutMs: number;
   /** Failed publishes of one row (unroutable, oversize, unencodable) before it is set aside. */
@@ -31,10 +29,6 @@ export interface OutboxRelayOptions {
   /** Tells readiness what is wrong (a string) or that all is well again (null). */
   report: (problem: string | null) => void;
   logger: Logger;
-}
-
-export interface Stoppable {
-  stop(): Promise<void>;
 }
 
 export interface RelayedBatch {
@@ -127,20 +121,13 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
     }
   })();
 
-  const purging = startPurging({
-    table: 'outbox_message',
-    deleteChunk: (limit) => purgeSent(options.db, options.retentionSeconds, limit),
-    intervalMs: 1000,
-    logger,
-  });
-
   logger.info('outbox.relay_started', { batch_size: options.batchSize, poll_interval_ms: options.pollIntervalMs });
   return {
     async stop() {
       stopping = true;
       wake?.();
       // A batch awaiting confirms from a blocked broker settles when its channel is closed after this.
-      await pTimeout(Promise.all([loop, purging.stop()]), { milliseconds: STOP_GRACE_MS, message: false });
+      await pTimeout(loop, { milliseconds: STOP_GRACE_MS, message: false });
       options.listener.off('notification', wakeUp);
       logger.info('outbox.relay_stopped');
     },

@@ -18,11 +18,14 @@ import {
   logFatalErrors,
   pingDb,
   readConfig,
+  startRetention,
   watchReadiness,
   type Logger,
 } from '@gozon/runtime';
 import type { IncomingMessage, InboxHandler } from './consumer.ts';
-import type { MessagingTables } from './schema.ts';
+import { purgeReceived } from './inbox.ts';
+import { purgeSent } from './outbox.ts';
+import { messagingView, type MessagingTables } from './schema.ts';
 import { startSession, type Session } from './session.ts';
 
 export function workerSettings(database: string) {
@@ -36,10 +39,12 @@ export function workerSettings(database: string) {
     OUTBOX_LINGER_MS: integer(30, 'after a batch that was not full, most a relay lets new rows gather (1 ms per row of that batch)', { min: 0, max: 1000 }),
     OUTBOX_POLL_INTERVAL_MS: integer(1000, 'fallback poll when no NOTIFY arrives', { min: 10, max: 60000 }),
     OUTBOX_RETENTION_SECONDS: integer(60, 'how long sent outbox rows are kept before they are purged', { min: 0, max: 604800 }),
+    OUTBOX_PURGE_INTERVAL_MS: integer(1000, 'wait between purges of the sent outbox rows past their retention', { min: 10, max: 3600000 }),
     INBOX_BATCH_SIZE: integer(100, 'messages applied per inbox transaction', { min: 1, max: 1000 }),
     INBOX_CONCURRENCY: integer(2, 'inbox transactions in flight per queue', { min: 1, max: 64 }),
     INBOX_LINGER_MS: integer(30, 'after a batch that was not full, most a consumer lets new messages gather (1 ms per message of that batch)', { min: 0, max: 1000 }),
     INBOX_RETENTION_HOURS: integer(168, 'how long a received message id is remembered against duplicates', { min: 1, max: 87600 }),
+    INBOX_PURGE_INTERVAL_MS: integer(10000, 'wait between purges of the received message ids past their retention', { min: 10, max: 3600000 }),
     INBOX_MAX_ATTEMPTS: integer(5, 'attempts at a redelivered message whose consumer died during each before it is dead-lettered as poison', { min: 1, max: 15 }),
     OUTBOX_CONFIRM_TIMEOUT_MS: integer(10000, 'most a batch waits for publisher confirms before it is rolled back and the channel replaced', { min: 100, max: 120000 }),
     OUTBOX_MAX_ATTEMPTS: integer(5, 'failed publishes of one outbox row (unroutable, oversize, unencodable) before it is set aside', { min: 1, max: 100 }),
@@ -50,8 +55,8 @@ export function workerSettings(database: string) {
 
 /**
  * The whole life of a messaging process: relay this domain's outbox to the
- * broker, consume this service's queues through the inbox, report health, and
- * stop cleanly on SIGTERM. When RabbitMQ or PostgreSQL goes away it reports
+ * broker, consume this service's queues through the inbox, purge both tables
+ * of what is past its retention, report health, and stop cleanly on SIGTERM. When RabbitMQ or PostgreSQL goes away it reports
  * not-ready, reconnects with bounded backoff, re-declares its topology and
  * resumes, without a restart. A worker's main only names itself and its handler.
  */
@@ -69,6 +74,24 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   const pool = createPool(config, (error) => logger.warn('db.connection_lost', { error }), options.service);
   const db = createDb<DB>(pool);
   shutdown.defer(() => pool.end());
+
+  // Every replica purges; each skips the rows another one's purge holds.
+  const retention = startRetention(
+    [
+      {
+        table: 'outbox_message',
+        intervalMs: config.OUTBOX_PURGE_INTERVAL_MS,
+        deleteChunk: (limit) => purgeSent(messagingView(db), config.OUTBOX_RETENTION_SECONDS, limit),
+      },
+      {
+        table: 'inbox_message',
+        intervalMs: config.INBOX_PURGE_INTERVAL_MS,
+        deleteChunk: (limit) => purgeReceived(messagingView(db), config.INBOX_RETENTION_HOURS, limit),
+      },
+    ],
+    logger,
+  );
+  shutdown.defer(() => retention.stop());
 
   let session: Session | undefined;
   const problems = new Map<string, string>();
@@ -91,7 +114,6 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
         batchSize: config.OUTBOX_BATCH_SIZE,
         lingerMs: config.OUTBOX_LINGER_MS,
         pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-        retentionSeconds: config.OUTBOX_RETENTION_SECONDS,
         confirmTimeoutMs: config.OUTBOX_CONFIRM_TIMEOUT_MS,
         maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
       },
@@ -100,7 +122,6 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
         concurrency: config.INBOX_CONCURRENCY,
         lingerMs: config.INBOX_LINGER_MS,
         maxAttempts: config.INBOX_MAX_ATTEMPTS,
-        retentionHours: config.INBOX_RETENTION_HOURS,
       },
       stepTimeoutMs: config.AMQP_STEP_TIMEOUT_MS,
       report: (part, problem) => (problem === null ? problems.delete(part) : problems.set(part, problem)),

@@ -14,3 +14,4 @@ export * from './migrate.ts';
 export * from './api-service.ts';
 export * from './idempotency.ts';
 export * from './group-calls.ts';
+export * from './retention.ts';
