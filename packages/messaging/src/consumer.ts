@@ -105,6 +105,8 @@ const CANCEL_TIMEOUT_MS = 2000;
  */
 export async function startInboxConsumer<DB extends MessagingTables, M extends IncomingMessage>(options: InboxConsumerOptions<DB, M>): Promise<Stoppable> {
   const { channel, queue, logger } = options;
+  // The messaging statements see the domain's database through its messaging tables; the handler sees all of it.
+  const messaging = messagingView(options.db);
   const waiting: Delivery[] = [];
   const stopped = new AbortController();
   let closing = false;
@@ -121,8 +123,9 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
    */
   const applyBatch = (batch: Parsed<M>[], suspects: string[], count: () => Promise<void>) =>
     options.db.transaction().execute(async (trx) => {
+      const messagingTrx = messagingView(trx);
       const fresh = await insertInboxMessages(
-        trx,
+        messagingTrx,
         batch.map(({ delivery, message }) => ({ messageId: message.message_id, type: delivery.fields.routingKey })),
       );
       await count();
@@ -133,8 +136,8 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         else logger.info('inbox.duplicate_ignored', { message_id: message.message_id });
       }
       const outgoing = news.length > 0 ? await options.handler.apply(trx, news) : [];
-      if (outgoing.length > 0) await insertOutboxMessages(trx, outgoing);
-      if (suspects.length > 0) await forgetAttempts(messagingView(trx), suspects);
+      if (outgoing.length > 0) await insertOutboxMessages(messagingTrx, outgoing);
+      if (suspects.length > 0) await forgetAttempts(messagingTrx, suspects);
     });
 
   /**
@@ -182,12 +185,12 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
     let counted = false;
     const count = async () => {
       if (ids.length === 0 || counted) return;
-      await recordAttempts(messagingView(options.db), ids);
+      await recordAttempts(messaging, ids);
       counted = true;
     };
     const forgive = async () => {
       if (!counted) return;
-      await forgiveAttempts(messagingView(options.db), ids).then(
+      await forgiveAttempts(messaging, ids).then(
         () => (counted = false),
         () => {}, // the database refuses this too: the attempt stays counted
       );
@@ -224,7 +227,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
     // Redelivered: perhaps in hand when its consumer died. One never counted goes in a batch as
     // usual; one counted before goes alone, so that each later death is blamed on the one
     // message it met, and past maxAttempts it is taken for poison.
-    const before = await settled('read attempts', suspects.length, () => readAttempts(messagingView(options.db), suspects));
+    const before = await settled('read attempts', suspects.length, () => readAttempts(messaging, suspects));
     const counted = (item: Parsed<M>) => before.get(item.message.message_id) ?? 0;
     const together = parsed.filter((item) => counted(item) === 0);
     if (together.length > 0) await applyAndAck(together, new Set(suspects));
@@ -234,7 +237,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         continue;
       }
       await deadLetter(item.delivery, new PoisonMessageError(`its consumer died during each of its last ${counted(item)} attempts`));
-      await settled('forget attempts', 1, () => forgetAttempts(messagingView(options.db), [item.message.message_id]));
+      await settled('forget attempts', 1, () => forgetAttempts(messaging, [item.message.message_id]));
     }
   };
 

@@ -76,17 +76,18 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   shutdown.defer(() => pool.end());
 
   // Every replica purges; each skips the rows another one's purge holds.
+  const messaging = messagingView(db);
   const retention = startRetention(
     [
       {
         table: 'outbox_message',
         intervalMs: config.OUTBOX_PURGE_INTERVAL_MS,
-        deleteChunk: (limit) => purgeSent(messagingView(db), config.OUTBOX_RETENTION_SECONDS, limit),
+        deleteChunk: (limit) => purgeSent(messaging, config.OUTBOX_RETENTION_SECONDS, limit),
       },
       {
         table: 'inbox_message',
         intervalMs: config.INBOX_PURGE_INTERVAL_MS,
-        deleteChunk: (limit) => purgeReceived(messagingView(db), config.INBOX_RETENTION_HOURS, limit),
+        deleteChunk: (limit) => purgeReceived(messaging, config.INBOX_RETENTION_HOURS, limit),
       },
     ],
     logger,
