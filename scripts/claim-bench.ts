@@ -9,7 +9,7 @@
 import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import { connectAmqp, createMessagingTables, markSent, publishConfirmed, recordMessagingFailures, relayBatch, type MessagingTables } from '@gozon/messaging';
-import { newId, parseFaults } from '@gozon/platform';
+import { newId } from '@gozon/platform';
 import { AMQP_URL, createTestBroker, createTestDatabase } from '@gozon/testkit';
 
 const ROWS = Number(process.argv[2] ?? 20_000);
@@ -55,7 +55,7 @@ async function leaseBatch(batchSize: number): Promise<number> {
 }
 
 const holdBatch = (batchSize: number) =>
-  relayBatch({ db: database.db, channel, exchange: broker.exchange, batchSize, confirmTimeoutMs: CONFIRM_TIMEOUT_MS, maxAttempts: 5, faults: parseFaults(undefined) }).then(
+  relayBatch({ db: database.db, channel, exchange: broker.exchange, batchSize, confirmTimeoutMs: CONFIRM_TIMEOUT_MS, maxAttempts: 5 }).then(
     (batch) => batch.claimed,
   );
 

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { ordersMigrations, type OrdersDb } from '@gozon/orders';
 import { paymentsMigrations, type PaymentsDb } from '@gozon/payments';
 import { purgeExpiredKeys } from '@gozon/http';
-import { createLogger, readConfig } from '@gozon/platform';
+import { PURGE_CHUNK, createLogger, readConfig } from '@gozon/platform';
 import { createTestDatabase, type TestDatabase } from '@gozon/testkit';
 import { createApp as createOrdersApp } from '../../orders-api/src/app.ts';
 import { settings as ordersApiSettings } from '../../orders-api/src/settings.ts';
@@ -109,7 +109,7 @@ keys('keys expire after 24 hours: then the key is new again, and the purge remov
   assert.is(await count(orders.db, 'order'), 2);
 
   await orders.db.updateTable('idempotency_key').set({ created_at: sql`now() - interval '25 hours'` }).execute();
-  assert.is(await purgeExpiredKeys(orders.db), 1);
+  assert.is(await purgeExpiredKeys(orders.db, PURGE_CHUNK), 1);
   assert.is(await count(orders.db, 'idempotency_key'), 0);
 });
 

@@ -72,10 +72,26 @@ async function saveResponse(trx: Transaction<IdempotencyTables>, key: string, st
   await trx.updateTable('idempotency_key').set({ status, body }).where('key', '=', key).execute();
 }
 
-export async function purgeExpiredKeys<DB extends IdempotencyTables>(db: Kysely<DB>): Promise<number> {
-  const result = await view(db)
+/**
+ * Deletes keys past their IDEMPOTENCY_TTL_HOURS, at most `limit` of them, on
+ * the created_at index; keys another purge or a request's takeover holds are
+ * skipped. Answers how many went.
+ */
+export async function purgeExpiredKeys<DB extends IdempotencyTables>(db: Kysely<DB>, limit: number): Promise<number> {
+  const keys = view(db);
+  const result = await keys
     .deleteFrom('idempotency_key')
-    .where('created_at', '<', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`)
+    .where(
+      'key',
+      'in',
+      keys
+        .selectFrom('idempotency_key')
+        .select('key')
+        .where('created_at', '<', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`)
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
+    )
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

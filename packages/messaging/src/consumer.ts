@@ -2,14 +2,13 @@ import type { Kysely, Transaction } from 'kysely';
 import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
 import { MalformedMessageError } from '@gozon/contracts';
-import { isTransientError, type Faults, type Logger } from '@gozon/platform';
+import { isTransientError, reachFaultPoint, type Logger, type Stoppable } from '@gozon/platform';
 import { forgetAttempts, forgiveAttempts, insertInboxMessages, readAttempts, recordAttempts } from './inbox.ts';
 import { insertOutboxMessages } from './outbox.ts';
 import { lingerAfter } from './linger.ts';
 import { sendToDeadLetters } from './dead-letter.ts';
 import { coalesceFrames, type ConfirmChannel, type Delivery } from './amqp.ts';
 import { messagingView, type MessagingTables, type NewOutboxMessage } from './schema.ts';
-import type { Stoppable } from './relay.ts';
 
 export interface IncomingMessage {
   message_id: string;
@@ -58,7 +57,6 @@ export interface InboxConsumerOptions<DB extends MessagingTables, M extends Inco
    */
   onLost: (reason: Error) => void;
   logger: Logger;
-  faults: Faults;
 }
 
 interface Parsed<M> {
@@ -107,6 +105,8 @@ const CANCEL_TIMEOUT_MS = 2000;
  */
 export async function startInboxConsumer<DB extends MessagingTables, M extends IncomingMessage>(options: InboxConsumerOptions<DB, M>): Promise<Stoppable> {
   const { channel, queue, logger } = options;
+  // The messaging statements see the domain's database through its messaging tables; the handler sees all of it.
+  const messaging = messagingView(options.db);
   const waiting: Delivery[] = [];
   const stopped = new AbortController();
   let closing = false;
@@ -123,8 +123,9 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
    */
   const applyBatch = (batch: Parsed<M>[], suspects: string[], count: () => Promise<void>) =>
     options.db.transaction().execute(async (trx) => {
+      const messagingTrx = messagingView(trx);
       const fresh = await insertInboxMessages(
-        trx,
+        messagingTrx,
         batch.map(({ delivery, message }) => ({ messageId: message.message_id, type: delivery.fields.routingKey })),
       );
       await count();
@@ -135,8 +136,8 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         else logger.info('inbox.duplicate_ignored', { message_id: message.message_id });
       }
       const outgoing = news.length > 0 ? await options.handler.apply(trx, news) : [];
-      if (outgoing.length > 0) await insertOutboxMessages(trx, outgoing);
-      if (suspects.length > 0) await forgetAttempts(messagingView(trx), suspects);
+      if (outgoing.length > 0) await insertOutboxMessages(messagingTrx, outgoing);
+      if (suspects.length > 0) await forgetAttempts(messagingTrx, suspects);
     });
 
   /**
@@ -184,12 +185,12 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
     let counted = false;
     const count = async () => {
       if (ids.length === 0 || counted) return;
-      await recordAttempts(messagingView(options.db), ids);
+      await recordAttempts(messaging, ids);
       counted = true;
     };
     const forgive = async () => {
       if (!counted) return;
-      await forgiveAttempts(messagingView(options.db), ids).then(
+      await forgiveAttempts(messaging, ids).then(
         () => (counted = false),
         () => {}, // the database refuses this too: the attempt stays counted
       );
@@ -206,7 +207,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
       for (const item of items) await applyAndAck([item], suspects);
       return;
     }
-    options.faults('consumer.after-commit');
+    reachFaultPoint('consumer.after-commit');
     coalesceFrames(channel, () => items.forEach(({ delivery }) => channel.ack(delivery)));
   };
 
@@ -226,7 +227,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
     // Redelivered: perhaps in hand when its consumer died. One never counted goes in a batch as
     // usual; one counted before goes alone, so that each later death is blamed on the one
     // message it met, and past maxAttempts it is taken for poison.
-    const before = await settled('read attempts', suspects.length, () => readAttempts(messagingView(options.db), suspects));
+    const before = await settled('read attempts', suspects.length, () => readAttempts(messaging, suspects));
     const counted = (item: Parsed<M>) => before.get(item.message.message_id) ?? 0;
     const together = parsed.filter((item) => counted(item) === 0);
     if (together.length > 0) await applyAndAck(together, new Set(suspects));
@@ -236,7 +237,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         continue;
       }
       await deadLetter(item.delivery, new PoisonMessageError(`its consumer died during each of its last ${counted(item)} attempts`));
-      await settled('forget attempts', 1, () => forgetAttempts(messagingView(options.db), [item.message.message_id]));
+      await settled('forget attempts', 1, () => forgetAttempts(messaging, [item.message.message_id]));
     }
   };
 

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { messagingView, type MessagingTables } from './schema.ts';
+import type { MessagingTables } from './schema.ts';
 
 /**
  * Records a batch of messages as received, in one statement; returns the ids
@@ -7,11 +7,8 @@ import { messagingView, type MessagingTables } from './schema.ts';
  * A concurrent insert of one of the same ids waits on the primary key until the
  * other transaction ends, so two deliveries never both win.
  */
-export async function insertInboxMessages<DB extends MessagingTables>(
-  trx: Transaction<DB>,
-  messages: Array<{ messageId: string; type: string }>,
-): Promise<Set<string>> {
-  const inserted = await messagingView(trx)
+export async function insertInboxMessages(trx: Transaction<MessagingTables>, messages: Array<{ messageId: string; type: string }>): Promise<Set<string>> {
+  const inserted = await trx
     .insertInto('inbox_message')
     .values(messages.map((m) => ({ message_id: m.messageId, type: m.type })))
     .onConflict((oc) => oc.column('message_id').doNothing())

@@ -8,4 +8,3 @@ export * from './consumer.ts';
 export * from './dead-letter.ts';
 export * from './worker.ts';
 export * from './session.ts';
-export * from './purge.ts';

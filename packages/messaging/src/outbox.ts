@@ -1,9 +1,9 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { messagingView, type MessagingTables, type NewOutboxMessage } from './schema.ts';
+import type { MessagingTables, NewOutboxMessage } from './schema.ts';
 
 /** One statement for any number of rows: the relay is woken once per statement. */
-export async function insertOutboxMessages<DB extends MessagingTables>(trx: Transaction<DB>, messages: NewOutboxMessage[]) {
-  await messagingView(trx).insertInto('outbox_message').values(messages).execute();
+export async function insertOutboxMessages(trx: Transaction<MessagingTables>, messages: NewOutboxMessage[]) {
+  await trx.insertInto('outbox_message').values(messages).execute();
 }
 
 /**

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
-import type { Faults, Logger } from '@gozon/platform';
+import { reachFaultPoint, type Logger, type Stoppable } from '@gozon/platform';
 import pTimeout from 'p-timeout';
-import { claimBatch, markSent, preferIndexScan, purgeSent, recordPublishFailures } from './outbox.ts';
-import { startPurging } from './purge.ts';
+import { claimBatch, markSent, preferIndexScan, recordPublishFailures } from './outbox.ts';
 import { publishConfirmed, type PublishOutcome } from './publish.ts';
 import { lingerAfter } from './linger.ts';
 import { OUTBOX_CHANNEL, type MessagingTables } from './schema.ts';
@@ -19,7 +18,6 @@ export interface OutboxRelayOptions {
   /** After a batch that was not full, wait up to this long before the next claim, so that rows gather (see lingerAfter). */
   lingerMs: number;
   pollIntervalMs: number;
-  retentionSeconds: number;
   /** Most a batch waits for its publisher confirms before it is rolled back and the channel given up. */
   confirmTimeoutMs: number;
   /** Failed publishes of one row (unroutable, oversize, unencodable) before it is set aside. */
@@ -31,11 +29,6 @@ export interface OutboxRelayOptions {
   /** Tells readiness what is wrong (a string) or that all is well again (null). */
   report: (problem: string | null) => void;
   logger: Logger;
-  faults: Faults;
-}
-
-export interface Stoppable {
-  stop(): Promise<void>;
 }
 
 export interface RelayedBatch {
@@ -54,14 +47,14 @@ export interface RelayedBatch {
  * statement timeout (and idle_in_transaction_session_timeout as the backstop).
  */
 export async function relayBatch(
-  options: Pick<OutboxRelayOptions, 'db' | 'channel' | 'exchange' | 'batchSize' | 'confirmTimeoutMs' | 'maxAttempts' | 'faults'>,
+  options: Pick<OutboxRelayOptions, 'db' | 'channel' | 'exchange' | 'batchSize' | 'confirmTimeoutMs' | 'maxAttempts'>,
 ): Promise<RelayedBatch> {
   return options.db.transaction().execute(async (trx) => {
     await preferIndexScan(trx);
     const rows = await claimBatch(trx, options.batchSize);
     if (rows.length === 0) return { claimed: 0, failed: [], setAside: [] };
     const outcome = await publishConfirmed(options.channel, options.exchange, rows, options.confirmTimeoutMs);
-    options.faults('relay.after-publish');
+    reachFaultPoint('relay.after-publish');
     if (outcome.confirmed.length > 0) await markSent(trx, outcome.confirmed);
     const setAside = outcome.failed.length > 0 ? await recordPublishFailures(trx, outcome.failed, options.maxAttempts) : [];
     return { claimed: rows.length, failed: outcome.failed, setAside };
@@ -128,20 +121,13 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
     }
   })();
 
-  const purging = startPurging({
-    table: 'outbox_message',
-    deleteChunk: (limit) => purgeSent(options.db, options.retentionSeconds, limit),
-    intervalMs: 1000,
-    logger,
-  });
-
   logger.info('outbox.relay_started', { batch_size: options.batchSize, poll_interval_ms: options.pollIntervalMs });
   return {
     async stop() {
       stopping = true;
       wake?.();
       // A batch awaiting confirms from a blocked broker settles when its channel is closed after this.
-      await pTimeout(Promise.all([loop, purging.stop()]), { milliseconds: STOP_GRACE_MS, message: false });
+      await pTimeout(loop, { milliseconds: STOP_GRACE_MS, message: false });
       options.listener.off('notification', wakeUp);
       logger.info('outbox.relay_stopped');
     },

@@ -41,8 +41,9 @@ export type NewOutboxMessage = Insertable<OutboxMessageTable>;
  * Kysely databases are invariant in their table map; every domain database holds
  * these tables, so the messaging functions see any of them through this view.
  */
-export function messagingView<DB extends MessagingTables>(db: Kysely<DB>): Kysely<MessagingTables>;
+// The transaction first: a Transaction is a Kysely too, and the first signature that fits is taken.
 export function messagingView<DB extends MessagingTables>(db: Transaction<DB>): Transaction<MessagingTables>;
+export function messagingView<DB extends MessagingTables>(db: Kysely<DB>): Kysely<MessagingTables>;
 export function messagingView(db: unknown) {
   return db;
 }

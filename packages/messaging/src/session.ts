@@ -1,13 +1,11 @@
 import type { Kysely } from 'kysely';
 import pTimeout from 'p-timeout';
 import { exchangeName, queueName, subscriptionsOf } from '@gozon/contracts';
-import { createListenClient, type Faults, type Logger } from '@gozon/platform';
+import { createListenClient, type Logger, type Stoppable } from '@gozon/platform';
 import { connectAmqp, declareTopology, destroyConnection, type AmqpConnection } from './amqp.ts';
 import { startInboxConsumer, type IncomingMessage, type InboxHandler } from './consumer.ts';
-import { startOutboxRelay, type Stoppable } from './relay.ts';
+import { startOutboxRelay } from './relay.ts';
 import { messagingView, type MessagingTables } from './schema.ts';
-import { purgeReceived } from './inbox.ts';
-import { startPurging } from './purge.ts';
 
 export interface SessionOptions<DB extends MessagingTables, M extends IncomingMessage> {
   service: string;
@@ -16,14 +14,13 @@ export interface SessionOptions<DB extends MessagingTables, M extends IncomingMe
   namespace: string;
   db: Kysely<DB>;
   handler: InboxHandler<DB, M>;
-  outbox: { batchSize: number; lingerMs: number; pollIntervalMs: number; retentionSeconds: number; confirmTimeoutMs: number; maxAttempts: number };
-  inbox: { batchSize: number; concurrency: number; lingerMs: number; maxAttempts: number; retentionHours: number };
+  outbox: { batchSize: number; lingerMs: number; pollIntervalMs: number; confirmTimeoutMs: number; maxAttempts: number };
+  inbox: { batchSize: number; concurrency: number; lingerMs: number; maxAttempts: number };
   /** Most any one step of starting or stopping the session (connect, declare, cancel, close) may take. */
   stepTimeoutMs: number;
   /** Tells readiness what is wrong with a part of the session (a string) or that it is well again (null). */
   report: (part: string, problem: string | null) => void;
   logger: Logger;
-  faults: Faults;
 }
 
 export interface Session {
@@ -108,7 +105,6 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
         onChannelLost: loseWith,
         report: (problem) => options.report('outbox', problem),
         logger,
-        faults: options.faults,
       }),
     );
     closers.push({ what: 'outbox relay', close: () => relay.stop() });
@@ -133,20 +129,12 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
             report: (problem) => options.report(`inbox of ${queue}`, problem),
             onLost: loseWith,
             logger,
-            faults: options.faults,
           }),
         ),
       );
     }
     // Stop taking messages first, on every queue at once, and finish the batches in hand.
     closers.push({ what: 'inbox consumers', close: () => Promise.all(consumers.map((consumer) => consumer.stop())) });
-    const inboxPurge = startPurging({
-      table: 'inbox_message',
-      deleteChunk: (limit) => purgeReceived(messagingView(options.db), options.inbox.retentionHours, limit),
-      intervalMs: 10_000,
-      logger,
-    });
-    closers.push({ what: 'inbox purge', close: () => inboxPurge.stop() });
   } catch (error) {
     stopping = true;
     await closeAll();

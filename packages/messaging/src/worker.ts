@@ -2,9 +2,11 @@ import { Hono } from 'hono';
 import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
 import { healthRoutes, listen, watchReadiness } from '@gozon/http';
-import { amqpSettings, commonSettings, createDb, createLogger, createPool, databaseSettings, exitForRestart, exitOnSignal, integer, logFatalErrors, parseFaults, pingDb, readConfig, type Logger } from '@gozon/platform';
+import { amqpSettings, armFaultPoints, commonSettings, createDb, createLogger, createPool, databaseSettings, exitForRestart, exitOnSignal, faultPointSettings, integer, logFatalErrors, pingDb, readConfig, startRetention, type Logger } from '@gozon/platform';
 import type { IncomingMessage, InboxHandler } from './consumer.ts';
-import type { MessagingTables } from './schema.ts';
+import { purgeReceived } from './inbox.ts';
+import { purgeSent } from './outbox.ts';
+import { messagingView, type MessagingTables } from './schema.ts';
 import { startSession, type Session } from './session.ts';
 
 export function workerSettings(database: string) {
@@ -12,15 +14,18 @@ export function workerSettings(database: string) {
     ...commonSettings,
     ...databaseSettings(database),
     ...amqpSettings,
+    ...faultPointSettings,
     HEALTH_PORT: integer(9000, 'port of /health/live and /health/ready', { min: 0, max: 65535 }),
     OUTBOX_BATCH_SIZE: integer(500, 'outbox rows claimed and published per transaction', { min: 1, max: 10000 }),
     OUTBOX_LINGER_MS: integer(30, 'after a batch that was not full, most a relay lets new rows gather (1 ms per row of that batch)', { min: 0, max: 1000 }),
     OUTBOX_POLL_INTERVAL_MS: integer(1000, 'fallback poll when no NOTIFY arrives', { min: 10, max: 60000 }),
     OUTBOX_RETENTION_SECONDS: integer(60, 'how long sent outbox rows are kept before they are purged', { min: 0, max: 604800 }),
+    OUTBOX_PURGE_INTERVAL_MS: integer(1000, 'wait between purges of the sent outbox rows past their retention', { min: 10, max: 3600000 }),
     INBOX_BATCH_SIZE: integer(100, 'messages applied per inbox transaction', { min: 1, max: 1000 }),
     INBOX_CONCURRENCY: integer(2, 'inbox transactions in flight per queue', { min: 1, max: 64 }),
     INBOX_LINGER_MS: integer(30, 'after a batch that was not full, most a consumer lets new messages gather (1 ms per message of that batch)', { min: 0, max: 1000 }),
     INBOX_RETENTION_HOURS: integer(168, 'how long a received message id is remembered against duplicates', { min: 1, max: 87600 }),
+    INBOX_PURGE_INTERVAL_MS: integer(10000, 'wait between purges of the received message ids past their retention', { min: 10, max: 3600000 }),
     INBOX_MAX_ATTEMPTS: integer(5, 'attempts at a redelivered message whose consumer died during each before it is dead-lettered as poison', { min: 1, max: 15 }),
     OUTBOX_CONFIRM_TIMEOUT_MS: integer(10000, 'most a batch waits for publisher confirms before it is rolled back and the channel replaced', { min: 100, max: 120000 }),
     OUTBOX_MAX_ATTEMPTS: integer(5, 'failed publishes of one outbox row (unroutable, oversize, unencodable) before it is set aside', { min: 1, max: 100 }),
@@ -31,8 +36,8 @@ export function workerSettings(database: string) {
 
 /**
  * The whole life of a messaging process: relay this domain's outbox to the
- * broker, consume this service's queues through the inbox, report health, and
- * stop cleanly on SIGTERM. When RabbitMQ or PostgreSQL goes away it reports
+ * broker, consume this service's queues through the inbox, purge both tables
+ * of what is past its retention, report health, and stop cleanly on SIGTERM. When RabbitMQ or PostgreSQL goes away it reports
  * not-ready, reconnects with bounded backoff, re-declares its topology and
  * resumes, without a restart. A worker's main only names itself and its handler.
  */
@@ -43,12 +48,32 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
 }): Promise<void> {
   const config = readConfig(options.settings);
   const logger = createLogger(options.service, config.LOG_LEVEL);
+  armFaultPoints(config.GOZON_FAULTS);
   logFatalErrors(logger);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
 
   const pool = createPool(config, (error) => logger.warn('db.connection_lost', { error }), options.service);
   const db = createDb<DB>(pool);
   shutdown.defer(() => pool.end());
+
+  // Every replica purges; each skips the rows another one's purge holds.
+  const messaging = messagingView(db);
+  const retention = startRetention(
+    [
+      {
+        table: 'outbox_message',
+        intervalMs: config.OUTBOX_PURGE_INTERVAL_MS,
+        deleteChunk: (limit) => purgeSent(messaging, config.OUTBOX_RETENTION_SECONDS, limit),
+      },
+      {
+        table: 'inbox_message',
+        intervalMs: config.INBOX_PURGE_INTERVAL_MS,
+        deleteChunk: (limit) => purgeReceived(messaging, config.INBOX_RETENTION_HOURS, limit),
+      },
+    ],
+    logger,
+  );
+  shutdown.defer(() => retention.stop());
 
   let session: Session | undefined;
   const problems = new Map<string, string>();
@@ -71,7 +96,6 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
         batchSize: config.OUTBOX_BATCH_SIZE,
         lingerMs: config.OUTBOX_LINGER_MS,
         pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-        retentionSeconds: config.OUTBOX_RETENTION_SECONDS,
         confirmTimeoutMs: config.OUTBOX_CONFIRM_TIMEOUT_MS,
         maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
       },
@@ -80,12 +104,10 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
         concurrency: config.INBOX_CONCURRENCY,
         lingerMs: config.INBOX_LINGER_MS,
         maxAttempts: config.INBOX_MAX_ATTEMPTS,
-        retentionHours: config.INBOX_RETENTION_HOURS,
       },
       stepTimeoutMs: config.AMQP_STEP_TIMEOUT_MS,
       report: (part, problem) => (problem === null ? problems.delete(part) : problems.set(part, problem)),
       logger,
-      faults: parseFaults(process.env.GOZON_FAULTS),
     });
 
   // A session that stops is closed step by step, each bounded; all of it past this is a wedge.

@@ -20,7 +20,8 @@ export interface PlaceOrder extends OrderRequest {
 }
 
 /** Chooses an order's ids and time once, before the first attempt to place it. */
-export function prepareOrder(request: OrderRequest, now = new Date()): PlaceOrder {
+export function prepareOrder(request: OrderRequest): PlaceOrder {
+  const now = new Date();
   return { ...request, orderId: newId(now.getTime()), paymentRequestId: newId(now.getTime()), placedAt: now };
 }
 

@@ -6,4 +6,5 @@ export * from './migrate.ts';
 export * from './transient.ts';
 export * from './ids.ts';
 export * from './group-calls.ts';
-export * from './faults.ts';
+export * from './fault-points.ts';
+export * from './retention.ts';

@@ -3,6 +3,11 @@ import type { Logger } from './logger.ts';
 /** Closes one thing; what it returns is awaited, so a closer that returns a promise is waited for. */
 export type Closer = () => unknown;
 
+/** Something running that stops on request: stop() resolves once it has. */
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
 export interface Shutdown {
   /** Registers what to close on the way out; the last registered closes first, like a stack. */
   defer(closer: Closer): void;

@@ -169,7 +169,7 @@ shared('AMQP accepts amqps and refuses http', () => {
   assert.match(problemsOf(amqpSettings, { AMQP_URL: 'http://broker:15672' }), 'AMQP_URL must use amqp: or amqps:, got http:');
 });
 
-shared('API settings combine common, database and port', () => {
+shared('API settings combine common, database, port and the key purge', () => {
   assert.equal(readConfig(apiSettings('gozon_payments', 3002), { PORT: '0' }), {
     LOG_LEVEL: 'info',
     SHUTDOWN_TIMEOUT_MS: 15000,
@@ -177,6 +177,7 @@ shared('API settings combine common, database and port', () => {
     DB_POOL_SIZE: 24,
     ...DB_TIMEOUTS,
     PORT: 0,
+    IDEMPOTENCY_PURGE_INTERVAL_MS: 600000,
   });
   assert.is(readConfig(apiSettings('gozon_payments', 3002), {}).PORT, 3002);
 });
