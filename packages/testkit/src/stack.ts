@@ -9,8 +9,6 @@ import { AMQP_URL } from './broker.ts';
 import { POSTGRES_URL, uniqueSuffix } from './databases.ts';
 import { REPO_ROOT } from './processes.ts';
 
-export const GATEWAY = process.env.TEST_GATEWAY_URL ?? 'http://127.0.0.1:8080';
-
 export interface StackStartOptions {
   timeoutMs?: number;
   /**
@@ -106,23 +104,4 @@ export async function startStack(label: string, env: Record<string, string> = {}
   };
 }
 
-// Past nginx's own upstream timeout (60 s), so the gateway answers first and a call still never waits for ever.
-const CALL_TIMEOUT_MS = 75_000;
-
-/** JSON over HTTP to the gateway. */
-export async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${GATEWAY}${path}`, {
-    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
-}
+export type Stack = Awaited<ReturnType<typeof startStack>>;
