@@ -454,7 +454,7 @@ async function attack(seed: number) {
   const audit = await auditStack(stack, load.accepted);
 
   // Kills at the code's own fault points (after a publish before its mark, after a commit before its ack) count too.
-  const kills = tally.kills + (stack.output().split('"event":"fault.kill"').length - 1);
+  const kills = tally.kills + stack.events('fault.kill').length;
   const struck = [
     [kills, 'kills'],
     [tally.brokerRestarts, 'broker restarts'],

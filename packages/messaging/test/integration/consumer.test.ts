@@ -5,7 +5,7 @@ import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import { createMessagingTables, declareTopology, recordMessagingFailures, type MessagingTables } from '@gozon/messaging';
 import { newId } from '@gozon/runtime';
-import { AMQP_URL, createTestBroker, createTestDatabase, startService, waitFor, type ServiceProcess, type TestBroker, type TestDatabase } from '@gozon/testkit';
+import { AMQP_URL, createTestBroker, createTestDatabase, launch, waitFor, type LaunchUntil, type LaunchedProcess, type TestBroker, type TestDatabase } from '@gozon/testkit';
 
 // The inbox consumer as a process, as orchestrators see it: killed, restarted,
 // starved of its database. The delivery limit must catch poison, not bad luck.
@@ -20,8 +20,14 @@ let broker: TestBroker;
 let queue: string;
 let deadLetters: string;
 
-function startConsumer(env: Record<string, string> = {}, readyEvent: string | null = 'consumer.started'): Promise<ServiceProcess> {
-  return startService('consumer', 'packages/messaging/test/integration/fixtures/consumer-main.ts', { DATABASE_URL: database.url, AMQP_URL, QUEUE: queue, ...env }, readyEvent);
+function startConsumer(env: Record<string, string> = {}, until: LaunchUntil = 'ready'): Promise<LaunchedProcess> {
+  return launch({
+    name: 'consumer',
+    command: [process.execPath, 'packages/messaging/test/integration/fixtures/consumer-main.ts'],
+    env: { DATABASE_URL: database.url, AMQP_URL, QUEUE: queue, ...env },
+    healthPortVariable: 'HEALTH_PORT',
+    until,
+  });
 }
 
 async function publishAll(kinds: string[]): Promise<string[]> {
@@ -81,7 +87,7 @@ consumer('a message that kills its consumer is dead-lettered as poison after a f
   let deaths = 0;
   for (let life = 0; life < 10; life += 1) {
     // As an orchestrator does: start it again each time it dies, until the queue is settled.
-    const process = await startConsumer({}, null);
+    const process = await startConsumer({}, 'started');
     const settled = waitFor('the queue settled', async () => (await broker.count(deadLetters)) === 1 && (await appliedIds()).length === innocents.length, 20_000).then(() => true);
     const outcome = await Promise.race([settled, process.exited.then(() => false)]);
     if (outcome) {
@@ -108,10 +114,10 @@ consumer('21 kills of a consumer holding the same prefetched messages dead-lette
   const release = await lockApplied();
   try {
     for (let kill = 0; kill < 21; kill += 1) {
-      const process = await startConsumer();
+      // Killed as soon as it holds them, ready or not: a try that reached the handler would count.
+      const process = await startConsumer({}, 'started');
       await waitFor('all ten in hand', async () => (await broker.count(queue)) === 0);
-      process.child.kill('SIGKILL');
-      await process.exited;
+      await process.kill();
     }
   } finally {
     await release();
@@ -128,19 +134,15 @@ consumer('a transient failure is retried in-process while it lasts, never return
   const release = await lockApplied();
   const ids = await publishAll(['fine', 'fine', 'fine']);
   try {
-    await waitFor('lock timeouts retried', async () => process.output().split('"event":"inbox.apply_retrying"').length - 1 >= 5);
+    await waitFor('lock timeouts retried', async () => process.events('inbox.apply_retrying').length >= 5);
   } finally {
     await release();
   }
   await waitFor('all three applied', async () => (await appliedIds()).length === ids.length);
-  const reports = process
-    .output()
-    .split('\n')
-    .filter((line) => line.includes('"event":"consumer.report"'))
-    .map((line) => JSON.parse(line).problem as string | null);
+  const reports = process.events('consumer.report').map((line) => line.problem as string | null);
   assert.match(reports[0] ?? '', /lock timeout/, 'readiness hears the failure');
   assert.is(reports.at(-1), null, 'and that it is over');
-  assert.is(process.child.exitCode, null, 'the consumer never died');
+  assert.ok(process.running(), 'the consumer never died');
   assert.not.ok(process.output().includes('"redelivered"'), 'nothing came back');
   assert.is(await process.stop(), 0);
   assert.is(await broker.count(deadLetters), 0);
@@ -151,12 +153,11 @@ consumer('tries of a redelivered message that the database cut short are not cou
   const release = await lockApplied();
   try {
     const first = await startConsumer({ DB_LOCK_TIMEOUT_MS: '200' });
-    await waitFor('it in hand', async () => first.output().includes('"event":"inbox.apply_retrying"'));
-    first.child.kill('SIGKILL');
-    await first.exited;
+    await waitFor('it in hand', async () => first.events('inbox.apply_retrying').length > 0);
+    await first.kill();
     // Redelivered now: each try that reaches the handler counts, and the lock timeout that ends it takes it back.
     const second = await startConsumer({ DB_LOCK_TIMEOUT_MS: '200' });
-    await waitFor('five tries cut short', async () => second.output().split('"event":"inbox.apply_retrying"').length - 1 >= 5);
+    await waitFor('five tries cut short', async () => second.events('inbox.apply_retrying').length >= 5);
     const row = await database.db.selectFrom('inbox_attempt').select('attempts').where('message_id', '=', id!).executeTakeFirst();
     assert.ok((row?.attempts ?? 0) <= 1, `at most the try under way is counted, not ${row?.attempts}`);
     await release();
@@ -171,7 +172,7 @@ consumer('tries of a redelivered message that the database cut short are not cou
 
 consumer('a batch that fails for no message of its own gives up the session, so its deliveries go back to the queue', async () => {
   const [id] = await publishAll(['parse-bug']);
-  const process = await startConsumer({}, null);
+  const process = await startConsumer({}, 'started');
   assert.is(await process.exited, 3, 'the session given up');
   assert.match(process.output(), /"event":"consumer\.lost"[^\n]*a handler bug/);
   await waitFor('the delivery back in the queue', async () => (await broker.count(queue)) === 1);
@@ -188,7 +189,7 @@ consumer('deliveries in hand when their queue is deleted are applied before the 
     const connection = await amqp.connect(AMQP_URL);
     await (await connection.createChannel()).deleteQueue(queue);
     await connection.close();
-    await waitFor('the cancel heard', async () => process.output().includes('"event":"inbox.cancelled_by_broker"'));
+    await waitFor('the cancel heard', async () => process.events('inbox.cancelled_by_broker').length > 0);
   } finally {
     await release();
   }
