@@ -7,6 +7,7 @@ export * from './gateway-client.ts';
 export * from './stack.ts';
 export * from './dockerfile.ts';
 export * from './invariants.ts';
-export * from './recording-db.ts';
+export * from './stub-db.ts';
+export * from './count-statements.ts';
 export * from './error-shape.ts';
 export * from './fault-proxy.ts';
