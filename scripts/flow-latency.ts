@@ -4,36 +4,28 @@
 // the polling interval does not count.
 //   node scripts/flow-latency.ts [orders=100]   (against a running `npm run stack`)
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readConfig, url } from '@gozon/platform';
+import { createGatewayClient, type GatewayAnswer } from '@gozon/testkit';
 
-const GATEWAY = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
+const config = readConfig({ GATEWAY_URL: url('http://127.0.0.1:8080', 'the gateway of a running stack', ['http:', 'https:']) });
+const gateway = createGatewayClient(config.GATEWAY_URL);
 const count = Number(process.argv[2] ?? 100);
 
-interface OrderJson {
-  order_id: string;
-  status: string;
-  created_at: string;
-  updated_at: string;
-}
-
-async function post<T = unknown>(path: string, body?: string): Promise<T> {
-  const response = await fetch(`${GATEWAY}${path}`, {
-    method: 'POST',
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body,
-  });
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
+/** The body of a call that must have succeeded. */
+function expectOk<T>(answer: GatewayAnswer<T>): T {
+  if (answer.status >= 300) throw new Error(`${answer.method} ${answer.path}: ${answer.status} ${answer.text}`);
+  return answer.json;
 }
 
 const user = `latency-${Date.now()}`;
-const wallet = await post<{ bill_id: string }>(`/payments/create/${user}`);
-await post(`/payments/add/${wallet.bill_id}`, JSON.stringify({ amount: count }));
+const wallet = expectOk(await gateway.openWallet(user));
+expectOk(await gateway.topUp(wallet.bill_id, count));
 
 const durations: number[] = [];
 for (let i = 0; i < count; i += 1) {
-  const order = await post<OrderJson>(`/orders/create/${user}`, JSON.stringify({ amount: 1, description: `latency probe ${i}` }));
+  const order = expectOk(await gateway.placeOrder(user, { amount: 1, description: `latency probe ${i}` }));
   for (;;) {
-    const status = (await (await fetch(`${GATEWAY}/orders/status/${order.order_id}`)).json()) as OrderJson;
+    const status = expectOk(await gateway.orderStatus(order.order_id));
     if (status.status !== 'NEW') {
       if (status.status !== 'FINISHED') throw new Error(`order ${order.order_id} ended ${status.status}`);
       durations.push(Date.parse(status.updated_at) - Date.parse(status.created_at));

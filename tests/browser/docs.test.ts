@@ -4,14 +4,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { parse } from 'yaml';
-import { GATEWAY, startStack } from '@gozon/testkit';
+import { gateway, startStack, type Stack } from '@gozon/testkit';
 
 // The contract served for people: /docs renders /openapi.yaml in a real browser.
 
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/browser');
 const docs = suite('the API docs page');
 
-let stack: Awaited<ReturnType<typeof startStack>>;
+let stack: Stack;
 let browser: Browser;
 
 docs.before(async () => {
@@ -28,10 +28,10 @@ docs.after(async () => {
 });
 
 docs('the gateway serves the spec as YAML', async () => {
-  const response = await fetch(`${GATEWAY}/openapi.yaml`);
+  const response = await gateway.request('GET', '/openapi.yaml');
   assert.is(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /^application\/yaml/);
-  const spec = parse(await response.text()) as { openapi: string; paths: Record<string, unknown> };
+  const spec = parse(response.text) as { openapi: string; paths: Record<string, unknown> };
   assert.match(spec.openapi, /^3\.1/);
   assert.ok(spec.paths['/orders/create/{user_id}']);
 });
@@ -40,9 +40,9 @@ docs('/docs shows every operation of the spec', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${GATEWAY}/docs`);
+  await page.goto(`${gateway.base}/docs`);
   await page.locator('.opblock').first().waitFor({ timeout: 15_000 });
-  const spec = parse(await (await fetch(`${GATEWAY}/openapi.yaml`)).text()) as { paths: Record<string, Record<string, unknown>> };
+  const spec = parse((await gateway.request('GET', '/openapi.yaml')).text) as { paths: Record<string, Record<string, unknown>> };
   const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
   const operations = Object.values(spec.paths).flatMap((item) => Object.keys(item).filter((k) => methods.includes(k)));
   assert.is(await page.locator('.opblock').count(), operations.length);

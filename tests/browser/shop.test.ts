@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { call, startStack, waitFor } from '@gozon/testkit';
+import { gateway, startStack, waitFor, type Stack } from '@gozon/testkit';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const UI = (process.env.TEST_UI_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
@@ -20,7 +20,7 @@ const PHONE = { width: 375, height: 800 };
 
 const shop = suite('the shop in a browser');
 
-let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+let stack: Stack | undefined;
 let browser: Browser | undefined;
 let desktop: BrowserContext;
 let page: Page;
@@ -190,12 +190,12 @@ shop('a person picks a name, opens a wallet, tops it up and an order is paid', a
   await waitForText(page.locator('#order-amount-error'), 'Use a dot for kopecks, e.g. 149.90.');
   assert.is(await page.getByLabel('Amount', { exact: true }).getAttribute('aria-invalid'), 'true');
   await shot(page, '03-validation-errors');
-  assert.equal((await call('GET', `/orders/orders/${users.alice}`)).json.orders, [], 'nothing was ordered');
-  assert.is((await call('GET', `/payments/balance/${billId}`)).json.balance, 0, 'nothing was added');
+  assert.equal((await gateway.listOrders(users.alice)).json.orders, [], 'nothing was ordered');
+  assert.is((await gateway.balance(billId)).json.balance, 0, 'nothing was added');
 
   await topUp(page, '500.50');
   await waitForText(page.getByTestId('balance'), '500.50 ₽');
-  assert.is((await call('GET', `/payments/balance/${billId}`)).json.balance, 500.5);
+  assert.is((await gateway.balance(billId)).json.balance, 500.5);
 
   const polls: string[] = [];
   page.on('request', (request) => {
@@ -208,11 +208,11 @@ shop('a person picks a name, opens a wallet, tops it up and an order is paid', a
   await waitForText(page.getByTestId('watching'), 'All settled');
   await shot(page, '04-order-finished');
 
-  const listed = (await call('GET', `/orders/orders/${users.alice}`)).json.orders;
+  const listed = (await gateway.listOrders(users.alice)).json.orders;
   assert.is(listed.length, 1);
-  assert.is(listed[0].status, 'FINISHED');
-  assert.is(listed[0].amount, 149.9);
-  assert.is((await call('GET', `/payments/balance/${billId}`)).json.balance, 350.6);
+  assert.is(listed[0]!.status, 'FINISHED');
+  assert.is(listed[0]!.amount, 149.9);
+  assert.is((await gateway.balance(billId)).json.balance, 350.6);
 
   // Nothing pending: the page stops asking.
   const before = polls.length;
@@ -274,9 +274,9 @@ shop('an order without a wallet is cancelled with the reason in words (keyboard 
   await waitForText(orderRow(page, 'nothing to pay with').getByTestId('cancel-reason'), 'No wallet');
   await shot(page, '05-no-wallet-cancelled');
 
-  const listed = (await call('GET', `/orders/orders/${users.nobody}`)).json.orders;
-  assert.is(listed[0].status, 'CANCELLED');
-  assert.is(listed[0].cancel_reason, 'NO_ACCOUNT');
+  const listed = (await gateway.listOrders(users.nobody)).json.orders;
+  assert.is(listed[0]!.status, 'CANCELLED');
+  assert.is(listed[0]!.cancel_reason, 'NO_ACCOUNT');
 
   // The last user is one click away.
   await page.getByRole('button', { name: new RegExp(`^${users.alice}( wallet)?$`) }).click();
@@ -337,13 +337,13 @@ shop('a burst of 20 orders, each under its own key, 3 of whose answers are lost,
   await waitForText(page.getByTestId('balance'), '34.56 ₽');
   await shot(page, '06-burst-summary');
 
-  const listed: Array<{ status: string; cancel_reason: string | null; amount: number }> = (await call('GET', `/orders/orders/${users.burst}`)).json.orders;
+  const listed = (await gateway.listOrders(users.burst)).json.orders;
   assert.is(listed.length, 20);
   assert.is(listed.filter((o) => o.status === 'FINISHED').length, 12);
   const cancelled = listed.filter((o) => o.status === 'CANCELLED');
   assert.is(cancelled.length, 8);
   assert.ok(cancelled.every((o) => o.cancel_reason === 'INSUFFICIENT_FUNDS'));
-  assert.is((await call('GET', `/payments/balance/${billId}`)).json.balance, 34.56);
+  assert.is((await gateway.balance(billId)).json.balance, 34.56);
   assert.is(await page.locator('[data-order-id]').count(), 10, 'the latest ten are shown');
   await page.getByRole('button', { name: 'Show all 20 orders' }).click();
   assert.is(await page.locator('[data-order-id]').count(), 20);
@@ -390,7 +390,7 @@ shop('one click is one order: an answer lost after the server placed it is retri
     const button = page.locator('[data-testid="order-form"] button[type="submit"]');
     await placeOrder(page, '30', 'an answer that got lost');
     await orders.serverAnswered(1);
-    const placedNow = (await call('GET', `/orders/orders/${users.lost}`)).json.orders;
+    const placedNow = (await gateway.listOrders(users.lost)).json.orders;
     assert.is(placedNow.length, 1, 'the server has placed it while the page still waits');
 
     // In flight: the page says so, and a second click or Enter cannot start another order.
@@ -424,10 +424,10 @@ shop('one click is one order: an answer lost after the server placed it is retri
     assert.is(two!.status, 201);
     assert.is(two!.replayed, 'true', 'the server replayed the first answer');
 
-    const listed = (await call('GET', `/orders/orders/${users.lost}`)).json.orders;
+    const listed = (await gateway.listOrders(users.lost)).json.orders;
     assert.is(listed.length, 1, 'exactly one order');
-    assert.is(listed[0].status, 'FINISHED');
-    assert.is((await call('GET', `/payments/balance/${billId}`)).json.balance, 70, 'paid once');
+    assert.is(listed[0]!.status, 'FINISHED');
+    assert.is((await gateway.balance(billId)).json.balance, 70, 'paid once');
     assert.is(await page.locator('[data-order-id]').count(), 1, 'and the page shows one');
   } finally {
     await orders.unroute();
@@ -447,7 +447,7 @@ shop('when every automatic retry loses its answer, “Try again” sends the sam
       /^The gateway at .+ cannot be reached\. Check that the shop’s API is running\. It is not known yet whether the order was placed\. “Try again” sends the same order, and it can never be placed twice\.$/,
     );
     assert.is(orders.posts.length, 3, 'three attempts, then the person is told');
-    const placed = (await call('GET', `/orders/orders/${users.lost}`)).json.orders.filter((o: { description: string }) => o.description === 'no answer three times');
+    const placed = (await gateway.listOrders(users.lost)).json.orders.filter((o) => o.description === 'no answer three times');
     assert.is(placed.length, 1, 'the server placed it once although it heard it three times');
     await shot(page, '14-order-outcome-unknown');
 
@@ -467,11 +467,11 @@ shop('when every automatic retry loses its answer, “Try again” sends the sam
     assert.match(orders.posts[4]!.key ?? '', UUID);
     assert.is.not(orders.posts[4]!.key, orders.posts[0]!.key, 'a new action, a new key');
 
-    const listed: Array<{ description: string; status: string }> = (await call('GET', `/orders/orders/${users.lost}`)).json.orders;
+    const listed = (await gateway.listOrders(users.lost)).json.orders;
     assert.equal(listed.map((o) => o.description).sort(), ['a second, new order', 'an answer that got lost', 'no answer three times']);
     assert.ok(listed.every((o) => o.status === 'FINISHED'));
     await waitForText(page.getByTestId('balance'), '45.00 ₽', 10_000);
-    assert.is((await call('GET', `/payments/balance/${billId}`)).json.balance, 45, '100 − 30 − 20 − 5: each paid once');
+    assert.is((await gateway.balance(billId)).json.balance, 45, '100 − 30 − 20 − 5: each paid once');
   } finally {
     await orders.unroute();
   }
@@ -500,7 +500,7 @@ shop('a burst order whose answer never comes is offered again, under its own key
     await waitForText(page.getByTestId('burst-verdict'), /^\? ?Not checked yet: 1 order got no answer, and the balance may include it\.$/);
     assert.is(await textOf(page.getByTestId('burst-finished')), '2');
     assert.is(posts.posts.length, 3 + 2, 'three orders, and two automatic retries of the unlucky one');
-    const placed = (await call('GET', `/orders/orders/${users.lost}`)).json.orders.filter((o: { description: string }) => o.description.startsWith('Burst order'));
+    const placed = (await gateway.listOrders(users.lost)).json.orders.filter((o) => o.description.startsWith('Burst order'));
     assert.is(placed.length, 3, 'the server placed all three, each once');
     await shot(page, '15-burst-outcome-unknown');
 
@@ -517,9 +517,9 @@ shop('a burst order whose answer never comes is offered again, under its own key
     assert.is(new Set(posts.posts.map((p) => p.key)).size, 3, 'three orders, three keys');
     await shot(page, '16-burst-known-again');
 
-    const listed = (await call('GET', `/orders/orders/${users.lost}`)).json.orders;
-    assert.is(listed.filter((o: { description: string }) => o.description.startsWith('Burst order')).length, 3);
-    assert.is((await call('GET', `/payments/balance/${billId}`)).json.balance, 30, 'each paid once');
+    const listed = (await gateway.listOrders(users.lost)).json.orders;
+    assert.is(listed.filter((o) => o.description.startsWith('Burst order')).length, 3);
+    assert.is((await gateway.balance(billId)).json.balance, 30, 'each paid once');
   } finally {
     await posts.unroute();
   }

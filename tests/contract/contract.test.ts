@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { GATEWAY, startStack, waitFor } from '@gozon/testkit';
+import { gateway, startStack, waitFor, type RawRequest, type Stack } from '@gozon/testkit';
 import { Contract, SPEC_FILE, UI_ORIGIN, safeJson, snippet } from './openapi-contract.ts';
 
 // full-openapi.yaml enforced through the gateway on :8080: the system scenario,
@@ -25,39 +25,22 @@ const UNPROVOKABLE: Record<string, string> = {
 };
 
 type Sent = Awaited<ReturnType<typeof send>>;
-interface Request {
-  body?: string;
-  /** Defaults to application/json when there is a body; null sends none. */
-  contentType?: string | null;
-  headers?: Record<string, string>;
-}
 
 let problems: string[] = [];
-let stack: Awaited<ReturnType<typeof startStack>>;
+let stack: Stack;
 
 /** One request through the gateway; its exchange is checked against the spec at once. */
-async function send(method: string, path: string, request: Request = {}) {
-  const headers: Record<string, string> = { ...request.headers };
-  if (request.body !== undefined && request.contentType !== null) headers['content-type'] = request.contentType ?? 'application/json';
-  let response: Response;
+async function send(method: string, path: string, request: RawRequest = {}) {
   try {
-    response = await fetch(`${GATEWAY}${path}`, {
-      method,
-      headers,
-      // Bytes, so that fetch adds no Content-Type of its own.
-      body: request.body === undefined ? undefined : Buffer.from(request.body),
-      redirect: 'manual',
-    });
+    const exchange = await gateway.request(method, path, request);
+    problems.push(...contract.check(exchange));
+    return exchange;
   } catch (error) {
     // The gateway dropped the connection (or fetch refused to send): no HTTP answer at all.
     const cause = (error as Error & { cause?: Error }).cause?.message ?? '';
     problems.push(`${method} ${path}: no HTTP response: ${(error as Error).message} ${cause}`);
-    return { method, path, requestHeaders: headers, requestBody: request.body, status: 0, headers: new Headers(), text: '', json: undefined as any };
+    return { method, path, requestHeaders: request.headers ?? {}, requestBody: request.body, status: 0, headers: new Headers(), text: '', json: undefined as any };
   }
-  const text = await response.text();
-  const exchange = { method, path, requestHeaders: headers, requestBody: request.body, status: response.status, headers: response.headers, text };
-  problems.push(...contract.check(exchange));
-  return { ...exchange, json: safeJson(text) as any };
 }
 
 function expect(what: string, sent: Sent, status: number, code?: string) {
@@ -324,7 +307,7 @@ test('hostile input is refused with the documented error, and changes nothing', 
   const unknownId = '01a21300-0000-7000-8000-00000000dead';
   const before = await snapshot();
 
-  type Row = [what: string, method: string, path: string, status: number, code?: string, request?: Request];
+  type Row = [what: string, method: string, path: string, status: number, code?: string, request?: RawRequest];
   const rows: Row[] = [];
   const topUp = `/payments/add/${alice}`;
   const order = '/orders/create/contract-alice';

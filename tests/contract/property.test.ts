@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { GATEWAY, startStack } from '@gozon/testkit';
+import { gateway, startStack, type Stack } from '@gozon/testkit';
 
 // Generated requests against the six endpoints through :8080: whatever the
 // method, path segment, Content-Type, Idempotency-Key or body, the answer is
@@ -14,7 +14,7 @@ const SEED = Number(process.env.PROPERTY_SEED ?? 20251125);
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
 const property = suite('generated requests through :8080');
 
-let stack: Awaited<ReturnType<typeof startStack>>;
+let stack: Stack;
 const wallets: Array<{ user: string; bill: string }> = [];
 /** Users that have no wallet: their orders end CANCELLED and never move a balance. */
 const WALLETLESS = ['prop-nowallet', 'prop-nowallet-2'];
@@ -28,26 +28,21 @@ interface Generated {
   body?: string;
 }
 
+/** The generated request as it is: its Content-Type header as generated, with or without a body. */
 async function send(request: Generated) {
   const headers: Record<string, string> = {};
   if (request.contentType !== undefined) headers['content-type'] = request.contentType;
   if (request.key !== undefined) headers['idempotency-key'] = request.key;
   const hasBody = request.body !== undefined && request.method !== 'GET' && request.method !== 'HEAD';
-  const response = await fetch(`${GATEWAY}${request.path}`, {
-    method: request.method,
-    headers,
-    body: hasBody ? Buffer.from(request.body!) : undefined,
-    redirect: 'manual',
-  });
-  return { status: response.status, headers: response.headers, text: await response.text() };
+  return gateway.request(request.method, request.path, { ...(hasBody ? { body: request.body! } : {}), contentType: null, headers });
 }
 
 async function totalKopecks(): Promise<bigint> {
   let total = 0n;
   for (const { bill } of wallets) {
-    const response = await fetch(`${GATEWAY}/payments/balance/${bill}`);
+    const response = await gateway.balance(bill);
     assert.is(response.status, 200);
-    total += BigInt(Math.round(((await response.json()) as { balance: number }).balance * 100));
+    total += BigInt(Math.round(response.json.balance * 100));
   }
   return total;
 }
@@ -214,13 +209,13 @@ property.before(async () => {
     throw error;
   }
   for (const [user, amount] of [
-    ['prop-w1', '100'],
-    ['prop-w2', '250.50'],
+    ['prop-w1', 100],
+    ['prop-w2', 250.5],
     ['prop-w3', undefined],
   ] as const) {
-    const opened = (await (await fetch(`${GATEWAY}/payments/create/${user}`, { method: 'POST' })).json()) as { bill_id: string };
+    const opened = (await gateway.openWallet(user)).json;
     wallets.push({ user, bill: opened.bill_id });
-    if (amount) await fetch(`${GATEWAY}/payments/add/${opened.bill_id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"amount": ${amount}}` });
+    if (amount) await gateway.topUp(opened.bill_id, amount);
   }
   expected = await totalKopecks();
   assert.is(expected, 35050n);

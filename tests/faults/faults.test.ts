@@ -28,15 +28,16 @@ import { databaseSettings, newId } from '@gozon/platform';
 import {
   auditFailures,
   auditStack,
-  call,
   describeClientRequest,
   explainStuck,
+  gateway,
   startFaultProxy,
   startStack,
   waitForQuiet,
   withChannel,
   withDb,
   type FaultProxy,
+  type Stack,
 } from '@gozon/testkit';
 import { healBroker, psql, rabbitmqctl, runCommand, terminateBackends, undoneAfter, type Command } from './undo.ts';
 
@@ -85,7 +86,7 @@ const FAULT_TIMEOUT_MS = 60_000;
 const BURST = 40;
 
 const faults = suite('faults');
-let stack: Awaited<ReturnType<typeof startStack>>;
+let stack: Stack;
 // Between orders-api and PostgreSQL, and only there: the others' commits are not ambiguous to a client.
 let proxy: FaultProxy;
 let users: string[];
@@ -112,10 +113,11 @@ let tally: ReturnType<typeof emptyTally>;
 /** One order, as a client sends it: with a request id of its own in the description, once, never retried blindly. */
 async function placeOrder(user: string) {
   load.attempts += 1;
-  const amount = `${between(1, 400, loadRandom)}.${String(between(0, 99, loadRandom)).padStart(2, '0')}`;
-  const description = JSON.stringify(describeClientRequest('fault load', newId()));
+  // Rubles with kopecks: a whole number of kopecks over 100 is the double nearest to its decimal.
+  const amount = (100 * between(1, 400, loadRandom) + between(0, 99, loadRandom)) / 100;
+  const description = describeClientRequest('fault load', newId());
   try {
-    const response = await call('POST', `/orders/create/${user}`, `{"amount": ${amount}, "description": ${description}}`);
+    const response = await gateway.placeOrder(user, { amount, description });
     if (response.status === 201) load.accepted.push(response.json.order_id);
     else load.refused += 1;
   } catch {
@@ -328,7 +330,7 @@ async function driveOrders(faultsDone: () => boolean) {
     while ((load.accepted.length < ORDERS || !faultsDone()) && load.attempts < ORDERS * 10) {
       const user = pick(users, loadRandom);
       if (loadRandom() < 0.02 && wallets.has(user)) {
-        await call('POST', `/payments/add/${wallets.get(user)}`, { amount: between(10, 2000, loadRandom) }).catch(() => {});
+        await gateway.topUp(wallets.get(user)!, between(10, 2000, loadRandom)).catch(() => {});
         continue;
       }
       await placeOrder(user);
@@ -425,9 +427,9 @@ async function attack(seed: number) {
   users = Array.from({ length: USERS }, (_, i) => `faults-${seed}-${i}`);
   wallets = new Map<string, string>();
   for (const user of users.slice(0, WALLETS)) {
-    const wallet = await call('POST', `/payments/create/${user}`);
+    const wallet = await gateway.openWallet(user);
     wallets.set(user, wallet.json.bill_id);
-    await call('POST', `/payments/add/${wallet.json.bill_id}`, { amount: between(100, 20_000, loadRandom) });
+    await gateway.topUp(wallet.json.bill_id, between(100, 20_000, loadRandom));
   }
 
   let loadDone = false;
@@ -452,7 +454,7 @@ async function attack(seed: number) {
   const audit = await auditStack(stack, load.accepted);
 
   // Kills at the code's own fault points (after a publish before its mark, after a commit before its ack) count too.
-  const kills = tally.kills + (stack.output().split('"event":"fault.kill"').length - 1);
+  const kills = tally.kills + stack.events('fault.kill').length;
   const struck = [
     [kills, 'kills'],
     [tally.brokerRestarts, 'broker restarts'],

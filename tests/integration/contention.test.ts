@@ -4,7 +4,7 @@ import amqp from 'amqplib';
 import { PAYMENT_REQUESTED, encodeMessage } from '@gozon/contracts';
 import { openWallet, topUp } from '@gozon/payments';
 import { newId } from '@gozon/platform';
-import { AMQP_URL, createFlow, waitFor, type Flow, type ServiceProcess } from '@gozon/testkit';
+import { AMQP_URL, createFlow, waitFor, type Flow, type LaunchedProcess } from '@gozon/testkit';
 
 // Found by the fault suite: two workers applying batches that debit the same
 // wallets in different orders deadlocked, and each deadlock stalled both for a
@@ -13,7 +13,7 @@ import { AMQP_URL, createFlow, waitFor, type Flow, type ServiceProcess } from '@
 const contention = suite('many payments for few wallets on two workers');
 
 let flow: Flow;
-let workers: ServiceProcess[];
+let workers: LaunchedProcess[];
 
 contention.before(async () => {
   flow = await createFlow('contention');

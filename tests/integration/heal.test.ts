@@ -6,7 +6,7 @@ import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import { findOrder, placeOrder, prepareOrder } from '@gozon/orders';
 import { openWallet, topUp } from '@gozon/payments';
 import { createLogger, newTraceparent } from '@gozon/platform';
-import { AMQP_URL, createFlow, waitFor, type Flow, type ServiceProcess } from '@gozon/testkit';
+import { AMQP_URL, createFlow, waitFor, type Flow, type LaunchedProcess } from '@gozon/testkit';
 import { createApp as createPaymentsApp } from '../../payments-api/src/app.ts';
 import { healBroker, psql, rabbitmqctl, runCommand, terminateBackends, undoneAfter } from '../faults/undo.ts';
 
@@ -16,17 +16,7 @@ import { healBroker, psql, rabbitmqctl, runCommand, terminateBackends, undoneAft
 
 const heal = suite('relays and workers heal by themselves');
 let flow: Flow;
-let worker: ServiceProcess;
-
-function events(service: ServiceProcess, event: string): number {
-  return service.output().split(`"event":"${event}"`).length - 1;
-}
-
-async function health(service: ServiceProcess, which: 'live' | 'ready') {
-  const port = /"event":"worker\.started"[^\n]*"health_port":(\d+)/.exec(service.output())![1];
-  const response = await fetch(`http://127.0.0.1:${port}/health/${which}`);
-  return { status: response.status, body: await response.text() };
-}
+let worker: LaunchedProcess;
 
 async function payOneOrder(label: string) {
   const placed = await placeOrder(flow.orders.db, prepareOrder({ userId: 'steady', amount: 100n, description: label, traceparent: newTraceparent() }));
@@ -66,7 +56,7 @@ heal('confirms that never come (a memory alarm) roll the claim back within its b
     const started = Date.now();
     assert.is(await relay.stop(), 0, 'SIGTERM during the alarm exits 0');
     assert.ok(Date.now() - started < 15_000, 'within the shutdown timeout');
-    assert.is(events(relay, 'shutdown.timed_out'), 0);
+    assert.is(relay.events('shutdown.timed_out').length, 0);
   });
   await flow.startOrdersRelay();
   await payOneOrder('after the alarm');
@@ -81,10 +71,10 @@ heal('the payments database read-only: payments wait, readiness says why, top-up
   let placedId = '';
   await undoneAfter(undo, async () => {
     await runCommand(psql(`alter database "${database}" set default_transaction_read_only = on`, terminateBackends([database])));
-    const retriesBefore = events(worker, 'inbox.apply_retrying');
+    const retriesBefore = worker.events('inbox.apply_retrying').length;
     placedId = (await placeOrder(flow.orders.db, prepareOrder({ userId: 'steady', amount: 100n, description: 'while read-only', traceparent: newTraceparent() }))).id;
-    await waitFor('the worker to retry', async () => events(worker, 'inbox.apply_retrying') >= retriesBefore + 3);
-    const ready = await health(worker, 'ready');
+    await waitFor('the worker to retry', async () => worker.events('inbox.apply_retrying').length >= retriesBefore + 3);
+    const ready = await worker.health('ready');
     assert.is(ready.status, 503);
     assert.match(ready.body, /read-only/);
     const topUpResponse = await api.request(`/payments/add/${wallet.id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amount": 5}' });
@@ -93,19 +83,19 @@ heal('the payments database read-only: payments wait, readiness says why, top-up
     assert.is(await flow.broker.count(deadLetters), 0, 'nothing dead-lettered');
   });
   await waitFor('the order paid once writable', async () => (await findOrder(flow.orders.db, placedId))?.status === 'FINISHED', 60_000);
-  await waitFor('ready again', async () => (await health(worker, 'ready')).status === 200);
+  await waitFor('ready again', async () => (await worker.health('ready')).status === 200);
   assert.is(await flow.broker.count(deadLetters), 0, 'nothing dead-lettered');
-  assert.is(worker.child.exitCode, null, 'no restart needed');
+  assert.ok(worker.running(), 'no restart needed');
 });
 
 heal('a deleted queue is declared again by the processes that need it, and the orders flow', async () => {
-  const connectedBefore = events(worker, 'worker.connected');
+  const connectedBefore = worker.events('worker.connected').length;
   const connection = await amqp.connect(AMQP_URL);
   const channel = await connection.createChannel();
   await channel.deleteQueue(flow.broker.queueOf('payments-worker', PAYMENT_REQUESTED));
   await connection.close();
-  await waitFor('the worker to start a new session', async () => events(worker, 'worker.connected') > connectedBefore);
-  assert.ok(events(worker, 'inbox.cancelled_by_broker') >= 1, 'it heard the cancel');
+  await waitFor('the worker to start a new session', async () => worker.events('worker.connected').length > connectedBefore);
+  assert.ok(worker.events('inbox.cancelled_by_broker').length >= 1, 'it heard the cancel');
   await payOneOrder('after the queue was deleted');
   const setAside = await flow.orders.db.selectFrom('outbox_message').select('id').where('failed_at', 'is not', null).execute();
   assert.equal(setAside, [], 'no outbox row was set aside for it');
@@ -120,11 +110,11 @@ heal('a deleted exchange is declared again, with its bindings, and the orders fl
 });
 
 heal('a worker that cannot reach RabbitMQ for longer than its bound exits for a restart', async () => {
-  const stranded = await flow.startPaymentsWorker({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:1', UNREADY_LIMIT_SECONDS: '5' });
-  assert.is((await health(stranded, 'ready')).status, 503);
-  assert.is((await health(stranded, 'live')).status, 200, 'alive while within its bound');
+  const stranded = await flow.startPaymentsWorker({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:1', UNREADY_LIMIT_SECONDS: '5' }, 'live');
+  assert.is((await stranded.health('ready')).status, 503);
+  assert.is((await stranded.health('live')).status, 200, 'alive while within its bound');
   assert.is(await stranded.exited, 1);
-  assert.is(events(stranded, 'worker.unready_too_long'), 1);
+  assert.is(stranded.events('worker.unready_too_long').length, 1);
 });
 
 heal.run();

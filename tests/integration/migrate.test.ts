@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import pg from 'pg';
 import { ordersMigrations } from '@gozon/orders';
 import { paymentsMigrations } from '@gozon/payments';
-import { POSTGRES_URL, startService, uniqueSuffix } from '@gozon/testkit';
+import { POSTGRES_URL, launch, uniqueSuffix } from '@gozon/testkit';
 
 const migrate = suite('the migrate entry points');
 
@@ -27,7 +27,7 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
 }
 
 async function run(main: string, url: string) {
-  const service = await startService('migrate', main, { DATABASE_URL: url }, null);
+  const service = await launch({ name: 'migrate', command: [process.execPath, main], env: { DATABASE_URL: url } });
   const code = await service.exited;
   return { code, output: service.output() };
 }

@@ -163,7 +163,7 @@ crash('re-publishes on restart, and the inbox absorbs the duplicate: debited onc
   const bill = await walletWith('victim', 100n * RUB);
   const spy = await flow.broker.spy(PAYMENT_REQUESTED);
   const placed = await order('victim', 25n * RUB);
-  const doomed = await flow.startOrdersRelay({ GOZON_FAULTS: 'relay.after-publish:1' }, null);
+  const doomed = await flow.startOrdersRelay({ GOZON_FAULTS: 'relay.after-publish:1' }, 'started');
   assert.is(await doomed.exited, 'SIGKILL', 'the relay died right after the broker confirmed');
   assert.is(await countUnsent(messagingView(flow.orders.db)), 1, 'the row was never marked sent');
 

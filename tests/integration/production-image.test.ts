@@ -1,12 +1,23 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ordersMigrations } from '@gozon/orders';
 import { paymentsMigrations } from '@gozon/payments';
-import { AMQP_URL, REPO_ROOT, appDir, buildDockerfile, createTestBroker, createTestDatabase, type BuiltStage, type TestBroker, type TestDatabase } from '@gozon/testkit';
+import {
+  AMQP_URL,
+  HEALTH_PORT_VARIABLES,
+  REPO_ROOT,
+  appDir,
+  buildDockerfile,
+  createTestBroker,
+  createTestDatabase,
+  launch,
+  type BuiltStage,
+  type TestBroker,
+  type TestDatabase,
+} from '@gozon/testkit';
 
 // The root Dockerfile's own steps, carried out outside Docker for each Node
 // deployable, must give an app that starts against the local services with
@@ -20,23 +31,16 @@ let orders: TestDatabase<unknown>;
 let payments: TestDatabase<unknown>;
 let broker: TestBroker;
 
-function runCmd(final: BuiltStage, command: string[], env: Record<string, string>, readyEvent: string | null) {
-  const child = spawn(command[0]!, command.slice(1), {
+/** Runs a command of the image with its environment only, as a container does; a deployable resolves once ready. */
+function runCmd(final: BuiltStage, command: string[], env: Record<string, string>, service?: keyof typeof HEALTH_PORT_VARIABLES) {
+  return launch({
+    name: service ?? command.join(' '),
+    command,
     cwd: appDir(final),
     env: { PATH: `${nodeBin}:/usr/bin:/bin`, HOME: work, ...final.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    inheritEnv: false,
+    ...(service ? { healthPortVariable: HEALTH_PORT_VARIABLES[service] } : {}),
   });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | string>((done) => child.on('exit', (code, signal) => done(code ?? signal ?? 'unknown')));
-  const ready = new Promise<void>((done, fail) => {
-    if (readyEvent === null) return done();
-    const timer = setTimeout(() => fail(new Error(`not ready:\n${output}`)), 20_000);
-    child.stdout.on('data', () => output.includes(`"event":"${readyEvent}"`) && (clearTimeout(timer), done()));
-    void exited.then((code) => (clearTimeout(timer), fail(new Error(`exited ${code}:\n${output}`))));
-  });
-  return { child, exited, ready, output: () => output };
 }
 
 image.before(async () => {
@@ -53,13 +57,13 @@ image.after(async () => {
 });
 
 const DEPLOYABLES = [
-  { service: 'orders-api', env: () => ({ DATABASE_URL: orders.url, PORT: '0' }), ready: 'api.started' },
-  { service: 'payments-api', env: () => ({ DATABASE_URL: payments.url, PORT: '0' }), ready: 'api.started' },
-  { service: 'orders-relay', env: () => ({ DATABASE_URL: orders.url, AMQP_URL, AMQP_NAMESPACE: broker.namespace, HEALTH_PORT: '0' }), ready: 'worker.started' },
-  { service: 'payments-worker', env: () => ({ DATABASE_URL: payments.url, AMQP_URL, AMQP_NAMESPACE: broker.namespace, HEALTH_PORT: '0' }), ready: 'worker.started' },
-];
+  { service: 'orders-api', env: () => ({ DATABASE_URL: orders.url }) },
+  { service: 'payments-api', env: () => ({ DATABASE_URL: payments.url }) },
+  { service: 'orders-relay', env: () => ({ DATABASE_URL: orders.url, AMQP_URL, AMQP_NAMESPACE: broker.namespace }) },
+  { service: 'payments-worker', env: () => ({ DATABASE_URL: payments.url, AMQP_URL, AMQP_NAMESPACE: broker.namespace }) },
+] as const;
 
-for (const { service, env, ready } of DEPLOYABLES) {
+for (const { service, env } of DEPLOYABLES) {
   image(`${service}: built by the Dockerfile's steps, it starts on production dependencies and stops on SIGTERM`, async () => {
     const stages = buildDockerfile({
       dockerfile: join(REPO_ROOT, 'Dockerfile'),
@@ -81,10 +85,8 @@ for (const { service, env, ready } of DEPLOYABLES) {
     }
     assert.not.ok(existsSync(join(app, 'packages/dlq')), 'the DLQ tool is an operator\'s and stays out');
 
-    const running = runCmd(final, final.cmd!, env(), ready);
-    await running.ready;
-    running.child.kill('SIGTERM');
-    assert.is(await running.exited, 0, running.output());
+    const running = await runCmd(final, final.cmd!, env(), service);
+    assert.is(await running.stop(), 0, running.output());
   });
 }
 
@@ -97,7 +99,7 @@ image('the orders image also runs the orders migration, as compose does', async 
     env: { ...process.env, PATH: `${nodeBin}:${process.env.PATH}` },
     log: () => {},
   }).at(-1)!;
-  const migrate = runCmd(final, ['node', 'packages/orders/bin/migrate.ts'], { DATABASE_URL: orders.url }, null);
+  const migrate = await runCmd(final, ['node', 'packages/orders/bin/migrate.ts'], { DATABASE_URL: orders.url });
   assert.is(await migrate.exited, 0, migrate.output());
   assert.match(migrate.output(), /"event":"migrate.done"/);
 });

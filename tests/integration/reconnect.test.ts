@@ -5,7 +5,7 @@ import pg from 'pg';
 import { findOrder, placeOrder, prepareOrder } from '@gozon/orders';
 import { openWallet, topUp } from '@gozon/payments';
 import { newTraceparent } from '@gozon/platform';
-import { POSTGRES_URL, createFlow, waitFor, type Flow, type ServiceProcess } from '@gozon/testkit';
+import { POSTGRES_URL, createFlow, waitFor, type Flow, type LaunchedProcess } from '@gozon/testkit';
 
 // A worker whose connections are cut reports it, reconnects by itself,
 // re-declares its topology and goes on: no restart, no lost order.
@@ -13,8 +13,8 @@ import { POSTGRES_URL, createFlow, waitFor, type Flow, type ServiceProcess } fro
 const reconnect = suite('relays and workers reconnect by themselves');
 
 let flow: Flow;
-let relay: ServiceProcess;
-let worker: ServiceProcess;
+let relay: LaunchedProcess;
+let worker: LaunchedProcess;
 
 async function payOneOrder(label: string) {
   const placed = await placeOrder(flow.orders.db, prepareOrder({ userId: 'steady', amount: 100n, description: label, traceparent: newTraceparent() }));
@@ -23,14 +23,6 @@ async function payOneOrder(label: string) {
     return order?.status === 'FINISHED' ? order : undefined;
   });
   assert.is(done.status, 'FINISHED');
-}
-
-function occurrences(service: ServiceProcess, event: string): number {
-  return service.output().split(`"event":"${event}"`).length - 1;
-}
-
-function alive(service: ServiceProcess) {
-  return service.child.exitCode === null && service.child.signalCode === null;
 }
 
 reconnect.before(async () => {
@@ -47,7 +39,7 @@ reconnect.after(async () => {
 });
 
 reconnect('after their PostgreSQL connections are terminated', async () => {
-  const connectedBefore = occurrences(relay, 'worker.connected') + occurrences(worker, 'worker.connected');
+  const connectedBefore = relay.events('worker.connected').length + worker.events('worker.connected').length;
   const admin = new pg.Client({ connectionString: `${POSTGRES_URL}/postgres` });
   await admin.connect();
   const { rows } = await admin.query(
@@ -57,9 +49,9 @@ reconnect('after their PostgreSQL connections are terminated', async () => {
   await admin.end();
   assert.ok(rows.length >= 2, 'the services had connections to terminate');
 
-  await waitFor('both to reconnect', async () => occurrences(relay, 'worker.connected') + occurrences(worker, 'worker.connected') >= connectedBefore + 2);
+  await waitFor('both to reconnect', async () => relay.events('worker.connected').length + worker.events('worker.connected').length >= connectedBefore + 2);
   await payOneOrder('after PostgreSQL cut them off');
-  assert.ok(alive(relay) && alive(worker), 'no restart');
+  assert.ok(relay.running() && worker.running(), 'no restart');
 });
 
 reconnect('after RabbitMQ closes their connections', async () => {
@@ -69,12 +61,12 @@ reconnect('after RabbitMQ closes their connections', async () => {
     .filter((line) => line.includes(`{"connection_name","${flow.broker.namespace}`))
     .map((line) => line.split('\t')[0]!);
   assert.is(ours.length, 2, 'one connection per process');
-  const lostBefore = occurrences(relay, 'worker.connection_lost') + occurrences(worker, 'worker.connection_lost');
+  const lostBefore = relay.events('worker.connection_lost').length + worker.events('worker.connection_lost').length;
   for (const pid of ours) execFileSync('rabbitmqctl', ['close_connection', pid, 'test: cut']);
 
-  await waitFor('both to notice', async () => occurrences(relay, 'worker.connection_lost') + occurrences(worker, 'worker.connection_lost') >= lostBefore + 2);
+  await waitFor('both to notice', async () => relay.events('worker.connection_lost').length + worker.events('worker.connection_lost').length >= lostBefore + 2);
   await payOneOrder('after RabbitMQ cut them off');
-  assert.ok(alive(relay) && alive(worker), 'no restart');
+  assert.ok(relay.running() && worker.running(), 'no restart');
 });
 
 reconnect.run();

@@ -1,15 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { call, startStack, waitFor } from '@gozon/testkit';
+import { gateway, startStack, waitFor, type Stack } from '@gozon/testkit';
 
 const UI_ORIGIN = 'http://localhost:3000';
 const system = suite('the whole stack through :8080');
 
-let stack: Awaited<ReturnType<typeof startStack>>;
+let stack: Stack;
 
 async function finalOrder(orderId: string) {
   return waitFor(`order ${orderId} to leave NEW`, async () => {
-    const { json } = await call('GET', `/orders/status/${orderId}`);
+    const { json } = await gateway.orderStatus(orderId);
     return json?.status !== 'NEW' ? json : undefined;
   });
 }
@@ -24,19 +24,19 @@ system.after(async () => {
 });
 
 system('a person opens a wallet, tops it up, and an order is paid', async () => {
-  const created = await call('POST', '/payments/create/system-alice');
+  const created = await gateway.openWallet('system-alice');
   assert.is(created.status, 201);
   assert.is(created.json.user_id, 'system-alice');
   assert.is(created.json.balance, 0);
-  const again = await call('POST', '/payments/create/system-alice');
+  const again = await gateway.openWallet('system-alice');
   assert.is(again.status, 200, 'opening it again returns the same wallet');
   assert.is(again.json.bill_id, created.json.bill_id);
 
-  const topped = await call('POST', `/payments/add/${created.json.bill_id}`, '{"amount": 500.50}');
+  const topped = await gateway.topUp(created.json.bill_id, 500.5);
   assert.is(topped.status, 200);
   assert.is(topped.json.balance, 500.5);
 
-  const placed = await call('POST', '/orders/create/system-alice', '{"amount": 149.90, "description": "a book"}');
+  const placed = await gateway.placeOrder('system-alice', { amount: 149.9, description: 'a book' });
   assert.is(placed.status, 201);
   assert.is(placed.json.status, 'NEW');
   assert.is(placed.json.amount, 149.9);
@@ -44,13 +44,13 @@ system('a person opens a wallet, tops it up, and an order is paid', async () => 
   assert.is(done.status, 'FINISHED');
   assert.is(done.cancel_reason, null);
 
-  const balance = await call('GET', `/payments/balance/${created.json.bill_id}`);
+  const balance = await gateway.balance(created.json.bill_id);
   assert.is(balance.status, 200);
   assert.is(balance.json.balance, 350.6);
 });
 
 system('an order without a wallet is CANCELLED with NO_ACCOUNT', async () => {
-  const placed = await call('POST', '/orders/create/system-nobody', { amount: 5, description: 'nothing to pay with' });
+  const placed = await gateway.placeOrder('system-nobody', { amount: 5, description: 'nothing to pay with' });
   assert.is(placed.status, 201);
   const done = await finalOrder(placed.json.order_id);
   assert.is(done.status, 'CANCELLED');
@@ -60,23 +60,22 @@ system('an order without a wallet is CANCELLED with NO_ACCOUNT', async () => {
 system('a user’s orders are listed newest first', async () => {
   const ids = [];
   for (const description of ['first', 'second', 'third']) {
-    ids.push((await call('POST', '/orders/create/system-lister', { amount: 1, description })).json.order_id);
+    ids.push((await gateway.placeOrder('system-lister', { amount: 1, description })).json.order_id);
   }
-  const list = await call('GET', '/orders/orders/system-lister');
+  const list = await gateway.listOrders('system-lister');
   assert.is(list.status, 200);
   assert.equal(
-    list.json.orders.map((o: { order_id: string }) => o.order_id),
+    list.json.orders.map((o) => o.order_id),
     ids.reverse(),
   );
   assert.equal(
-    list.json.orders.map((o: { description: string }) => o.description),
+    list.json.orders.map((o) => o.description),
     ['third', 'second', 'first'],
   );
 });
 
 system('a CORS preflight from the UI origin is answered, and other origins are not allowed', async () => {
-  const preflight = await fetch('http://127.0.0.1:8080/orders/create/someone', {
-    method: 'OPTIONS',
+  const preflight = await gateway.request('OPTIONS', '/orders/create/someone', {
     headers: { Origin: UI_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
   });
   assert.is(preflight.status, 204);
@@ -84,25 +83,25 @@ system('a CORS preflight from the UI origin is answered, and other origins are n
   assert.match(preflight.headers.get('access-control-allow-methods') ?? '', /POST/);
   assert.match((preflight.headers.get('access-control-allow-headers') ?? '').toLowerCase(), /content-type/);
 
-  const read = await call('GET', '/orders/orders/someone', undefined, { Origin: UI_ORIGIN });
+  const read = await gateway.request('GET', '/orders/orders/someone', { headers: { Origin: UI_ORIGIN } });
   assert.is(read.headers.get('access-control-allow-origin'), UI_ORIGIN);
-  const foreign = await call('GET', '/orders/orders/someone', undefined, { Origin: 'http://evil.example' });
+  const foreign = await gateway.request('GET', '/orders/orders/someone', { headers: { Origin: 'http://evil.example' } });
   assert.is(foreign.headers.get('access-control-allow-origin'), null);
 });
 
 system('an unknown path is a JSON 404, bad input a JSON 400, a huge body a JSON 413', async () => {
   for (const path of ['/nope', '/orders/unknown', '/payments/']) {
-    const missing = await call('GET', path);
+    const missing = await gateway.request('GET', path);
     assert.is(missing.status, 404, path);
     assert.is(missing.json.error.code, 'NOT_FOUND', path);
     assert.type(missing.json.error.message, 'string');
   }
-  const bad = await call('POST', '/orders/create/someone', { amount: 1.001, description: 'x' });
+  const bad = await gateway.placeOrder('someone', { amount: 1.001, description: 'x' });
   assert.is(bad.status, 400);
-  assert.is(bad.json.error.code, 'INVALID_AMOUNT');
-  const huge = await call('POST', '/orders/create/someone', { amount: 1, description: 'x'.repeat(20_000) });
+  assert.is(bad.json.error?.code, 'INVALID_AMOUNT');
+  const huge = await gateway.placeOrder('someone', { amount: 1, description: 'x'.repeat(20_000) });
   assert.is(huge.status, 413);
-  assert.is(huge.json.error.code, 'PAYLOAD_TOO_LARGE');
+  assert.is(huge.json.error?.code, 'PAYLOAD_TOO_LARGE');
 });
 
 system.run();

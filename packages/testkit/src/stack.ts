@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,9 +6,11 @@ import pg from 'pg';
 import { deleteTopology } from '@gozon/messaging';
 import { AMQP_URL } from './broker.ts';
 import { POSTGRES_URL, uniqueSuffix } from './databases.ts';
-import { REPO_ROOT } from './processes.ts';
+import { GATEWAY } from './gateway-client.ts';
+import { launch } from './processes.ts';
 
-export const GATEWAY = process.env.TEST_GATEWAY_URL ?? 'http://127.0.0.1:8080';
+// Past the runner's own deadline for its processes (30 s after SIGTERM): only a runner that ignored it is killed.
+const STACK_STOP_GRACE_MS = 45_000;
 
 export interface StackStartOptions {
   timeoutMs?: number;
@@ -24,38 +25,30 @@ export interface StackStartOptions {
   ordersApiDatabaseUrl?: (database: string) => string;
 }
 
+/** Whether something answers at the gateway's address already (another stack), which would pass for ours. */
+async function gatewayAnswers(): Promise<boolean> {
+  try {
+    await fetch(`${GATEWAY}/health`, { signal: AbortSignal.timeout(2000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * `npm run stack` as a person runs it, on databases and queues of the test's
- * own, resolved once it says it is ready. stop() sends SIGTERM, as an
- * orchestrator does; interrupt() sends SIGINT to the runner's process group, as
- * Ctrl-C in a terminal does. Both resolve with its exit code.
+ * own, resolved once its gateway answers /health (the runner starts the gateway
+ * last, once every service is ready). stop() sends SIGTERM, as an orchestrator
+ * does; interrupt() sends SIGINT to the runner's process group, as Ctrl-C in a
+ * terminal does. Both resolve with its exit code (or the signal that ended it).
  */
 export async function startStack(label: string, env: Record<string, string> = {}, options: StackStartOptions = {}) {
   const { timeoutMs = 60_000, processGroup = false } = options;
+  if (await gatewayAnswers()) throw new Error(`something answers at ${GATEWAY} already (is another stack running?)`);
   const suffix = uniqueSuffix();
   const databases = [`gozon_test_${label}_orders_${suffix}`, `gozon_test_${label}_payments_${suffix}`];
   const namespace = `test.${label}.${suffix}.`;
   const dir = mkdtempSync(join(tmpdir(), `gozon-${label}-`));
-  const child = spawn(process.execPath, ['scripts/stack/main.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      ORDERS_DATABASE_URL: `${POSTGRES_URL}/${databases[0]}`,
-      PAYMENTS_DATABASE_URL: `${POSTGRES_URL}/${databases[1]}`,
-      AMQP_URL,
-      AMQP_NAMESPACE: namespace,
-      STACK_DIR: dir,
-      LOG_LEVEL: 'warn',
-      ...(options.ordersApiDatabaseUrl ? { ORDERS_API_DATABASE_URL: options.ordersApiDatabaseUrl(databases[0]!) } : {}),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: processGroup,
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number>((done) => child.on('exit', (code) => done(code ?? 1)));
 
   const cleanUp = async () => {
     const admin = new pg.Client({ connectionString: `${POSTGRES_URL}/postgres` });
@@ -68,61 +61,47 @@ export async function startStack(label: string, env: Record<string, string> = {}
     await connection.close();
   };
 
-  const stopWith = async (signal: () => void): Promise<number> => {
-    if (child.exitCode === null && child.signalCode === null) signal();
-    const code = await exited;
+  const runner = await launch({
+    name: 'stack',
+    command: [process.execPath, 'scripts/stack/main.ts'],
+    env: {
+      ORDERS_DATABASE_URL: `${POSTGRES_URL}/${databases[0]}`,
+      PAYMENTS_DATABASE_URL: `${POSTGRES_URL}/${databases[1]}`,
+      AMQP_URL,
+      AMQP_NAMESPACE: namespace,
+      STACK_DIR: dir,
+      LOG_LEVEL: 'warn',
+      ...(options.ordersApiDatabaseUrl ? { ORDERS_API_DATABASE_URL: options.ordersApiDatabaseUrl(databases[0]!) } : {}),
+      ...env,
+    },
+    readyUrl: `${GATEWAY}/health`,
+    timeoutMs,
+    stopGraceMs: STACK_STOP_GRACE_MS,
+    ownProcessGroup: processGroup,
+  }).catch(async (error: unknown) => {
+    await cleanUp();
+    throw error;
+  });
+
+  const stopWith = async (signal: () => Promise<number | string>) => {
+    const code = await signal();
     await cleanUp();
     return code;
   };
-
-  try {
-    await new Promise<void>((ready, fail) => {
-      const timer = setTimeout(() => fail(new Error(`stack not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
-      child.stdout.on('data', () => {
-        if (output.includes('[stack] ready')) {
-          clearTimeout(timer);
-          ready();
-        }
-      });
-      void exited.then((code) => {
-        clearTimeout(timer);
-        fail(new Error(`stack exited (${code}) before it was ready:\n${output}`));
-      });
-    });
-  } catch (error) {
-    child.kill('SIGTERM');
-    await exited;
-    await cleanUp();
-    throw error;
-  }
 
   return {
     namespace,
     databases,
     dir,
-    output: () => output,
-    stop: () => stopWith(() => child.kill('SIGTERM')),
-    interrupt: () => stopWith(() => process.kill(processGroup ? -child.pid! : child.pid!, 'SIGINT')),
+    output: runner.output,
+    events: runner.events,
+    stop: () => stopWith(runner.stop),
+    interrupt: () =>
+      stopWith(async () => {
+        runner.signal('SIGINT');
+        return runner.exited;
+      }),
   };
 }
 
-// Past nginx's own upstream timeout (60 s), so the gateway answers first and a call still never waits for ever.
-const CALL_TIMEOUT_MS = 75_000;
-
-/** JSON over HTTP to the gateway. */
-export async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${GATEWAY}${path}`, {
-    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
-}
+export type Stack = Awaited<ReturnType<typeof startStack>>;
