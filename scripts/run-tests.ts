@@ -1,6 +1,6 @@
 // `npm test`: every test level, each file in its own process (so a leaked
 // handle fails that file instead of hanging the run), then one total line.
-//   node scripts/run-tests.ts [level ...]      levels: typecheck lint unit integration system contract browser faults
+//   node scripts/run-tests.ts [level ...]      levels: typecheck lint format unit integration system contract browser faults
 import { spawn } from 'node:child_process';
 import { existsSync, globSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -27,6 +27,7 @@ const CHROMIUM = { what: "Debian's Chromium at /usr/bin/chromium", file: '/usr/b
 const LEVELS: Level[] = [
   { name: 'typecheck', patterns: [], needs: [] },
   { name: 'lint', patterns: [], needs: [] },
+  { name: 'format', patterns: [], needs: [] },
   { name: 'unit', patterns: ['packages/*/test/unit/**/*.test.ts', '*/test/unit/**/*.test.ts', 'tests/unit/**/*.test.ts'], needs: [] },
   { name: 'integration', patterns: ['packages/*/test/integration/**/*.test.ts', '*/test/integration/**/*.test.ts', 'tests/integration/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
   { name: 'system', patterns: ['tests/system/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
@@ -134,8 +135,16 @@ async function lint(): Promise<boolean> {
   return passed;
 }
 
+/** The formatter's check of the whole tree (.prettierrc.json, .prettierignore) counts as one test: `npm run format` fixes what it finds. */
+async function format(): Promise<boolean> {
+  process.stdout.write('\n=== format: prettier --check .\n');
+  const passed = (await runTool('node_modules/prettier/bin/prettier.cjs', ['--check', '--log-level', 'warn', '.'])) === 0;
+  process.stdout.write(passed ? 'format passed\n' : '!! format failed (npm run format fixes it): counted as 1 failure\n');
+  return passed;
+}
+
 /** Levels that are one check of the whole tree rather than test files, each counted as one test. */
-const WHOLE_TREE_CHECKS: Record<string, () => Promise<boolean>> = { typecheck, lint };
+const WHOLE_TREE_CHECKS: Record<string, () => Promise<boolean>> = { typecheck, lint, format };
 
 async function main() {
   const wanted = process.argv.slice(2);
