@@ -8,7 +8,15 @@
 //   node scripts/claim-bench.ts [rows=20000]
 import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
-import { connectAmqp, createMessagingTables, markSent, publishConfirmed, recordMessagingFailures, relayBatch, type MessagingTables } from '@gozon/messaging';
+import {
+  connectAmqp,
+  createMessagingTables,
+  markSent,
+  publishConfirmed,
+  recordMessagingFailures,
+  relayBatch,
+  type MessagingTables,
+} from '@gozon/messaging';
 import { newId } from '@gozon/platform';
 import { AMQP_URL, createTestBroker, createTestDatabase } from '@gozon/testkit';
 
@@ -55,22 +63,29 @@ async function leaseBatch(batchSize: number): Promise<number> {
 }
 
 const holdBatch = (batchSize: number) =>
-  relayBatch({ db: database.db, channel, exchange: broker.exchange, batchSize, confirmTimeoutMs: CONFIRM_TIMEOUT_MS, maxAttempts: 5 }).then(
-    (batch) => batch.claimed,
-  );
+  relayBatch({
+    db: database.db,
+    channel,
+    exchange: broker.exchange,
+    batchSize,
+    confirmTimeoutMs: CONFIRM_TIMEOUT_MS,
+    maxAttempts: 5,
+  }).then((batch) => batch.claimed);
 
 async function drain(way: string, batchSize: number, batch: (size: number) => Promise<number>) {
   await fillOutbox();
   const started = performance.now();
   let transactions = 0;
-  for (let relayed = 0; relayed < ROWS; ) {
+  for (let relayed = 0; relayed < ROWS;) {
     relayed += await batch(batchSize);
     transactions += 1;
   }
   const seconds = (performance.now() - started) / 1000;
   await database.db.deleteFrom('outbox_message').execute();
   await broker.drain(queue);
-  console.log(`${way.padEnd(28)} batch ${String(batchSize).padStart(3)}: ${Math.round(ROWS / seconds).toLocaleString('en')} rows/s (${transactions} claims)`);
+  console.log(
+    `${way.padEnd(28)} batch ${String(batchSize).padStart(3)}: ${Math.round(ROWS / seconds).toLocaleString('en')} rows/s (${transactions} claims)`,
+  );
 }
 
 try {

@@ -7,7 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readConfig, url } from '@gozon/platform';
 import { createGatewayClient, type GatewayAnswer } from '@gozon/testkit';
 
-const config = readConfig({ GATEWAY_URL: url('http://127.0.0.1:8080', 'the gateway of a running stack', ['http:', 'https:']) });
+const config = readConfig({
+  GATEWAY_URL: url('http://127.0.0.1:8080', 'the gateway of a running stack', ['http:', 'https:']),
+});
 const gateway = createGatewayClient(config.GATEWAY_URL);
 const count = Number(process.argv[2] ?? 100);
 
@@ -37,4 +39,6 @@ for (let i = 0; i < count; i += 1) {
 
 durations.sort((a, b) => a - b);
 const at = (q: number) => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))];
-console.log(`${count} orders, POST → FINISHED at rest: p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${durations.at(-1)} ms`);
+console.log(
+  `${count} orders, POST → FINISHED at rest: p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${durations.at(-1)} ms`,
+);

@@ -22,14 +22,30 @@ const POSTGRES = {
   howToStart: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
 };
 const RABBITMQ = { what: 'RabbitMQ on 127.0.0.1:5672', port: 5672, howToStart: 'rabbitmq-server -detached' };
-const CHROMIUM = { what: "Debian's Chromium at /usr/bin/chromium", file: '/usr/bin/chromium', howToStart: 'apt-get update && apt-get install -y chromium' };
+const CHROMIUM = {
+  what: "Debian's Chromium at /usr/bin/chromium",
+  file: '/usr/bin/chromium',
+  howToStart: 'apt-get update && apt-get install -y chromium',
+};
 
 const LEVELS: Level[] = [
   { name: 'typecheck', patterns: [], needs: [] },
   { name: 'lint', patterns: [], needs: [] },
   { name: 'format', patterns: [], needs: [] },
-  { name: 'unit', patterns: ['packages/*/test/unit/**/*.test.ts', '*/test/unit/**/*.test.ts', 'tests/unit/**/*.test.ts'], needs: [] },
-  { name: 'integration', patterns: ['packages/*/test/integration/**/*.test.ts', '*/test/integration/**/*.test.ts', 'tests/integration/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
+  {
+    name: 'unit',
+    patterns: ['packages/*/test/unit/**/*.test.ts', '*/test/unit/**/*.test.ts', 'tests/unit/**/*.test.ts'],
+    needs: [],
+  },
+  {
+    name: 'integration',
+    patterns: [
+      'packages/*/test/integration/**/*.test.ts',
+      '*/test/integration/**/*.test.ts',
+      'tests/integration/**/*.test.ts',
+    ],
+    needs: [POSTGRES, RABBITMQ],
+  },
   { name: 'system', patterns: ['tests/system/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
   { name: 'contract', patterns: ['tests/contract/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
   { name: 'browser', patterns: ['tests/browser/**/*.test.ts'], needs: [POSTGRES, RABBITMQ, CHROMIUM] },
@@ -73,7 +89,11 @@ function readSummary(output: string): Outcome | undefined {
 
 function runFile(file: string): Promise<Outcome> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn(process.execPath, [file], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
     let output = '';
     const collect = (chunk: Buffer) => {
       output += chunk.toString();
@@ -94,11 +114,15 @@ function runFile(file: string): Promise<Outcome> {
       clearTimeout(killer);
       const summary = readSummary(output);
       if (!summary) {
-        process.stdout.write(`!! ${relative(ROOT, file)} ended (code ${code}, signal ${signal}) without a test summary: counted as 1 failure\n`);
+        process.stdout.write(
+          `!! ${relative(ROOT, file)} ended (code ${code}, signal ${signal}) without a test summary: counted as 1 failure\n`,
+        );
         return done({ passed: 0, failed: 1, skipped: 0 });
       }
       if (code !== 0 && summary.failed === 0) {
-        process.stdout.write(`!! ${relative(ROOT, file)} exited with code ${code} after its tests: counted as 1 failure\n`);
+        process.stdout.write(
+          `!! ${relative(ROOT, file)} exited with code ${code} after its tests: counted as 1 failure\n`,
+        );
         return done({ ...summary, failed: 1 });
       }
       done(summary);
@@ -138,8 +162,11 @@ async function lint(): Promise<boolean> {
 /** The formatter's check of the whole tree (.prettierrc.json, .prettierignore) counts as one test: `npm run format` fixes what it finds. */
 async function format(): Promise<boolean> {
   process.stdout.write('\n=== format: prettier --check .\n');
-  const passed = (await runTool('node_modules/prettier/bin/prettier.cjs', ['--check', '--log-level', 'warn', '.'])) === 0;
-  process.stdout.write(passed ? 'format passed\n' : '!! format failed (npm run format fixes it): counted as 1 failure\n');
+  const passed =
+    (await runTool('node_modules/prettier/bin/prettier.cjs', ['--check', '--log-level', 'warn', '.'])) === 0;
+  process.stdout.write(
+    passed ? 'format passed\n' : '!! format failed (npm run format fixes it): counted as 1 failure\n',
+  );
   return passed;
 }
 
@@ -149,7 +176,8 @@ const WHOLE_TREE_CHECKS: Record<string, () => Promise<boolean>> = { typecheck, l
 async function main() {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((name) => !LEVELS.some((level) => level.name === name));
-  if (unknown.length > 0) throw new Error(`unknown test level(s) ${unknown.join(', ')}; known: ${LEVELS.map((l) => l.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown test level(s) ${unknown.join(', ')}; known: ${LEVELS.map((l) => l.name).join(', ')}`);
   const levels = wanted.length === 0 ? LEVELS : LEVELS.filter((level) => wanted.includes(level.name));
   const total: Outcome = { passed: 0, failed: 0, skipped: 0 };
   const started = Date.now();
@@ -177,7 +205,10 @@ async function main() {
       if (!present) missing.push(need);
     }
     if (missing.length > 0) {
-      for (const need of missing) process.stdout.write(`!! ${level.name} needs ${need.what}, which does not answer. Start it: ${need.howToStart}\n`);
+      for (const need of missing)
+        process.stdout.write(
+          `!! ${level.name} needs ${need.what}, which does not answer. Start it: ${need.howToStart}\n`,
+        );
       total.failed += files.length;
       continue;
     }
@@ -191,7 +222,9 @@ async function main() {
   }
 
   process.stdout.write(`\n(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-  process.stdout.write(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`);
+  process.stdout.write(
+    `${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`,
+  );
   process.exitCode = total.failed === 0 ? 0 : 1;
 }
 

@@ -6,7 +6,10 @@ import type { OrdersDb } from '@gozon/orders';
 import { ordersRoutes } from './orders-routes.ts';
 import type { settings } from './settings.ts';
 
-export type OrdersApiConfig = Pick<Config<typeof settings>, 'ORDER_BATCH_SIZE' | 'ORDER_INSERTS_IN_FLIGHT' | 'DB_CONNECTION_TIMEOUT_MS'>;
+export type OrdersApiConfig = Pick<
+  Config<typeof settings>,
+  'ORDER_BATCH_SIZE' | 'ORDER_INSERTS_IN_FLIGHT' | 'DB_CONNECTION_TIMEOUT_MS'
+>;
 
 export function createApp(deps: { db: Kysely<OrdersDb>; logger: Logger; config: OrdersApiConfig }): Hono {
   const app = createApiApp(deps.logger, { database: () => pingDb(deps.db) });

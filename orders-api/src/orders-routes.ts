@@ -1,9 +1,26 @@
 import { Hono } from 'hono';
 import type { Kysely } from 'kysely';
-import { HttpError, idempotent, methodNotAllowed, readJsonObject, requireAmount, requireUserId, requireUuid } from '@gozon/http';
+import {
+  HttpError,
+  idempotent,
+  methodNotAllowed,
+  readJsonObject,
+  requireAmount,
+  requireUserId,
+  requireUuid,
+} from '@gozon/http';
 import { toRublesNumber } from '@gozon/money';
 import { acceptTraceparent, groupCalls, type Logger } from '@gozon/platform';
-import { findOrder, listOrdersOfUser, placeOrder, placeOrders, prepareOrder, type Order, type OrdersDb, type PlaceOrder } from '@gozon/orders';
+import {
+  findOrder,
+  listOrdersOfUser,
+  placeOrder,
+  placeOrders,
+  prepareOrder,
+  type Order,
+  type OrdersDb,
+  type PlaceOrder,
+} from '@gozon/orders';
 import type { OrdersApiConfig } from './app.ts';
 import { requireDescription } from './order-fields.ts';
 
@@ -32,7 +49,15 @@ function parseLimit(raw: string | undefined): number {
   return limit;
 }
 
-export function ordersRoutes({ db, logger, config }: { db: Kysely<OrdersDb>; logger: Logger; config: OrdersApiConfig }) {
+export function ordersRoutes({
+  db,
+  logger,
+  config,
+}: {
+  db: Kysely<OrdersDb>;
+  logger: Logger;
+  config: OrdersApiConfig;
+}) {
   const orders = new Hono();
   const placeGrouped = groupCalls((inputs: PlaceOrder[]) => placeOrders(db, inputs), {
     maxBatch: config.ORDER_BATCH_SIZE,

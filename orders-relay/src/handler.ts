@@ -12,8 +12,18 @@ export function paymentResultHandler(logger: Logger): InboxHandler<OrdersDb, Pay
         batch.map(({ message }) => message),
       );
       for (const { message } of batch) {
-        if (applied.has(message.order_id)) logger.debug('order.payment_applied', { order_id: message.order_id, message_id: message.message_id, type: message.type });
-        else logger.warn('order.payment_result_ignored', { order_id: message.order_id, message_id: message.message_id, reason: 'order is not NEW' });
+        if (applied.has(message.order_id))
+          logger.debug('order.payment_applied', {
+            order_id: message.order_id,
+            message_id: message.message_id,
+            type: message.type,
+          });
+        else
+          logger.warn('order.payment_result_ignored', {
+            order_id: message.order_id,
+            message_id: message.message_id,
+            reason: 'order is not NEW',
+          });
       }
       return [];
     },

@@ -1,6 +1,15 @@
 import { Hono } from 'hono';
 import type { Kysely } from 'kysely';
-import { HttpError, idempotent, inTransaction, methodNotAllowed, readJsonObject, requireAmount, requireUserId, requireUuid } from '@gozon/http';
+import {
+  HttpError,
+  idempotent,
+  inTransaction,
+  methodNotAllowed,
+  readJsonObject,
+  requireAmount,
+  requireUserId,
+  requireUuid,
+} from '@gozon/http';
 import { MAX_KOPECKS, toDecimalText, toRublesNumber } from '@gozon/money';
 import { type Logger } from '@gozon/platform';
 import { findWallet, openWallet, topUp, type PaymentsDb, type Wallet } from '@gozon/payments';
@@ -31,7 +40,11 @@ export function paymentsRoutes({ db, logger }: { db: Kysely<PaymentsDb>; logger:
       const result = await inTransaction(scope, (trx) => topUp(trx, walletId, amount));
       if ('refused' in result) {
         if (result.refused === 'NO_WALLET') throw new HttpError(404, 'ACCOUNT_NOT_FOUND', `no wallet ${walletId}`);
-        throw new HttpError(409, 'BALANCE_LIMIT', `a wallet holds at most ${toDecimalText(MAX_KOPECKS)} ₽; this top-up would exceed it`);
+        throw new HttpError(
+          409,
+          'BALANCE_LIMIT',
+          `a wallet holds at most ${toDecimalText(MAX_KOPECKS)} ₽; this top-up would exceed it`,
+        );
       }
       logger.info('wallet.topped_up', { bill_id: walletId, amount });
       return { status: 200, body: toWalletJson(result.wallet) };

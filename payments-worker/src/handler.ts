@@ -1,4 +1,9 @@
-import { PAYMENT_REQUESTED, parsePaymentRequested, MalformedMessageError, type PaymentRequested } from '@gozon/contracts';
+import {
+  PAYMENT_REQUESTED,
+  parsePaymentRequested,
+  MalformedMessageError,
+  type PaymentRequested,
+} from '@gozon/contracts';
 import type { InboxHandler } from '@gozon/messaging';
 import type { Logger } from '@gozon/platform';
 import { payForOrders, type PaymentsDb } from '@gozon/payments';
@@ -6,7 +11,8 @@ import { payForOrders, type PaymentsDb } from '@gozon/payments';
 export function paymentRequestHandler(logger: Logger): InboxHandler<PaymentsDb, PaymentRequested> {
   return {
     parse(type, body) {
-      if (type !== PAYMENT_REQUESTED) throw new MalformedMessageError(`unexpected message type ${JSON.stringify(type)}`);
+      if (type !== PAYMENT_REQUESTED)
+        throw new MalformedMessageError(`unexpected message type ${JSON.stringify(type)}`);
       return parsePaymentRequested(body);
     },
     async apply(trx, batch) {

@@ -15,7 +15,13 @@ export function renderChart(run: Run): string {
     const completed = new Map(phase.completionTimeline.map((p) => [p.second, p]));
     for (const p of phase.httpTimeline) {
       const c = completed.get(p.second);
-      points.push({ t: offset + p.second, accepted: p.accepted, completed: c?.completed ?? 0, httpP99: p.httpP99, completionP99: c?.completionP99 ?? 0 });
+      points.push({
+        t: offset + p.second,
+        accepted: p.accepted,
+        completed: c?.completed ?? 0,
+        httpP99: p.httpP99,
+        completionP99: c?.completionP99 ?? 0,
+      });
     }
     offset += phase.seconds + PHASE_GAP_SECONDS;
   }

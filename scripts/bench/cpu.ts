@@ -71,7 +71,8 @@ export function readCpuTicks(groups: Map<number, string>): CpuTicks {
  */
 export function toCpuPercent(before: CpuTicks, after: CpuTicks, seconds: number): Record<string, number> {
   const used = new Map<string, number>();
-  for (const [pid, { group, ticks }] of after) used.set(group, (used.get(group) ?? 0) + ticks - (before.get(pid)?.ticks ?? 0));
+  for (const [pid, { group, ticks }] of after)
+    used.set(group, (used.get(group) ?? 0) + ticks - (before.get(pid)?.ticks ?? 0));
   return Object.fromEntries([...used].map(([group, ticks]) => [group, round((100 * ticks) / TICKS / seconds)]));
 }
 

@@ -11,7 +11,10 @@ type Window = [Date, Date];
 /** Transactions committed so far in each of the databases, in the order given. */
 export async function countCommits(databases: string[]): Promise<number[]> {
   const result = await withDb('postgres', (client) =>
-    client.query<{ datname: string; n: string }>(`select datname, xact_commit as n from pg_stat_database where datname = any($1)`, [databases]),
+    client.query<{ datname: string; n: string }>(
+      `select datname, xact_commit as n from pg_stat_database where datname = any($1)`,
+      [databases],
+    ),
   );
   return databases.map((name) => Number(result.rows.find((row) => row.datname === name)?.n ?? 0));
 }
@@ -32,7 +35,10 @@ async function readCompletionLatency(client: pg.Client, window: Window) {
 
 /** Orders that reached FINISHED or CANCELLED within the window, whenever created. */
 async function countCompleted(client: pg.Client, window: Window): Promise<number> {
-  const result = await client.query<{ n: number }>(`select count(*)::int as n from "order" where status <> 'NEW' and updated_at between $1 and $2`, window);
+  const result = await client.query<{ n: number }>(
+    `select count(*)::int as n from "order" where status <> 'NEW' and updated_at between $1 and $2`,
+    window,
+  );
   return result.rows[0]!.n;
 }
 
@@ -55,9 +61,18 @@ export async function readCompletion(ordersDb: string, phase: { started: number;
     const completed = await countCompleted(client, window);
     const timeline = await readCompletionTimeline(client, window);
     return {
-      completion: { p50: round(latency.p50 ?? 0), p95: round(latency.p95 ?? 0), p99: round(latency.p99 ?? 0), orders: latency.n },
+      completion: {
+        p50: round(latency.p50 ?? 0),
+        p95: round(latency.p95 ?? 0),
+        p99: round(latency.p99 ?? 0),
+        orders: latency.n,
+      },
       completedPerSecond: round(completed / phase.seconds),
-      completionTimeline: timeline.map((r) => ({ second: r.second, completed: r.completed, completionP99: round(r.p99) })),
+      completionTimeline: timeline.map((r) => ({
+        second: r.second,
+        completed: r.completed,
+        completionP99: round(r.p99),
+      })),
     };
   });
 }

@@ -13,7 +13,14 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
 function post(path: string, body: string): Promise<{ status: number; text: string }> {
   return new Promise((done, fail) => {
     const request = http.request(
-      { host: '127.0.0.1', port: 8080, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port: 8080,
+        path,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (response) => {
         let text = '';
         response.setEncoding('utf8');
@@ -76,7 +83,11 @@ export async function openWallets(users: string[]): Promise<void> {
  * on schedule whether or not earlier ones have answered. Resolves once every
  * request sent has ended.
  */
-export async function runPhase({ name, seconds, rate }: PhasePlan, users: string[], connections: number): Promise<Phase> {
+export async function runPhase(
+  { name, seconds, rate }: PhasePlan,
+  users: string[],
+  connections: number,
+): Promise<Phase> {
   const samples = new Samples();
   const accepted: string[] = [];
   let skipped = 0;
@@ -89,7 +100,10 @@ export async function runPhase({ name, seconds, rate }: PhasePlan, users: string
     const at = Date.now();
     inFlight += 1;
     try {
-      const response = await post(`/orders/create/${user}`, `{"amount": ${1 + (next % 50)}.${String(next % 100).padStart(2, '0')}, "description": "bench"}`);
+      const response = await post(
+        `/orders/create/${user}`,
+        `{"amount": ${1 + (next % 50)}.${String(next % 100).padStart(2, '0')}, "description": "bench"}`,
+      );
       if (response.status === 201) accepted.push((JSON.parse(response.text) as { order_id: string }).order_id);
       samples.add(at - started, Date.now() - at, response.status);
     } catch (error) {

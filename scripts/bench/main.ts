@@ -43,7 +43,11 @@ type Stack = Awaited<ReturnType<typeof startStack>>;
  * per process, the machine, commits), then the wait until the backlog has
  * drained; answers its figures and the ids of the orders it placed.
  */
-async function measurePhase(stack: Stack, plan: PhasePlan, users: string[]): Promise<{ result: PhaseResult; accepted: string[] }> {
+async function measurePhase(
+  stack: Stack,
+  plan: PhasePlan,
+  users: string[],
+): Promise<{ result: PhaseResult; accepted: string[] }> {
   const before = readCpuTicks(await readProcessGroups(stack.dir));
   const machineBefore = readMachineTicks();
   const commitsBefore = await countCommits(stack.databases);
@@ -58,12 +62,31 @@ async function measurePhase(stack: Stack, plan: PhasePlan, users: string[]): Pro
   const machineBusyPercent = toBusyPercent(machineBefore, machineAfter);
   const completion = await readCompletion(stack.databases[0]!, phase);
   // CPU time each order cost in each process: what limits the rate once the machine is busy.
-  const cpuMsPerOrder = Object.fromEntries(Object.entries(cpu).map(([group, percent]) => [group, round((10 * percent) / Math.max(1, completion.completedPerSecond), 3)]));
+  const cpuMsPerOrder = Object.fromEntries(
+    Object.entries(cpu).map(([group, percent]) => [
+      group,
+      round((10 * percent) / Math.max(1, completion.completedPerSecond), 3),
+    ]),
+  );
   // Statistics reach pg_stat_database within a second: near enough over a phase of many.
-  const [ordersCommits, paymentsCommits] = commitsAfter.map((n, i) => round((n - commitsBefore[i]!) / Math.max(1, phase.accepted.length), 2));
+  const [ordersCommits, paymentsCommits] = commitsAfter.map((n, i) =>
+    round((n - commitsBefore[i]!) / Math.max(1, phase.accepted.length), 2),
+  );
   const transactionsPerOrder = { orders: ordersCommits!, payments: paymentsCommits! };
   const { name, rate, seconds } = plan;
-  const result = { name, rate, seconds, drainSeconds, stuck, ...summarizeHttp(phase), ...completion, machineBusyPercent, transactionsPerOrder, cpuPercent: cpu, cpuMsPerOrder };
+  const result = {
+    name,
+    rate,
+    seconds,
+    drainSeconds,
+    stuck,
+    ...summarizeHttp(phase),
+    ...completion,
+    machineBusyPercent,
+    transactionsPerOrder,
+    cpuPercent: cpu,
+    cpuMsPerOrder,
+  };
   return { result, accepted: phase.accepted };
 }
 

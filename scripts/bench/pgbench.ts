@@ -27,7 +27,9 @@ export async function runPgbench(): Promise<{ tps: number; machineBusyPercent: n
   writeFileSync(script, SCRIPT);
   try {
     const before = readMachineTicks();
-    const output = execFileSync('pgbench', ['-n', '-c', '16', '-j', '2', '-T', '15', '-f', script, database.url], { encoding: 'utf8' });
+    const output = execFileSync('pgbench', ['-n', '-c', '16', '-j', '2', '-T', '15', '-f', script, database.url], {
+      encoding: 'utf8',
+    });
     const tps = /tps = ([\d.]+)/.exec(output);
     if (!tps) throw new Error(`pgbench printed no tps:\n${output}`);
     const after = readMachineTicks();

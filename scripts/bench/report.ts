@@ -5,7 +5,8 @@ import type { PhasePlan } from './load.ts';
 import { round, type summarizeHttp } from './stats.ts';
 
 /** The figures of one phase: the plan, what HTTP saw, what the orders database saw, and the CPU. */
-export interface PhaseResult extends PhasePlan, ReturnType<typeof summarizeHttp>, Awaited<ReturnType<typeof readCompletion>> {
+export interface PhaseResult
+  extends PhasePlan, ReturnType<typeof summarizeHttp>, Awaited<ReturnType<typeof readCompletion>> {
   /** Seconds the backlog took to clear after the phase. */
   drainSeconds: number;
   /** Orders still NEW when draining gave up (0 when it cleared). */
@@ -42,7 +43,13 @@ export function renderMarkdown(report: Report): string {
   const rows = report.runs.flatMap((run) =>
     run.phases.map(
       (p) =>
-        `| ${run.replicas} | ${p.name} | ${p.acceptedPerSecond} | ${p.completedPerSecond} | ${round(p.completedPerSecond / report.pgbenchTps, 3)} | ${p.http.p50} / ${p.http.p95} / ${p.http.p99} | ${p.completion.p50} / ${p.completion.p95} / ${p.completion.p99} | ${p.errors === 0 ? 0 : `${p.errors} (${Object.entries(p.errorsByOutcome).map(([outcome, n]) => `${n}× ${outcome}`).join(', ')})`} | ${p.machineBusyPercent} | ${p.transactionsPerOrder.orders} / ${p.transactionsPerOrder.payments} | ${p.drainSeconds} |`,
+        `| ${run.replicas} | ${p.name} | ${p.acceptedPerSecond} | ${p.completedPerSecond} | ${round(p.completedPerSecond / report.pgbenchTps, 3)} | ${p.http.p50} / ${p.http.p95} / ${p.http.p99} | ${p.completion.p50} / ${p.completion.p95} / ${p.completion.p99} | ${
+          p.errors === 0
+            ? 0
+            : `${p.errors} (${Object.entries(p.errorsByOutcome)
+                .map(([outcome, n]) => `${n}× ${outcome}`)
+                .join(', ')})`
+        } | ${p.machineBusyPercent} | ${p.transactionsPerOrder.orders} / ${p.transactionsPerOrder.payments} | ${p.drainSeconds} |`,
     ),
   );
   const byCost = (values: Record<string, number>) =>
@@ -52,7 +59,14 @@ export function renderMarkdown(report: Report): string {
   const cpu = report.runs.flatMap((run) =>
     run.phases.map(
       (p) =>
-        `| ${run.replicas} | ${p.name} | ${round(Object.values(p.cpuMsPerOrder).reduce((sum, ms) => sum + ms, 0), 2)} | ${byCost(p.cpuMsPerOrder).map(([name, ms]) => `${name} ${ms}`).join(', ')} | ${byCost(p.cpuPercent).map(([name, percent]) => `${name} ${percent}%`).join(', ')} |`,
+        `| ${run.replicas} | ${p.name} | ${round(
+          Object.values(p.cpuMsPerOrder).reduce((sum, ms) => sum + ms, 0),
+          2,
+        )} | ${byCost(p.cpuMsPerOrder)
+          .map(([name, ms]) => `${name} ${ms}`)
+          .join(', ')} | ${byCost(p.cpuPercent)
+          .map(([name, percent]) => `${name} ${percent}%`)
+          .join(', ')} |`,
     ),
   );
   return `# Gozon benchmark, ${report.at}

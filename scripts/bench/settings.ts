@@ -8,7 +8,12 @@ import { MAX_IN_FLIGHT } from './load.ts';
  * A comma-separated list of integers, each within the range; blanks between
  * commas are ignored. An empty list is an error unless `allowEmpty`.
  */
-function integers(fallback: string, describe: string, range: { min: number; max: number }, allowEmpty = false): Setting<number[]> {
+function integers(
+  fallback: string,
+  describe: string,
+  range: { min: number; max: number },
+  allowEmpty = false,
+): Setting<number[]> {
   const each = integer(range.min, describe, range);
   return {
     default: fallback,
@@ -19,7 +24,8 @@ function integers(fallback: string, describe: string, range: { min: number; max:
         .map((part) => part.trim())
         .filter((part) => part !== '')
         .map((part) => each.parse(part));
-      if (values.length === 0 && !allowEmpty) throw new ConfigError(`must list at least one integer from ${range.min} to ${range.max}`);
+      if (values.length === 0 && !allowEmpty)
+        throw new ConfigError(`must list at least one integer from ${range.min} to ${range.max}`);
       return values;
     },
   };
@@ -27,10 +33,21 @@ function integers(fallback: string, describe: string, range: { min: number; max:
 
 /** Every BENCH_* variable `npm run bench` reads, with its default (docs/performance.md lists them). */
 export const settings = {
-  BENCH_REPLICAS: integers('1,2', 'replicas of each worker, one stack and one run of the plan each', { min: 1, max: 16 }),
+  BENCH_REPLICAS: integers('1,2', 'replicas of each worker, one stack and one run of the plan each', {
+    min: 1,
+    max: 16,
+  }),
   BENCH_MAX_SECONDS: integer(60, 'seconds of the phase at the maximum rate', { min: 1, max: 3600 }),
-  BENCH_RATES: integers('250,500,1000,2000', 'orders/s of each fixed-rate phase, after the maximum (empty: none)', { min: 1, max: 100_000 }, true),
+  BENCH_RATES: integers(
+    '250,500,1000,2000',
+    'orders/s of each fixed-rate phase, after the maximum (empty: none)',
+    { min: 1, max: 100_000 },
+    true,
+  ),
   BENCH_RATE_SECONDS: integer(20, 'seconds of each fixed-rate phase', { min: 1, max: 3600 }),
-  BENCH_CONNECTIONS: integer(64, 'connections sending orders back to back at the maximum rate', { min: 1, max: MAX_IN_FLIGHT }),
+  BENCH_CONNECTIONS: integer(64, 'connections sending orders back to back at the maximum rate', {
+    min: 1,
+    max: MAX_IN_FLIGHT,
+  }),
   BENCH_WALLETS: integer(200, 'wallets opened, topped up and ordered from in turn', { min: 1, max: 100_000 }),
 };

@@ -41,6 +41,13 @@ export function summarizeHttp(phase: Phase) {
     http: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), p99: percentile(latencies, 0.99) },
     httpTimeline: [...perSecond.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([second, values]) => ({ second, accepted: values.length, httpP99: percentile(values.sort((a, b) => a - b), 0.99) })),
+      .map(([second, values]) => ({
+        second,
+        accepted: values.length,
+        httpP99: percentile(
+          values.sort((a, b) => a - b),
+          0.99,
+        ),
+      })),
   };
 }

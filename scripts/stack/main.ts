@@ -50,10 +50,15 @@ async function run() {
 
   const services = serviceProcesses(options);
   await requireFreePorts([config.GATEWAY_PORT, config.UI_PORT, ...services.map((s) => s.healthPort!)]);
-  const uiBuild = supervisor.start({ name: 'ui-build', command: ['npm', 'run', '--silent', 'build', '-w', '@gozon/ui'], env: {} }, true);
+  const uiBuild = supervisor.start(
+    { name: 'ui-build', command: ['npm', 'run', '--silent', 'build', '-w', '@gozon/ui'], env: {} },
+    true,
+  );
   const children = services.map((spec) => ({ spec, child: supervisor.start(spec) }));
   await Promise.all(
-    children.map(({ spec, child }) => waitUntilReady(spec.name, `http://127.0.0.1:${spec.healthPort}/health/ready`, child)),
+    children.map(({ spec, child }) =>
+      waitUntilReady(spec.name, `http://127.0.0.1:${spec.healthPort}/health/ready`, child),
+    ),
   );
 
   const uiBuilt = await exitCode(uiBuild);

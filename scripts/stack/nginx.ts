@@ -2,7 +2,16 @@
 // images render with envsubst, rendered here into the stack's folder with the
 // main nginx.conf the image has around them, and checked with `nginx -t`.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { StackConfig } from './settings.ts';
 
@@ -13,7 +22,10 @@ export const GATEWAY_TEMPLATE = join(ROOT, 'gateway/default.conf.template');
 export const UI_TEMPLATE = join(ROOT, 'ui/nginx.conf.template');
 
 /** The settings nginx is rendered from. */
-export type NginxConfig = Pick<StackConfig, 'STACK_DIR' | 'GATEWAY_PORT' | 'UI_PORT' | 'ORDERS_API_PORT' | 'PAYMENTS_API_PORT' | 'CORS_ORIGIN'>;
+export type NginxConfig = Pick<
+  StackConfig,
+  'STACK_DIR' | 'GATEWAY_PORT' | 'UI_PORT' | 'ORDERS_API_PORT' | 'PAYMENTS_API_PORT' | 'CORS_ORIGIN'
+>;
 
 /**
  * Renders the template as the nginx image's entrypoint does with envsubst:
@@ -21,7 +33,10 @@ export type NginxConfig = Pick<StackConfig, 'STACK_DIR' | 'GATEWAY_PORT' | 'UI_P
  * A placeholder left without a value is an error, not an empty string.
  */
 export function renderTemplate(template: string, values: Record<string, string>): string {
-  const rendered = template.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (placeholder, name: string) => values[name] ?? placeholder);
+  const rendered = template.replace(
+    /\$\{([A-Z_][A-Z0-9_]*)\}/g,
+    (placeholder, name: string) => values[name] ?? placeholder,
+  );
   const missing = [...rendered.matchAll(/\$\{([A-Z_][A-Z0-9_]*)\}/g)].map((m) => m[1]);
   if (missing.length > 0) throw new Error(`gateway template: no value for ${[...new Set(missing)].join(', ')}`);
   return rendered;
@@ -103,7 +118,13 @@ export function writeNginxConfig(config: NginxConfig): string[] {
   const gatewayConf = join(dir, 'gateway.conf');
   const uiConf = join(dir, 'ui.conf');
   writeFileSync(uiConf, renderTemplateFile(UI_TEMPLATE, uiValues(config)));
-  writeFileSync(gatewayConf, renderTemplateFile(GATEWAY_TEMPLATE, gatewayValues(config, prepareDocs(config.STACK_DIR, join(config.STACK_DIR, 'docs')))));
+  writeFileSync(
+    gatewayConf,
+    renderTemplateFile(
+      GATEWAY_TEMPLATE,
+      gatewayValues(config, prepareDocs(config.STACK_DIR, join(config.STACK_DIR, 'docs'))),
+    ),
+  );
   const nginxConf = join(dir, 'nginx.conf');
   writeFileSync(nginxConf, nativeNginxConf(dir, [gatewayConf, uiConf]));
   const check = spawnSync(NGINX, ['-t', '-q', '-p', dir, '-e', 'stderr', '-c', nginxConf], { encoding: 'utf8' });

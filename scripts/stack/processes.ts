@@ -58,7 +58,11 @@ export function serviceProcesses(options: StackOptions): ProcessSpec[] {
     {
       name: 'orders-api',
       command: [...DEPLOYABLES['orders-api']],
-      env: { ...common, DATABASE_URL: options.ordersApiDatabaseUrl ?? options.ordersDatabaseUrl, PORT: String(options.ordersApiPort) },
+      env: {
+        ...common,
+        DATABASE_URL: options.ordersApiDatabaseUrl ?? options.ordersDatabaseUrl,
+        PORT: String(options.ordersApiPort),
+      },
       healthPort: options.ordersApiPort,
     },
     {

@@ -7,7 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * Resolves once `readyUrl` answers 2xx, polling every 100 ms. Throws when the
  * child exits first or `timeoutMs` passes.
  */
-export async function waitUntilReady(name: string, readyUrl: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+export async function waitUntilReady(
+  name: string,
+  readyUrl: string,
+  child: ChildProcess,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} before it was ready`);

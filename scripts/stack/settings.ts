@@ -8,10 +8,20 @@ const ROOT = resolve(import.meta.dirname, '../..');
 export const settings = {
   STACK_REPLICAS: integer(2, 'replicas of orders-relay and of payments-worker', { min: 1, max: 16 }),
   STACK_DIR: text(join(ROOT, '.stack'), 'folder for the rendered nginx config and its temp files'),
-  ORDERS_DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/gozon_orders', 'orders database (created if missing)', ['postgres:', 'postgresql:']),
+  ORDERS_DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/gozon_orders', 'orders database (created if missing)', [
+    'postgres:',
+    'postgresql:',
+  ]),
   // Empty: ORDERS_DATABASE_URL. The fault suite sets it to a fault proxy in front of PostgreSQL.
-  ORDERS_API_DATABASE_URL: text('', 'how orders-api alone reaches the orders database, when not by ORDERS_DATABASE_URL'),
-  PAYMENTS_DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/gozon_payments', 'payments database (created if missing)', ['postgres:', 'postgresql:']),
+  ORDERS_API_DATABASE_URL: text(
+    '',
+    'how orders-api alone reaches the orders database, when not by ORDERS_DATABASE_URL',
+  ),
+  PAYMENTS_DATABASE_URL: url(
+    'postgres://postgres@127.0.0.1:5432/gozon_payments',
+    'payments database (created if missing)',
+    ['postgres:', 'postgresql:'],
+  ),
   AMQP_URL: url('amqp://guest:guest@127.0.0.1:5672', 'RabbitMQ', ['amqp:', 'amqps:']),
   AMQP_NAMESPACE: text('', 'prefix of exchange and queue names'),
   GATEWAY_PORT: integer(8080, 'gateway port', { min: 1, max: 65535 }),

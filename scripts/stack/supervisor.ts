@@ -13,7 +13,8 @@ const STOP_DEADLINE_MS = 30_000;
 
 /** The exit code, or 1 for a process ended by a signal — except, when asked, by our own SIGTERM. */
 export function exitCode(child: ChildProcess, sigtermIsClean = false): Promise<number> {
-  const settle = (code: number | null, signal: NodeJS.Signals | null) => (code ?? (sigtermIsClean && signal === 'SIGTERM' ? 0 : 1));
+  const settle = (code: number | null, signal: NodeJS.Signals | null) =>
+    code ?? (sigtermIsClean && signal === 'SIGTERM' ? 0 : 1);
   return new Promise((done) => {
     if (child.exitCode !== null || child.signalCode !== null) return done(settle(child.exitCode, child.signalCode));
     child.on('exit', (code, signal) => done(settle(code, signal)));
@@ -115,6 +116,9 @@ export class Supervisor {
 
   private writePids() {
     mkdirSync(this.stackDir, { recursive: true });
-    writeFileSync(join(this.stackDir, 'pids.json'), JSON.stringify(Object.fromEntries([...this.running].map(([name, child]) => [name, child.pid]))));
+    writeFileSync(
+      join(this.stackDir, 'pids.json'),
+      JSON.stringify(Object.fromEntries([...this.running].map(([name, child]) => [name, child.pid]))),
+    );
   }
 }

@@ -42,7 +42,9 @@ docs('/docs shows every operation of the spec', async () => {
   page.on('pageerror', (error) => errors.push(error.message));
   await page.goto(`${gateway.base}/docs`);
   await page.locator('.opblock').first().waitFor({ timeout: 15_000 });
-  const spec = parse((await gateway.request('GET', '/openapi.yaml')).text) as { paths: Record<string, Record<string, unknown>> };
+  const spec = parse((await gateway.request('GET', '/openapi.yaml')).text) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
   const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
   const operations = Object.values(spec.paths).flatMap((item) => Object.keys(item).filter((k) => methods.includes(k)));
   assert.is(await page.locator('.opblock').count(), operations.length);

@@ -39,7 +39,16 @@ async function send(method: string, path: string, request: RawRequest = {}) {
     // The gateway dropped the connection (or fetch refused to send): no HTTP answer at all.
     const cause = (error as Error & { cause?: Error }).cause?.message ?? '';
     problems.push(`${method} ${path}: no HTTP response: ${(error as Error).message} ${cause}`);
-    return { method, path, requestHeaders: request.headers ?? {}, requestBody: request.body, status: 0, headers: new Headers(), text: '', json: undefined as any };
+    return {
+      method,
+      path,
+      requestHeaders: request.headers ?? {},
+      requestBody: request.body,
+      status: 0,
+      headers: new Headers(),
+      text: '',
+      json: undefined as any,
+    };
   }
 }
 
@@ -89,7 +98,8 @@ async function snapshot() {
     kopecks += BigInt(Math.round(wallet.json.balance * 100));
   }
   const orders: Record<string, number> = {};
-  for (const user of orderUsers) orders[user] = (await send('GET', `/orders/orders/${user}?limit=500`)).json.orders.length;
+  for (const user of orderUsers)
+    orders[user] = (await send('GET', `/orders/orders/${user}?limit=500`)).json.orders.length;
   return { kopecks, orders };
 }
 
@@ -122,7 +132,8 @@ test('the spec is valid OpenAPI 3.1, its examples conform, and it lists every ro
     if (!paths[exact!]) problems.push(`gateway location = ${exact} is not a path of the spec`);
   }
   for (const [, prefix] of gateway.matchAll(/location\s+(\/[^\s@]+\/)\s*\{/g)) {
-    if (!Object.keys(paths).some((path) => path.startsWith(prefix!))) problems.push(`gateway location ${prefix} has no path in the spec`);
+    if (!Object.keys(paths).some((path) => path.startsWith(prefix!)))
+      problems.push(`gateway location ${prefix} has no path in the spec`);
   }
   for (const [file, mount] of [
     ['orders-api/src/orders-routes.ts', '/orders'],
@@ -131,7 +142,8 @@ test('the spec is valid OpenAPI 3.1, its examples conform, and it lists every ro
     const source = readFileSync(resolve(ROOT, file), 'utf8');
     for (const [, method, route] of source.matchAll(/\.(get|post|put|patch|delete)\(\s*'(\/[^']*)'/g)) {
       const path = mount + route!.replace(/:(\w+)/g, '{$1}');
-      if (!paths[path]?.[method!]) problems.push(`${file} serves ${method!.toUpperCase()} ${path}, which the spec lacks`);
+      if (!paths[path]?.[method!])
+        problems.push(`${file} serves ${method!.toUpperCase()} ${path}, which the spec lacks`);
     }
   }
   settle();
@@ -163,12 +175,26 @@ test('the system scenario: wallet, top-up, orders paid and refused, list, balanc
   assert.is(again.json.bill_id, opened.json.bill_id, 'one wallet per user');
   const bill = opened.json.bill_id as string;
 
-  const topped = await send('POST', `/payments/add/${bill}`, { body: '{"amount": 500.50}', headers: { Origin: UI_ORIGIN } });
+  const topped = await send('POST', `/payments/add/${bill}`, {
+    body: '{"amount": 500.50}',
+    headers: { Origin: UI_ORIGIN },
+  });
   expect('top up', topped, 200);
   assert.is(topped.json.balance, 500.5);
-  expect('top up, JSON with charset, any case', await send('POST', `/payments/add/${bill}`, { body: '{"amount": 0.01}', contentType: 'Application/JSON; charset=utf-8' }), 200);
+  expect(
+    'top up, JSON with charset, any case',
+    await send('POST', `/payments/add/${bill}`, {
+      body: '{"amount": 0.01}',
+      contentType: 'Application/JSON; charset=utf-8',
+    }),
+    200,
+  );
 
-  const placed = await placeOrder('contract-alice', { amount: 149.9, description: '  a book  ' }, { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+  const placed = await placeOrder(
+    'contract-alice',
+    { amount: 149.9, description: '  a book  ' },
+    { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+  );
   expect('place an order', placed, 201);
   assert.equal([placed.json.status, placed.json.amount, placed.json.description], ['NEW', 149.9, 'a book']);
   const paid = await finalOrder(placed.json.order_id);
@@ -196,7 +222,8 @@ test('the system scenario: wallet, top-up, orders paid and refused, list, balanc
   await finalOrder(longest.json.order_id);
 
   const ids = [];
-  for (const description of ['first', 'second', 'third']) ids.push((await placeOrder('contract-lister', { amount: 1, description })).json.order_id);
+  for (const description of ['first', 'second', 'third'])
+    ids.push((await placeOrder('contract-lister', { amount: 1, description })).json.order_id);
   const list = await send('GET', '/orders/orders/contract-lister');
   expect('list', list, 200);
   assert.equal(
@@ -219,11 +246,28 @@ test('the system scenario: wallet, top-up, orders paid and refused, list, balanc
   expect('top up to the limit', full, 200);
   assert.is(full.json.balance, 1e12);
 
-  for (const path of ['/payments/create/x', `/payments/add/${bill}`, `/payments/balance/${bill}`, '/orders/create/x', '/orders/orders/x', `/orders/status/${placed.json.order_id}`]) {
-    const preflight = await send('OPTIONS', path, { headers: { Origin: UI_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type, idempotency-key' } });
+  for (const path of [
+    '/payments/create/x',
+    `/payments/add/${bill}`,
+    `/payments/balance/${bill}`,
+    '/orders/create/x',
+    '/orders/orders/x',
+    `/orders/status/${placed.json.order_id}`,
+  ]) {
+    const preflight = await send('OPTIONS', path, {
+      headers: {
+        Origin: UI_ORIGIN,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type, idempotency-key',
+      },
+    });
     expect(`preflight ${path}`, preflight, 204);
   }
-  expect('preflight from another origin', await send('OPTIONS', '/orders/create/x', { headers: { Origin: 'http://evil.example' } }), 204);
+  expect(
+    'preflight from another origin',
+    await send('OPTIONS', '/orders/create/x', { headers: { Origin: 'http://evil.example' } }),
+    204,
+  );
   settle();
 });
 
@@ -232,15 +276,23 @@ test('Idempotency-Key: replay, reuse, concurrency, refusals store nothing, one k
   expect('open with a key', open, 201);
   assert.is(open.headers.get('idempotent-replayed'), null, 'a first request is not a replay');
   const bill = open.json.bill_id as string;
-  const reopened = await send('POST', '/payments/create/contract-idem', { headers: { 'Idempotency-Key': 'open-idem' } });
+  const reopened = await send('POST', '/payments/create/contract-idem', {
+    headers: { 'Idempotency-Key': 'open-idem' },
+  });
   expect('open again with the key', reopened, 201);
   assert.is(reopened.headers.get('idempotent-replayed'), 'true');
   assert.is(reopened.text, open.text, 'the stored body, byte for byte');
 
-  const top = await send('POST', `/payments/add/${bill}`, { body: '{"amount": 25}', headers: { 'Idempotency-Key': 'top-idem' } });
+  const top = await send('POST', `/payments/add/${bill}`, {
+    body: '{"amount": 25}',
+    headers: { 'Idempotency-Key': 'top-idem' },
+  });
   expect('top up with a key', top, 200);
   assert.is(top.json.balance, 25);
-  const retried = await send('POST', `/payments/add/${bill}`, { body: '{"amount": 25}', headers: { 'Idempotency-Key': 'top-idem' } });
+  const retried = await send('POST', `/payments/add/${bill}`, {
+    body: '{"amount": 25}',
+    headers: { 'Idempotency-Key': 'top-idem' },
+  });
   expect('the retry', retried, 200);
   assert.is(retried.headers.get('idempotent-replayed'), 'true');
   assert.is(retried.text, top.text);
@@ -255,43 +307,127 @@ test('Idempotency-Key: replay, reuse, concurrency, refusals store nothing, one k
     ['the same JSON spaced otherwise', `/payments/add/${bill}`, '{"amount":25}'],
     ['another wallet', `/payments/add/${wallets['contract-alice']}`, '{"amount": 25}'],
   ] as const) {
-    expect(`key reused: ${what}`, await send('POST', path, { body, headers: { 'Idempotency-Key': 'top-idem' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expect(
+      `key reused: ${what}`,
+      await send('POST', path, { body, headers: { 'Idempotency-Key': 'top-idem' } }),
+      422,
+      'IDEMPOTENCY_KEY_REUSED',
+    );
   }
-  expect('key reused on another path of the service', await send('POST', '/payments/create/contract-idem-other', { headers: { 'Idempotency-Key': 'open-idem' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+  expect(
+    'key reused on another path of the service',
+    await send('POST', '/payments/create/contract-idem-other', { headers: { 'Idempotency-Key': 'open-idem' } }),
+    422,
+    'IDEMPOTENCY_KEY_REUSED',
+  );
   assert.is((await send('GET', `/payments/balance/${bill}`)).json.balance, 25, 'a reused key changed nothing');
 
-  const order = await placeOrder('contract-idem-orders', { amount: 3, description: 'once' }, { 'Idempotency-Key': 'order-idem' });
+  const order = await placeOrder(
+    'contract-idem-orders',
+    { amount: 3, description: 'once' },
+    { 'Idempotency-Key': 'order-idem' },
+  );
   expect('order with a key', order, 201);
-  const orderAgain = await placeOrder('contract-idem-orders', { amount: 3, description: 'once' }, { 'Idempotency-Key': 'order-idem' });
+  const orderAgain = await placeOrder(
+    'contract-idem-orders',
+    { amount: 3, description: 'once' },
+    { 'Idempotency-Key': 'order-idem' },
+  );
   expect('order retried', orderAgain, 201);
   assert.is(orderAgain.json.order_id, order.json.order_id);
   assert.is(orderAgain.headers.get('idempotent-replayed'), 'true');
-  expect('order key reused', await placeOrder('contract-idem-orders', { amount: 3, description: 'twice' }, { 'Idempotency-Key': 'order-idem' }), 422, 'IDEMPOTENCY_KEY_REUSED');
+  expect(
+    'order key reused',
+    await placeOrder('contract-idem-orders', { amount: 3, description: 'twice' }, { 'Idempotency-Key': 'order-idem' }),
+    422,
+    'IDEMPOTENCY_KEY_REUSED',
+  );
   assert.is((await send('GET', '/orders/orders/contract-idem-orders')).json.orders.length, 1, 'one order placed');
 
   // Same key at the same time: the others wait for the first and replay it.
-  const racing = await Promise.all(Array.from({ length: 8 }, () => placeOrder('contract-idem-race', { amount: 2, description: 'raced' }, { 'Idempotency-Key': 'race-order' })));
+  const racing = await Promise.all(
+    Array.from({ length: 8 }, () =>
+      placeOrder('contract-idem-race', { amount: 2, description: 'raced' }, { 'Idempotency-Key': 'race-order' }),
+    ),
+  );
   racing.forEach((r, i) => expect(`racing order ${i}`, r, 201));
   assert.is(new Set(racing.map((r) => r.json.order_id)).size, 1, 'one order for eight requests');
   assert.is(racing.filter((r) => r.headers.get('idempotent-replayed') === 'true').length, 7);
   assert.is((await send('GET', '/orders/orders/contract-idem-race')).json.orders.length, 1);
-  const racingTopUps = await Promise.all(Array.from({ length: 8 }, () => send('POST', `/payments/add/${bill}`, { body: '{"amount": 5}', headers: { 'Idempotency-Key': 'race-top' } })));
+  const racingTopUps = await Promise.all(
+    Array.from({ length: 8 }, () =>
+      send('POST', `/payments/add/${bill}`, { body: '{"amount": 5}', headers: { 'Idempotency-Key': 'race-top' } }),
+    ),
+  );
   racingTopUps.forEach((r, i) => expect(`racing top-up ${i}`, r, 200));
   assert.is((await send('GET', `/payments/balance/${bill}`)).json.balance, 30, 'credited once');
 
   // Only successes are stored: after a refusal the key is still free.
-  expect('refused: no such wallet', await send('POST', '/payments/add/01a21300-0000-7000-8000-000000000000', { body: '{"amount": 1}', headers: { 'Idempotency-Key': 'free-after-404' } }), 404, 'ACCOUNT_NOT_FOUND');
-  expect('the key after a 404', await send('POST', `/payments/add/${bill}`, { body: '{"amount": 1}', headers: { 'Idempotency-Key': 'free-after-404' } }), 200);
-  expect('refused: bad amount', await send('POST', `/payments/add/${bill}`, { body: '{"amount": 1.001}', headers: { 'Idempotency-Key': 'free-after-400' } }), 400, 'INVALID_AMOUNT');
-  expect('the key after a 400', await send('POST', `/payments/add/${bill}`, { body: '{"amount": 1.5}', headers: { 'Idempotency-Key': 'free-after-400' } }), 200);
-  expect('refused: over the limit', await send('POST', `/payments/add/${wallets['contract-rich']}`, { body: '{"amount": 1}', headers: { 'Idempotency-Key': 'free-after-409' } }), 409, 'BALANCE_LIMIT');
-  expect('the key after a 409', await send('POST', `/payments/add/${bill}`, { body: '{"amount": 1}', headers: { 'Idempotency-Key': 'free-after-409' } }), 200);
+  expect(
+    'refused: no such wallet',
+    await send('POST', '/payments/add/01a21300-0000-7000-8000-000000000000', {
+      body: '{"amount": 1}',
+      headers: { 'Idempotency-Key': 'free-after-404' },
+    }),
+    404,
+    'ACCOUNT_NOT_FOUND',
+  );
+  expect(
+    'the key after a 404',
+    await send('POST', `/payments/add/${bill}`, {
+      body: '{"amount": 1}',
+      headers: { 'Idempotency-Key': 'free-after-404' },
+    }),
+    200,
+  );
+  expect(
+    'refused: bad amount',
+    await send('POST', `/payments/add/${bill}`, {
+      body: '{"amount": 1.001}',
+      headers: { 'Idempotency-Key': 'free-after-400' },
+    }),
+    400,
+    'INVALID_AMOUNT',
+  );
+  expect(
+    'the key after a 400',
+    await send('POST', `/payments/add/${bill}`, {
+      body: '{"amount": 1.5}',
+      headers: { 'Idempotency-Key': 'free-after-400' },
+    }),
+    200,
+  );
+  expect(
+    'refused: over the limit',
+    await send('POST', `/payments/add/${wallets['contract-rich']}`, {
+      body: '{"amount": 1}',
+      headers: { 'Idempotency-Key': 'free-after-409' },
+    }),
+    409,
+    'BALANCE_LIMIT',
+  );
+  expect(
+    'the key after a 409',
+    await send('POST', `/payments/add/${bill}`, {
+      body: '{"amount": 1}',
+      headers: { 'Idempotency-Key': 'free-after-409' },
+    }),
+    200,
+  );
   assert.is((await send('GET', `/payments/balance/${bill}`)).json.balance, 33.5);
 
   // orders-api and payments-api keep their own keys.
   expect('a key on payments', await openWallet('contract-idem-both', { 'Idempotency-Key': 'both-services' }), 201);
-  expect('the same key on orders', await placeOrder('contract-idem-both', { amount: 1, description: 'x' }, { 'Idempotency-Key': 'both-services' }), 201);
-  expect('a key of 255 characters', await send('POST', '/payments/create/contract-idem', { headers: { 'Idempotency-Key': '!~'.repeat(127) + 'k' } }), 200);
+  expect(
+    'the same key on orders',
+    await placeOrder('contract-idem-both', { amount: 1, description: 'x' }, { 'Idempotency-Key': 'both-services' }),
+    201,
+  );
+  expect(
+    'a key of 255 characters',
+    await send('POST', '/payments/create/contract-idem', { headers: { 'Idempotency-Key': '!~'.repeat(127) + 'k' } }),
+    200,
+  );
 
   // Leave nothing NEW behind: a debit later would move the balances the hostile table watches.
   for (const id of [order.json.order_id, racing[0]!.json.order_id]) await finalOrder(id);
@@ -314,18 +450,88 @@ test('hostile input is refused with the documented error, and changes nothing', 
 
   // Content-Type and bodies that are not one JSON object.
   for (const path of [topUp, order]) {
-    rows.push(['no Content-Type', 'POST', path, 415, 'UNSUPPORTED_MEDIA_TYPE', { body: '{"amount": 5, "description": "x"}', contentType: null }]);
-    for (const type of ['text/plain', 'application/jsonp', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/json', 'application/json-patch+json']) {
-      rows.push([`Content-Type ${type}`, 'POST', path, 415, 'UNSUPPORTED_MEDIA_TYPE', { body: '{"amount": 5, "description": "x"}', contentType: type }]);
+    rows.push([
+      'no Content-Type',
+      'POST',
+      path,
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      { body: '{"amount": 5, "description": "x"}', contentType: null },
+    ]);
+    for (const type of [
+      'text/plain',
+      'application/jsonp',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'text/json',
+      'application/json-patch+json',
+    ]) {
+      rows.push([
+        `Content-Type ${type}`,
+        'POST',
+        path,
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        { body: '{"amount": 5, "description": "x"}', contentType: type },
+      ]);
     }
     rows.push(['no body at all', 'POST', path, 415, 'UNSUPPORTED_MEDIA_TYPE']);
-    for (const body of ['', ' ', '{', '{"amount": 5,}', "{'amount': 5}", '[]', '[{"amount": 5}]', 'null', '5', '"x"', 'true', '{"amount": 5}{}', '{"amount": 05}', '{"amount": .5}', '{"amount": +5}', '{"amount": 0x10}', '{"amount": NaN}', '{"amount": Infinity}', '{"amount": -Infinity}', '{"amount": 5 // comment\n}']) {
+    for (const body of [
+      '',
+      ' ',
+      '{',
+      '{"amount": 5,}',
+      "{'amount': 5}",
+      '[]',
+      '[{"amount": 5}]',
+      'null',
+      '5',
+      '"x"',
+      'true',
+      '{"amount": 5}{}',
+      '{"amount": 05}',
+      '{"amount": .5}',
+      '{"amount": +5}',
+      '{"amount": 0x10}',
+      '{"amount": NaN}',
+      '{"amount": Infinity}',
+      '{"amount": -Infinity}',
+      '{"amount": 5 // comment\n}',
+    ]) {
       rows.push([`malformed JSON ${json(body)}`, 'POST', path, 400, 'INVALID_JSON', { body }]);
     }
-    rows.push(['an unknown field', 'POST', path, 400, 'UNKNOWN_FIELD', { body: '{"amount": 5, "description": "x", "currency": "RUB"}' }]);
-    rows.push(['a field in another case', 'POST', path, 400, 'UNKNOWN_FIELD', { body: '{"Amount": 5, "description": "x"}' }]);
-    rows.push(['__proto__ as a field', 'POST', path, 400, 'UNKNOWN_FIELD', { body: '{"amount": 5, "description": "x", "__proto__": {"admin": true}}' }]);
-    rows.push(['an unknown field before a bad amount', 'POST', path, 400, 'UNKNOWN_FIELD', { body: '{"amount": -1, "extra": 1}' }]);
+    rows.push([
+      'an unknown field',
+      'POST',
+      path,
+      400,
+      'UNKNOWN_FIELD',
+      { body: '{"amount": 5, "description": "x", "currency": "RUB"}' },
+    ]);
+    rows.push([
+      'a field in another case',
+      'POST',
+      path,
+      400,
+      'UNKNOWN_FIELD',
+      { body: '{"Amount": 5, "description": "x"}' },
+    ]);
+    rows.push([
+      '__proto__ as a field',
+      'POST',
+      path,
+      400,
+      'UNKNOWN_FIELD',
+      { body: '{"amount": 5, "description": "x", "__proto__": {"admin": true}}' },
+    ]);
+    rows.push([
+      'an unknown field before a bad amount',
+      'POST',
+      path,
+      400,
+      'UNKNOWN_FIELD',
+      { body: '{"amount": -1, "extra": 1}' },
+    ]);
   }
   // Amounts.
   const amounts: Array<[string, string]> = [
@@ -387,7 +593,14 @@ test('hostile input is refused with the documented error, and changes nothing', 
   };
   rows.push(['a body of 16 KiB + 1', 'POST', order, 413, 'PAYLOAD_TOO_LARGE', { body: sized(16 * 1024 + 1) }]);
   rows.push(['a body of 64 KiB', 'POST', topUp, 413, 'PAYLOAD_TOO_LARGE', { body: sized(64 * 1024) }]);
-  rows.push(['a body of 20 KB on open wallet', 'POST', '/payments/create/contract-alice', 413, 'PAYLOAD_TOO_LARGE', { body: sized(20_000) }]);
+  rows.push([
+    'a body of 20 KB on open wallet',
+    'POST',
+    '/payments/create/contract-alice',
+    413,
+    'PAYLOAD_TOO_LARGE',
+    { body: sized(20_000) },
+  ]);
   rows.push(['a body of exactly 16 KiB', 'POST', order, 400, 'INVALID_DESCRIPTION', { body: sized(16 * 1024) }]);
 
   // User ids (percent-encoded as a client would send them).
@@ -414,13 +627,27 @@ test('hostile input is refused with the documented error, and changes nothing', 
     ['a malformed escape', 'a%zz'],
   ]) {
     rows.push([`user_id ${what}`, 'POST', `/payments/create/${user}`, 400, 'MALFORMED_REQUEST']);
-    rows.push([`user_id ${what}`, 'POST', `/orders/create/${user}`, 400, 'MALFORMED_REQUEST', { body: '{"amount": 5, "description": "x"}' }]);
+    rows.push([
+      `user_id ${what}`,
+      'POST',
+      `/orders/create/${user}`,
+      400,
+      'MALFORMED_REQUEST',
+      { body: '{"amount": 5, "description": "x"}' },
+    ]);
     rows.push([`user_id ${what}`, 'GET', `/orders/orders/${user}`, 400, 'MALFORMED_REQUEST']);
   }
   rows.push(['a NUL in an unknown path', 'GET', '/nope%00', 400, 'MALFORMED_REQUEST']);
   for (const [what, user] of badUsers) {
     rows.push([`user_id ${what}`, 'POST', `/payments/create/${user}`, 400, 'INVALID_USER_ID']);
-    rows.push([`user_id ${what}`, 'POST', `/orders/create/${user}`, 400, 'INVALID_USER_ID', { body: '{"amount": 5, "description": "x"}' }]);
+    rows.push([
+      `user_id ${what}`,
+      'POST',
+      `/orders/create/${user}`,
+      400,
+      'INVALID_USER_ID',
+      { body: '{"amount": 5, "description": "x"}' },
+    ]);
     rows.push([`user_id ${what}`, 'GET', `/orders/orders/${user}`, 400, 'INVALID_USER_ID']);
   }
   rows.push(['HEAD with a bad user_id', 'HEAD', '/orders/orders/al%20ice', 400]);
@@ -430,7 +657,16 @@ test('hostile input is refused with the documented error, and changes nothing', 
   }
   rows.push(['HEAD with a bad limit', 'HEAD', '/orders/orders/contract-alice?limit=0', 400]);
   // Ids.
-  for (const id of ['123', 'not-a-uuid', '01a21300-0000-7000-8000-00000000dea', '01a21300-0000-7000-8000-00000000deadd', '01a21300000070008000000000000dead', '%7B01a21300-0000-7000-8000-00000000dead%7D', '01a21300-0000-7000-8000-00000000deag', '01a21300-0000-7000-8000-00000000dead%20']) {
+  for (const id of [
+    '123',
+    'not-a-uuid',
+    '01a21300-0000-7000-8000-00000000dea',
+    '01a21300-0000-7000-8000-00000000deadd',
+    '01a21300000070008000000000000dead',
+    '%7B01a21300-0000-7000-8000-00000000dead%7D',
+    '01a21300-0000-7000-8000-00000000deag',
+    '01a21300-0000-7000-8000-00000000dead%20',
+  ]) {
     rows.push([`bill_id ${id}`, 'GET', `/payments/balance/${id}`, 400, 'INVALID_ID']);
     rows.push([`bill_id ${id}`, 'POST', `/payments/add/${id}`, 400, 'INVALID_ID', { body: '{"amount": 5}' }]);
     rows.push([`order_id ${id}`, 'GET', `/orders/status/${id}`, 400, 'INVALID_ID']);
@@ -439,14 +675,35 @@ test('hostile input is refused with the documented error, and changes nothing', 
   rows.push(['HEAD a bad order_id', 'HEAD', '/orders/status/123', 400]);
   for (const id of [unknownId, unknownId.toUpperCase()]) {
     rows.push(['an unknown wallet', 'GET', `/payments/balance/${id}`, 404, 'ACCOUNT_NOT_FOUND']);
-    rows.push(['top up an unknown wallet', 'POST', `/payments/add/${id}`, 404, 'ACCOUNT_NOT_FOUND', { body: '{"amount": 5}' }]);
+    rows.push([
+      'top up an unknown wallet',
+      'POST',
+      `/payments/add/${id}`,
+      404,
+      'ACCOUNT_NOT_FOUND',
+      { body: '{"amount": 5}' },
+    ]);
     rows.push(['an unknown order', 'GET', `/orders/status/${id}`, 404, 'ORDER_NOT_FOUND']);
   }
   rows.push(['HEAD an unknown wallet', 'HEAD', `/payments/balance/${unknownId}`, 404]);
   rows.push(['HEAD an unknown order', 'HEAD', `/orders/status/${unknownId}`, 404]);
   // The wallet limit.
-  rows.push(['a kopeck past the limit', 'POST', `/payments/add/${rich}`, 409, 'BALANCE_LIMIT', { body: '{"amount": 0.01}' }]);
-  rows.push(['the limit again', 'POST', `/payments/add/${rich}`, 409, 'BALANCE_LIMIT', { body: '{"amount": 1000000000000}' }]);
+  rows.push([
+    'a kopeck past the limit',
+    'POST',
+    `/payments/add/${rich}`,
+    409,
+    'BALANCE_LIMIT',
+    { body: '{"amount": 0.01}' },
+  ]);
+  rows.push([
+    'the limit again',
+    'POST',
+    `/payments/add/${rich}`,
+    409,
+    'BALANCE_LIMIT',
+    { body: '{"amount": 1000000000000}' },
+  ]);
 
   // Every wrong method the spec lists, with and without a valid parameter, with a body that would succeed.
   const example = (template: string, valid: boolean) =>
@@ -458,8 +715,16 @@ test('hostile input is refused with the documented error, and changes nothing', 
     for (const valid of [true, false]) {
       const path = example(operation.template, valid);
       if (!valid && path === operation.template) continue;
-      const body = operation.method === 'head' || operation.method === 'get' ? undefined : '{"amount": 5, "description": "x"}';
-      rows.push([`${operation.key}`, operation.method.toUpperCase(), path, 405, operation.method === 'head' ? undefined : 'METHOD_NOT_ALLOWED', { body }]);
+      const body =
+        operation.method === 'head' || operation.method === 'get' ? undefined : '{"amount": 5, "description": "x"}';
+      rows.push([
+        `${operation.key}`,
+        operation.method.toUpperCase(),
+        path,
+        405,
+        operation.method === 'head' ? undefined : 'METHOD_NOT_ALLOWED',
+        { body },
+      ]);
     }
   }
   // Unknown paths.
@@ -484,12 +749,54 @@ test('hostile input is refused with the documented error, and changes nothing', 
     rows.push([`unknown path`, method, path, 404, 'NOT_FOUND']);
   }
   // Idempotency keys: replays change nothing, reuse is 422, malformed keys 400.
-  rows.push(['a replayed top-up', 'POST', `/payments/add/${idem}`, 200, undefined, { body: '{"amount": 25}', headers: { 'Idempotency-Key': 'top-idem' } }]);
-  rows.push(['a replayed order', 'POST', '/orders/create/contract-idem-orders', 201, undefined, { body: '{"amount":3,"description":"once"}', headers: { 'Idempotency-Key': 'order-idem' } }]);
-  rows.push(['a replayed wallet', 'POST', '/payments/create/contract-idem', 201, undefined, { headers: { 'Idempotency-Key': 'open-idem' } }]);
-  rows.push(['a reused key: top-up', 'POST', `/payments/add/${idem}`, 422, 'IDEMPOTENCY_KEY_REUSED', { body: '{"amount": 24}', headers: { 'Idempotency-Key': 'top-idem' } }]);
-  rows.push(['a reused key: order', 'POST', '/orders/create/contract-alice', 422, 'IDEMPOTENCY_KEY_REUSED', { body: '{"amount":3,"description":"once"}', headers: { 'Idempotency-Key': 'order-idem' } }]);
-  rows.push(['a reused key: wallet', 'POST', '/payments/create/contract-alice', 422, 'IDEMPOTENCY_KEY_REUSED', { headers: { 'Idempotency-Key': 'open-idem' } }]);
+  rows.push([
+    'a replayed top-up',
+    'POST',
+    `/payments/add/${idem}`,
+    200,
+    undefined,
+    { body: '{"amount": 25}', headers: { 'Idempotency-Key': 'top-idem' } },
+  ]);
+  rows.push([
+    'a replayed order',
+    'POST',
+    '/orders/create/contract-idem-orders',
+    201,
+    undefined,
+    { body: '{"amount":3,"description":"once"}', headers: { 'Idempotency-Key': 'order-idem' } },
+  ]);
+  rows.push([
+    'a replayed wallet',
+    'POST',
+    '/payments/create/contract-idem',
+    201,
+    undefined,
+    { headers: { 'Idempotency-Key': 'open-idem' } },
+  ]);
+  rows.push([
+    'a reused key: top-up',
+    'POST',
+    `/payments/add/${idem}`,
+    422,
+    'IDEMPOTENCY_KEY_REUSED',
+    { body: '{"amount": 24}', headers: { 'Idempotency-Key': 'top-idem' } },
+  ]);
+  rows.push([
+    'a reused key: order',
+    'POST',
+    '/orders/create/contract-alice',
+    422,
+    'IDEMPOTENCY_KEY_REUSED',
+    { body: '{"amount":3,"description":"once"}', headers: { 'Idempotency-Key': 'order-idem' } },
+  ]);
+  rows.push([
+    'a reused key: wallet',
+    'POST',
+    '/payments/create/contract-alice',
+    422,
+    'IDEMPOTENCY_KEY_REUSED',
+    { headers: { 'Idempotency-Key': 'open-idem' } },
+  ]);
   for (const [what, key] of [
     ['empty', ''],
     ['256 characters', 'k'.repeat(256)],
@@ -498,9 +805,30 @@ test('hostile input is refused with the documented error, and changes nothing', 
     // (DEL and other controls cannot be sent: fetch refuses such a header value itself.)
     ['a Latin-1 letter', 'cl\u00e9'],
   ] as const) {
-    rows.push([`Idempotency-Key ${what}`, 'POST', '/payments/create/contract-alice', 400, 'INVALID_IDEMPOTENCY_KEY', { headers: { 'Idempotency-Key': key } }]);
-    rows.push([`Idempotency-Key ${what}`, 'POST', `/payments/add/${alice}`, 400, 'INVALID_IDEMPOTENCY_KEY', { body: '{"amount": 5}', headers: { 'Idempotency-Key': key } }]);
-    rows.push([`Idempotency-Key ${what}`, 'POST', order, 400, 'INVALID_IDEMPOTENCY_KEY', { body: '{"amount": 5, "description": "x"}', headers: { 'Idempotency-Key': key } }]);
+    rows.push([
+      `Idempotency-Key ${what}`,
+      'POST',
+      '/payments/create/contract-alice',
+      400,
+      'INVALID_IDEMPOTENCY_KEY',
+      { headers: { 'Idempotency-Key': key } },
+    ]);
+    rows.push([
+      `Idempotency-Key ${what}`,
+      'POST',
+      `/payments/add/${alice}`,
+      400,
+      'INVALID_IDEMPOTENCY_KEY',
+      { body: '{"amount": 5}', headers: { 'Idempotency-Key': key } },
+    ]);
+    rows.push([
+      `Idempotency-Key ${what}`,
+      'POST',
+      order,
+      400,
+      'INVALID_IDEMPOTENCY_KEY',
+      { body: '{"amount": 5, "description": "x"}', headers: { 'Idempotency-Key': key } },
+    ]);
   }
 
   console.log(`  ${rows.length} hostile requests`);
@@ -511,14 +839,19 @@ test('hostile input is refused with the documented error, and changes nothing', 
     if (status === 400 && ['INVALID_AMOUNT', 'INVALID_DESCRIPTION', 'UNKNOWN_FIELD'].includes(code!) && request?.body) {
       const parsed = safeJson(request.body);
       const lossless = parsed !== undefined && !/\d[eE]|\.\d{3,}|\d{16,}/.test(request.body);
-      if (lossless && contract.requestSchemaAccepts(method, path, request.body)) problems.push(`${what}: the spec's request schema accepts ${request.body.slice(0, 120)}, which the server refuses`);
+      if (lossless && contract.requestSchemaAccepts(method, path, request.body))
+        problems.push(
+          `${what}: the spec's request schema accepts ${request.body.slice(0, 120)}, which the server refuses`,
+        );
     }
   }
 
   const after = await snapshot();
-  if (after.kopecks !== before.kopecks) problems.push(`the refused requests moved the sum of the balances: ${before.kopecks} → ${after.kopecks} kopecks`);
+  if (after.kopecks !== before.kopecks)
+    problems.push(`the refused requests moved the sum of the balances: ${before.kopecks} → ${after.kopecks} kopecks`);
   for (const [user, count] of Object.entries(before.orders)) {
-    if (after.orders[user] !== count) problems.push(`the refused requests changed the order count of ${user}: ${count} → ${after.orders[user]}`);
+    if (after.orders[user] !== count)
+      problems.push(`the refused requests changed the order count of ${user}: ${count} → ${after.orders[user]}`);
   }
   settle();
 });

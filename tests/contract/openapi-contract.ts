@@ -16,9 +16,27 @@ export const UI_ORIGIN = 'http://localhost:3000';
 const SPEC_ID = 'https://gozon.test/full-openapi.yaml';
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 /** Top-level keys of an OpenAPI document: known to ajv, so strict mode accepts the whole spec as one schema resource. */
-const OPENAPI_KEYWORDS = ['openapi', 'info', 'jsonSchemaDialect', 'servers', 'paths', 'webhooks', 'components', 'security', 'tags', 'externalDocs'];
+const OPENAPI_KEYWORDS = [
+  'openapi',
+  'info',
+  'jsonSchemaDialect',
+  'servers',
+  'paths',
+  'webhooks',
+  'components',
+  'security',
+  'tags',
+  'externalDocs',
+];
 /** Headers the contract gives a meaning to: present on a response that does not document them is a violation. */
-const CONTRACT_HEADERS = ['allow', 'idempotent-replayed', 'retry-after', 'access-control-allow-methods', 'access-control-allow-headers', 'access-control-max-age'];
+const CONTRACT_HEADERS = [
+  'allow',
+  'idempotent-replayed',
+  'retry-after',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-max-age',
+];
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext TypeScript types the default import as the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -98,10 +116,21 @@ export class Contract {
           return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
         })
         .join('/');
-      this.paths.push({ template, regex: new RegExp(`^${pattern}$`), names, item, pointer: `/paths/${escapePointer(template)}` });
+      this.paths.push({
+        template,
+        regex: new RegExp(`^${pattern}$`),
+        names,
+        item,
+        pointer: `/paths/${escapePointer(template)}`,
+      });
       for (const method of HTTP_METHODS) {
         if (!item[method]) continue;
-        this.operations.push({ key: `${method.toUpperCase()} ${template}`, template, method, statuses: Object.keys(item[method].responses) });
+        this.operations.push({
+          key: `${method.toUpperCase()} ${template}`,
+          template,
+          method,
+          statuses: Object.keys(item[method].responses),
+        });
       }
     }
     // A literal path wins over a template that would also match it.
@@ -150,7 +179,10 @@ export class Contract {
   validate(pointer: string, value: unknown): string[] {
     const validate = this.validator(pointer);
     if (validate(value)) return [];
-    return (validate.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`);
+    return (validate.errors ?? []).map(
+      (e) =>
+        `${e.instancePath || '(root)'} ${e.message}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`,
+    );
   }
 
   match(pathname: string): { entry: PathEntry; params: Record<string, string> } | undefined {
@@ -194,13 +226,23 @@ export class Contract {
       const statuses = this.exercised.get(key) ?? new Set<string>();
       this.exercised.set(key, statuses);
       const status = String(exchange.status);
-      const documented = operation.responses[status] !== undefined ? status : operation.responses.default !== undefined ? 'default' : undefined;
+      const documented =
+        operation.responses[status] !== undefined
+          ? status
+          : operation.responses.default !== undefined
+            ? 'default'
+            : undefined;
       if (documented === undefined) {
-        fail(`status ${status} is not documented for ${key} (documented: ${Object.keys(operation.responses).join(', ')}); body: ${snippet(exchange.text)}`);
+        fail(
+          `status ${status} is not documented for ${key} (documented: ${Object.keys(operation.responses).join(', ')}); body: ${snippet(exchange.text)}`,
+        );
         return problems;
       }
       statuses.add(documented);
-      ({ node: responseNode, pointer: responsePointer } = this.deref(operation.responses[documented], `${entry.pointer}/${method}/responses/${documented}`));
+      ({ node: responseNode, pointer: responsePointer } = this.deref(
+        operation.responses[documented],
+        `${entry.pointer}/${method}/responses/${documented}`,
+      ));
       problems.push(...this.checkParameters(exchange, label, entry, operation, params, url));
       problems.push(...this.checkRequestBody(exchange, label, entry, operation));
     }
@@ -210,7 +252,14 @@ export class Contract {
     return problems;
   }
 
-  private checkParameters(exchange: Exchange, label: string, entry: PathEntry, operation: Node, params: Record<string, string>, url: URL): string[] {
+  private checkParameters(
+    exchange: Exchange,
+    label: string,
+    entry: PathEntry,
+    operation: Node,
+    params: Record<string, string>,
+    url: URL,
+  ): string[] {
     const problems: string[] = [];
     const declared = new Map<string, { node: Node; pointer: string }>();
     const collect = (list: Node[] | undefined, base: string) =>
@@ -237,7 +286,9 @@ export class Contract {
       const valid = this.validate(`${pointer}/schema`, value).length === 0;
       const code = param['x-error-code'];
       if (!valid && exchange.status >= 200 && exchange.status < 300) {
-        problems.push(`${label}: ${param.name} ${JSON.stringify(raw)} is invalid by the spec, yet the request succeeded`);
+        problems.push(
+          `${label}: ${param.name} ${JSON.stringify(raw)} is invalid by the spec, yet the request succeeded`,
+        );
       }
       if (valid && code !== undefined && errorCode === code) {
         problems.push(`${label}: refused with ${code}, but ${param.name} ${JSON.stringify(raw)} is valid by the spec`);
@@ -248,10 +299,14 @@ export class Contract {
 
   /** A body the server took (2xx) must be one the spec's request schema allows. */
   private checkRequestBody(exchange: Exchange, label: string, entry: PathEntry, operation: Node): string[] {
-    if (!operation.requestBody || exchange.status < 200 || exchange.status >= 300 || exchange.requestBody === undefined) return [];
+    if (!operation.requestBody || exchange.status < 200 || exchange.status >= 300 || exchange.requestBody === undefined)
+      return [];
     const body = safeJson(exchange.requestBody);
     if (body === undefined) return [`${label}: the request succeeded with a body that is not JSON`];
-    const { pointer } = this.deref(operation.requestBody, `${entry.pointer}/${exchange.method.toLowerCase()}/requestBody`);
+    const { pointer } = this.deref(
+      operation.requestBody,
+      `${entry.pointer}/${exchange.method.toLowerCase()}/requestBody`,
+    );
     const problems = this.validate(`${pointer}/content/application~1json/schema`, body);
     return problems.map((p) => `${label}: the server took a request body the spec refuses: ${p}`);
   }
@@ -278,29 +333,36 @@ export class Contract {
         if (resolved.node.required) problems.push(`${label}: required header ${name} is missing`);
         continue;
       }
-      for (const p of this.validate(`${resolved.pointer}/schema`, value)) problems.push(`${label}: header ${name}: ${JSON.stringify(value)} ${p}`);
+      for (const p of this.validate(`${resolved.pointer}/schema`, value))
+        problems.push(`${label}: header ${name}: ${JSON.stringify(value)} ${p}`);
     }
     for (const name of CONTRACT_HEADERS) {
-      if (!documented.has(name) && exchange.headers.get(name) !== null) problems.push(`${label}: header ${name} is not documented for this response`);
+      if (!documented.has(name) && exchange.headers.get(name) !== null)
+        problems.push(`${label}: header ${name} is not documented for this response`);
     }
     // CORS: the UI origin is echoed on every response, errors included, but for the gateway's
     // MALFORMED_REQUEST, given before it reads the headers; any other origin gets nothing.
     if ((safeJson(exchange.text) as Node)?.error?.code === 'MALFORMED_REQUEST') return problems;
     const origin = Object.entries(exchange.requestHeaders).find(([k]) => k.toLowerCase() === 'origin')?.[1];
     const allowed = exchange.headers.get('access-control-allow-origin');
-    if (origin === UI_ORIGIN && allowed !== UI_ORIGIN) problems.push(`${label}: Access-Control-Allow-Origin must be ${UI_ORIGIN}, is ${allowed}`);
-    if (origin !== UI_ORIGIN && allowed !== null) problems.push(`${label}: Access-Control-Allow-Origin ${allowed} given to origin ${origin}`);
+    if (origin === UI_ORIGIN && allowed !== UI_ORIGIN)
+      problems.push(`${label}: Access-Control-Allow-Origin must be ${UI_ORIGIN}, is ${allowed}`);
+    if (origin !== UI_ORIGIN && allowed !== null)
+      problems.push(`${label}: Access-Control-Allow-Origin ${allowed} given to origin ${origin}`);
     return problems;
   }
 
   private checkBody(exchange: Exchange, label: string, method: string, response: Node, pointer: string): string[] {
     if (method === 'head') return exchange.text === '' ? [] : [`${label}: a HEAD answer has a body`];
     const content = response.content as Record<string, Node> | undefined;
-    if (!content) return exchange.text === '' ? [] : [`${label}: the spec documents no body, got ${snippet(exchange.text)}`];
+    if (!content)
+      return exchange.text === '' ? [] : [`${label}: the spec documents no body, got ${snippet(exchange.text)}`];
     const contentType = exchange.headers.get('content-type');
     const mediaType = contentType?.split(';')[0]!.trim().toLowerCase();
     if (!mediaType || !(mediaType in content)) {
-      return [`${label}: Content-Type ${contentType} is not one of ${Object.keys(content).join(', ')}; body: ${snippet(exchange.text)}`];
+      return [
+        `${label}: Content-Type ${contentType} is not one of ${Object.keys(content).join(', ')}; body: ${snippet(exchange.text)}`,
+      ];
     }
     const schemaPointer = `${pointer}/content/${escapePointer(mediaType)}/schema`;
     let body: unknown = exchange.text;
@@ -309,7 +371,9 @@ export class Contract {
       if (body === undefined) return [`${label}: the body is not JSON: ${snippet(exchange.text)}`];
     }
     const errors = this.validate(schemaPointer, body);
-    return errors.length === 0 ? [] : [`${label}: the body does not match the spec (${errors.join('; ')}): ${snippet(exchange.text)}`];
+    return errors.length === 0
+      ? []
+      : [`${label}: the body does not match the spec (${errors.join('; ')}): ${snippet(exchange.text)}`];
   }
 
   /**
@@ -326,7 +390,8 @@ export class Contract {
         continue;
       }
       const notSeen = operation.statuses.filter((s) => !seen.has(s) && !(s in unprovokable));
-      if (notSeen.length > 0) missing.push(`${operation.key}: documented status(es) ${notSeen.join(', ')} never produced`);
+      if (notSeen.length > 0)
+        missing.push(`${operation.key}: documented status(es) ${notSeen.join(', ')} never produced`);
     }
     return missing;
   }
@@ -373,11 +438,14 @@ export class Contract {
           const body = this.deref(operation.requestBody, `${at}/requestBody`);
           media(body.node.content, body.pointer);
         }
-        for (const [status, resp] of Object.entries<Node>(operation.responses)) response(resp, `${at}/responses/${status}`);
+        for (const [status, resp] of Object.entries<Node>(operation.responses))
+          response(resp, `${at}/responses/${status}`);
       }
     }
     for (const [name, schema] of Object.entries<Node>(this.spec.components?.schemas ?? {})) {
-      (schema.examples ?? []).forEach((value: unknown, i: number) => check(`/components/schemas/${name}/examples/${i}`, `/components/schemas/${escapePointer(name)}`, value));
+      (schema.examples ?? []).forEach((value: unknown, i: number) =>
+        check(`/components/schemas/${name}/examples/${i}`, `/components/schemas/${escapePointer(name)}`, value),
+      );
     }
     return [...new Set(problems)];
   }

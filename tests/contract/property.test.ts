@@ -34,7 +34,11 @@ async function send(request: Generated) {
   if (request.contentType !== undefined) headers['content-type'] = request.contentType;
   if (request.key !== undefined) headers['idempotency-key'] = request.key;
   const hasBody = request.body !== undefined && request.method !== 'GET' && request.method !== 'HEAD';
-  return gateway.request(request.method, request.path, { ...(hasBody ? { body: request.body! } : {}), contentType: null, headers });
+  return gateway.request(request.method, request.path, {
+    ...(hasBody ? { body: request.body! } : {}),
+    contentType: null,
+    headers,
+  });
 }
 
 async function totalKopecks(): Promise<bigint> {
@@ -62,9 +66,14 @@ function amountKopecks(body: string): bigint {
 // ---- arbitraries -----------------------------------------------------------
 
 /** Header values fetch can send: Latin-1 without CR, LF or NUL, no surrounding whitespace. */
-const headerSafe = (value: string) => /^(?:[\x21-\x7e\x80-\xff](?:[\x09\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$/.test(value);
+const headerSafe = (value: string) =>
+  /^(?:[\x21-\x7e\x80-\xff](?:[\x09\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$/.test(value);
 
-const anyText = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'binary-ascii', maxLength: 40 }));
+const anyText = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.string({ unit: 'binary-ascii', maxLength: 40 }),
+);
 
 const amountValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
@@ -76,16 +85,44 @@ const amountValue = fc.oneof(
 /** Amounts as raw JSON text, including what JSON cannot say. */
 const amountText = fc.oneof(
   amountValue.map((value) => JSON.stringify(value) ?? 'null'),
-  fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e2', '1E+2', '1.000', '0.10', '00', '.5', '5.', '+5', '0x10', '1_000', '１'),
-  fc.tuple(fc.integer({ min: 0, max: 10 ** 9 }), fc.integer({ min: 0, max: 999 })).map(([whole, fraction]) => `${whole}.${fraction}`),
+  fc.constantFrom(
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    '1e2',
+    '1E+2',
+    '1.000',
+    '0.10',
+    '00',
+    '.5',
+    '5.',
+    '+5',
+    '0x10',
+    '1_000',
+    '１',
+  ),
+  fc
+    .tuple(fc.integer({ min: 0, max: 10 ** 9 }), fc.integer({ min: 0, max: 999 }))
+    .map(([whole, fraction]) => `${whole}.${fraction}`),
   anyText,
 );
 /** Amounts that are valid, so that successful top-ups move the sum too. */
-const validAmountText = fc.tuple(fc.integer({ min: 0, max: 10 ** 6 }), fc.constantFrom('', '.5', '.05', '.99', '.10')).map(([whole, fraction]) => `${whole}${fraction}`);
-const descriptionValue = fc.oneof(fc.jsonValue({ maxDepth: 2 }), anyText, fc.string({ unit: 'grapheme', minLength: 490, maxLength: 510 }));
+const validAmountText = fc
+  .tuple(fc.integer({ min: 0, max: 10 ** 6 }), fc.constantFrom('', '.5', '.05', '.99', '.10'))
+  .map(([whole, fraction]) => `${whole}${fraction}`);
+const descriptionValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  anyText,
+  fc.string({ unit: 'grapheme', minLength: 490, maxLength: 510 }),
+);
 
 const body = fc.oneof(
-  { weight: 3, arbitrary: fc.tuple(amountText, descriptionValue).map(([amount, description]) => `{"amount": ${amount}, "description": ${JSON.stringify(description)}}`) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(amountText, descriptionValue)
+      .map(([amount, description]) => `{"amount": ${amount}, "description": ${JSON.stringify(description)}}`),
+  },
   { weight: 2, arbitrary: amountText.map((amount) => `{"amount": ${amount}}`) },
   { weight: 3, arbitrary: validAmountText.map((amount) => `{"amount": ${amount}}`) },
   {
@@ -103,13 +140,26 @@ const body = fc.oneof(
 
 const contentType = fc.oneof(
   { weight: 6, arbitrary: fc.constant('application/json') },
-  { weight: 2, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', 'application/jsonx', 'multipart/form-data', '') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'application/json; charset=utf-8',
+      'APPLICATION/JSON',
+      'text/plain',
+      'application/jsonx',
+      'multipart/form-data',
+      '',
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 30 }).filter(headerSafe) },
 );
 
 const idempotencyKey = fc.oneof(
   { weight: 4, arbitrary: fc.constant(undefined) },
-  { weight: 2, arbitrary: fc.constantFrom('prop-key-1', 'prop-key-2', 'x'.repeat(255), 'x'.repeat(256), 'has space', '') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('prop-key-1', 'prop-key-2', 'x'.repeat(255), 'x'.repeat(256), 'has space', ''),
+  },
   { weight: 2, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 20 }).filter(headerSafe) },
 );
 
@@ -123,43 +173,87 @@ const ENDPOINTS = [
   { prefix: '/orders/status/', kind: 'order', method: 'GET' },
 ] as const;
 /** Characters that trip up parsers of paths: separators, dots, escapes, controls, NUL, non-ASCII. */
-const NASTY = ['\u0000', '/', '.', '..', '%', '\\', '?', '#', ';', ' ', '+', '\n', '\r', '\t', '\u007f', '\u0085', 'é', '😀', '\ufeff', '\u202e'];
+const NASTY = [
+  '\u0000',
+  '/',
+  '.',
+  '..',
+  '%',
+  '\\',
+  '?',
+  '#',
+  ';',
+  ' ',
+  '+',
+  '\n',
+  '\r',
+  '\t',
+  '\u007f',
+  '\u0085',
+  'é',
+  '😀',
+  '\ufeff',
+  '\u202e',
+];
 const segmentText = fc.oneof(
   anyText,
   fc.string({ unit: 'grapheme', maxLength: 70 }),
   fc.string({ unit: 'grapheme-ascii', minLength: 60, maxLength: 70 }),
-  fc.string({ unit: fc.oneof(fc.constantFrom(...NASTY), fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 })), maxLength: 12 }),
+  fc.string({
+    unit: fc.oneof(fc.constantFrom(...NASTY), fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 })),
+    maxLength: 12,
+  }),
 );
 
 function validSegments(kind: (typeof ENDPOINTS)[number]['kind']) {
   if (kind === 'walletless-user') return fc.constantFrom(...WALLETLESS);
   if (kind === 'user') return fc.constantFrom(...wallets.map((w) => w.user), 'prop-someone');
-  if (kind === 'bill') return fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...wallets.map((w) => w.bill)) }, fc.constant(UNKNOWN_UUID), fc.uuid());
+  if (kind === 'bill')
+    return fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(...wallets.map((w) => w.bill)) },
+      fc.constant(UNKNOWN_UUID),
+      fc.uuid(),
+    );
   return fc.oneof(fc.constant(UNKNOWN_UUID), fc.uuid());
 }
 
 /** A POST with a valid path and a generated body, Content-Type and key. */
 function generatedBodies() {
   return fc
-    .tuple(fc.constantFrom(...ENDPOINTS.filter((e) => e.prefix.includes('create') || e.prefix.includes('add'))), body, contentType, idempotencyKey)
+    .tuple(
+      fc.constantFrom(...ENDPOINTS.filter((e) => e.prefix.includes('create') || e.prefix.includes('add'))),
+      body,
+      contentType,
+      idempotencyKey,
+    )
     .chain(([endpoint, generatedBody, type, key]) =>
-      validSegments(endpoint.kind).map((segment): Generated => ({ method: 'POST', path: endpoint.prefix + segment, body: generatedBody, contentType: type, key })),
+      validSegments(endpoint.kind).map((segment): Generated => ({
+        method: 'POST',
+        path: endpoint.prefix + segment,
+        body: generatedBody,
+        contentType: type,
+        key,
+      })),
     );
 }
 
 /** Any method on one of the six endpoints, with a generated (percent-encoded) or valid path segment. */
 function generatedPaths() {
   return fc
-    .tuple(fc.constantFrom(...ENDPOINTS), fc.boolean(), fc.constantFrom(...METHODS), fc.boolean(), fc.option(body, { nil: undefined }))
+    .tuple(
+      fc.constantFrom(...ENDPOINTS),
+      fc.boolean(),
+      fc.constantFrom(...METHODS),
+      fc.boolean(),
+      fc.option(body, { nil: undefined }),
+    )
     .chain(([endpoint, ownMethod, anyMethod, valid, generatedBody]) =>
-      (valid ? validSegments(endpoint.kind) : segmentText.map(encodeURIComponent)).map(
-        (segment): Generated => ({
-          method: ownMethod ? endpoint.method : anyMethod,
-          path: endpoint.prefix + segment,
-          body: generatedBody,
-          contentType: generatedBody === undefined ? undefined : 'application/json',
-        }),
-      ),
+      (valid ? validSegments(endpoint.kind) : segmentText.map(encodeURIComponent)).map((segment): Generated => ({
+        method: ownMethod ? endpoint.method : anyMethod,
+        path: endpoint.prefix + segment,
+        body: generatedBody,
+        contentType: generatedBody === undefined ? undefined : 'application/json',
+      })),
     );
 }
 
@@ -181,7 +275,11 @@ async function holds(request: Generated) {
     } catch {
       assert.unreachable(`a 4xx body is JSON: ${what}`);
     }
-    assert.match(response.headers.get('content-type') ?? '', /^application\/json/, `a 4xx is application/json: ${what}`);
+    assert.match(
+      response.headers.get('content-type') ?? '',
+      /^application\/json/,
+      `a 4xx is application/json: ${what}`,
+    );
     assert.equal(Object.keys(parsed), ['error'], `exactly {error}: ${what}`);
     assert.equal(Object.keys(parsed.error).sort(), ['code', 'message'], `exactly {error: {code, message}}: ${what}`);
     assert.match(parsed.error.code, /^[A-Z_]+$/, `code: ${what}`);
@@ -192,7 +290,11 @@ async function holds(request: Generated) {
   // Only a first-time successful top-up of one of our wallets may move their sum, by exactly its amount.
   const topUp = /^\/payments\/add\/([^/]+)$/.exec(request.path);
   const ours = topUp && wallets.some((w) => w.bill === decodeURIComponent(topUp[1]!).toLowerCase());
-  const credited = ours && request.method === 'POST' && response.status === 200 && response.headers.get('idempotent-replayed') !== 'true';
+  const credited =
+    ours &&
+    request.method === 'POST' &&
+    response.status === 200 &&
+    response.headers.get('idempotent-replayed') !== 'true';
   if (credited) {
     expected += amountKopecks(request.body!);
     credits += 1;
@@ -235,8 +337,15 @@ for (const [name, arbitrary] of [
     counts = {};
     credits = 0;
     const started = Date.now();
-    await fc.assert(fc.asyncProperty(arbitrary(), holds), { numRuns: RUNS, seed: SEED, endOnFailure: true, includeErrorInReport: true });
-    console.log(`  ${name}: ${RUNS} runs in ${Date.now() - started} ms, statuses ${JSON.stringify(counts)}, ${credits} top-up(s) credited`);
+    await fc.assert(fc.asyncProperty(arbitrary(), holds), {
+      numRuns: RUNS,
+      seed: SEED,
+      endOnFailure: true,
+      includeErrorInReport: true,
+    });
+    console.log(
+      `  ${name}: ${RUNS} runs in ${Date.now() - started} ms, statuses ${JSON.stringify(counts)}, ${credits} top-up(s) credited`,
+    );
   });
 }
 

@@ -129,9 +129,15 @@ async function placeOrder(user: string) {
 async function publishToExchange(messages: Array<{ type: string; body: string; id: string }>): Promise<Set<string>> {
   return withChannel(async (channel) => {
     const returned = new Set<string>();
-    channel.on('return', (message: { properties: { messageId: string } }) => returned.add(message.properties.messageId));
+    channel.on('return', (message: { properties: { messageId: string } }) =>
+      returned.add(message.properties.messageId),
+    );
     for (const { type, body, id } of messages) {
-      channel.publish(exchangeName(stack.namespace), type, Buffer.from(body), { persistent: true, messageId: id, mandatory: true });
+      channel.publish(exchangeName(stack.namespace), type, Buffer.from(body), {
+        persistent: true,
+        messageId: id,
+        mandatory: true,
+      });
     }
     // The broker returns an unroutable message before it confirms it.
     await channel.waitForConfirms();
@@ -157,7 +163,9 @@ async function holdLock(database: string, lock: string, whileHeld: () => Promise
  * the ready ones), and its consumers.
  */
 async function queueState(queue: string): Promise<{ messages: number; consumers: number }> {
-  const listing = await runCommand(rabbitmqctl('list_queues', '-q', '--no-table-headers', 'name', 'messages', 'consumers'));
+  const listing = await runCommand(
+    rabbitmqctl('list_queues', '-q', '--no-table-headers', 'name', 'messages', 'consumers'),
+  );
   const line = listing.split('\n').find((row) => row.split('\t')[0] === queue);
   if (!line) throw new Error(`no queue ${queue}`);
   const [, messages, consumers] = line.split('\t');
@@ -250,7 +258,10 @@ const FAULTS: Record<string, () => Promise<string | void>> = {
   async 'restart PostgreSQL'() {
     if (tally.dbRestarts >= 3) return 'enough of them';
     const version = readdirSync('/etc/postgresql')[0]!;
-    await runCommand({ command: 'pg_ctlcluster', args: ['--skip-systemctl-redirect', version, 'main', 'restart', '-m', 'fast'] });
+    await runCommand({
+      command: 'pg_ctlcluster',
+      args: ['--skip-systemctl-redirect', version, 'main', 'restart', '-m', 'fast'],
+    });
     tally.dbRestarts += 1;
   },
   async 'terminate the services’ backends'() {
@@ -313,7 +324,16 @@ const FAULTS: Record<string, () => Promise<string | void>> = {
     const id = newId();
     const [type, body] = pick([
       [PAYMENT_REQUESTED, '{"order_id": "not a uuid"'],
-      [PAYMENT_REQUESTED, JSON.stringify({ message_id: id, order_id: newId(), user_id: 'x', amount: -5, occurred_at: new Date().toISOString() })],
+      [
+        PAYMENT_REQUESTED,
+        JSON.stringify({
+          message_id: id,
+          order_id: newId(),
+          user_id: 'x',
+          amount: -5,
+          occurred_at: new Date().toISOString(),
+        }),
+      ],
       [PAYMENT_SUCCEEDED, 'garbage'],
     ] as const);
     const returned = await publishToExchange([{ type, body, id }]);
@@ -345,7 +365,11 @@ async function driveOrders(faultsDone: () => boolean) {
  */
 async function injectFaults(loadDone: () => boolean, onEveryKind: () => void) {
   const names = Object.keys(FAULTS);
-  const shuffled = () => names.map((name) => ({ name, key: faultRandom() })).sort((a, b) => a.key - b.key).map((f) => f.name);
+  const shuffled = () =>
+    names
+      .map((name) => ({ name, key: faultRandom() }))
+      .sort((a, b) => a.key - b.key)
+      .map((f) => f.name);
   const planned = Array.from({ length: FAULT_ROUNDS }, shuffled).flat();
   let replans = 4;
   const log: string[] = [];
@@ -361,7 +385,10 @@ async function injectFaults(loadDone: () => boolean, onEveryKind: () => void) {
     try {
       // A fault that hangs (a broker that never answers) is given up on rather than hang the run;
       // what it put in force is still undone when it ends, or at exit.
-      const giveUp = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`still going after ${FAULT_TIMEOUT_MS} ms`)), FAULT_TIMEOUT_MS)));
+      const giveUp = new Promise<never>(
+        (_, fail) =>
+          (timer = setTimeout(() => fail(new Error(`still going after ${FAULT_TIMEOUT_MS} ms`)), FAULT_TIMEOUT_MS)),
+      );
       outcome = (await Promise.race([FAULTS[name]!(), giveUp])) || 'done';
     } catch (error) {
       outcome = `could not be done: ${(error as Error).message}`;
@@ -412,7 +439,9 @@ async function stopRun(seed: number) {
 for (const seed of SEEDS) {
   faults(`seed ${seed}: nothing lost, nothing paid twice, nothing stuck, no order twice`, async () => {
     if (budgetLeft() < RUN_MS) {
-      throw new Error(`not run: ${Math.round(budgetLeft() / 1000)} s left of TEST_FILE_TIMEOUT_MS; each run needs about ${RUN_MS / 1000} s`);
+      throw new Error(
+        `not run: ${Math.round(budgetLeft() / 1000)} s left of TEST_FILE_TIMEOUT_MS; each run needs about ${RUN_MS / 1000} s`,
+      );
     }
     await startRun(seed);
     try {
@@ -443,7 +472,9 @@ async function attack(seed: number) {
     ),
   ]);
   const loadSeconds = (Date.now() - started) / 1000;
-  process.stdout.write(`faults: load done in ${loadSeconds.toFixed(0)} s: ${load.accepted.length} accepted, ${load.refused} refused; faults: ${faultLog.join(', ')}\n`);
+  process.stdout.write(
+    `faults: load done in ${loadSeconds.toFixed(0)} s: ${load.accepted.length} accepted, ${load.refused} refused; faults: ${faultLog.join(', ')}\n`,
+  );
   assert.ok(load.accepted.length >= ORDERS, `${ORDERS} orders accepted under faults`);
 
   // Healing may take a while (a worker not ready for UNREADY_LIMIT_SECONDS exits to be restarted),

@@ -28,7 +28,9 @@ export function runCommand({ command, args }: Command): Promise<string> {
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', fail);
     child.on('exit', (code, signal) =>
-      code === 0 ? done(output) : fail(new Error(`${command} ${args.join(' ')} ended with ${signal ?? `code ${code}`}: ${output.trim()}`)),
+      code === 0
+        ? done(output)
+        : fail(new Error(`${command} ${args.join(' ')} ended with ${signal ?? `code ${code}`}: ${output.trim()}`)),
     );
   });
 }
@@ -37,7 +39,18 @@ export const rabbitmqctl = (...args: string[]): Command => ({ command: 'rabbitmq
 
 /** SQL run by psql from the postgres database, one statement after another: usable at exit, when no promise runs. */
 export function psql(...statements: string[]): Command {
-  return { command: 'psql', args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', `${POSTGRES_URL}/postgres`, ...statements.flatMap((s) => ['-c', s])] };
+  return {
+    command: 'psql',
+    args: [
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-d',
+      `${POSTGRES_URL}/postgres`,
+      ...statements.flatMap((s) => ['-c', s]),
+    ],
+  };
 }
 
 export function terminateBackends(databases: string[]): string {

@@ -34,8 +34,17 @@ contention('are all decided without a single deadlock', async () => {
   const channel = await connection.createConfirmChannel();
   const count = 2000;
   for (let i = 0; i < count; i += 1) {
-    const request = { message_id: newId(), order_id: newId(), user_id: users[(i * 7919) % users.length]!, amount: 100n, occurred_at: new Date().toISOString() };
-    channel.publish(flow.broker.exchange, PAYMENT_REQUESTED, Buffer.from(encodeMessage(request)), { persistent: true, messageId: request.message_id });
+    const request = {
+      message_id: newId(),
+      order_id: newId(),
+      user_id: users[(i * 7919) % users.length]!,
+      amount: 100n,
+      occurred_at: new Date().toISOString(),
+    };
+    channel.publish(flow.broker.exchange, PAYMENT_REQUESTED, Buffer.from(encodeMessage(request)), {
+      persistent: true,
+      messageId: request.message_id,
+    });
   }
   await channel.waitForConfirms();
   await connection.close();
@@ -43,7 +52,11 @@ contention('are all decided without a single deadlock', async () => {
   await waitFor(
     'every payment decided',
     async () => {
-      const row = await flow.payments.db.selectFrom('payment').select((eb) => eb.fn.countAll<string>().as('n')).where('outcome', 'is not', null).executeTakeFirstOrThrow();
+      const row = await flow.payments.db
+        .selectFrom('payment')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('outcome', 'is not', null)
+        .executeTakeFirstOrThrow();
       return Number(row.n) === count;
     },
     120_000,

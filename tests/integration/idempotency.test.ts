@@ -21,10 +21,18 @@ let payments: TestDatabase<PaymentsDb>;
 let ordersApp: ReturnType<typeof createOrdersApp>;
 let paymentsApp: ReturnType<typeof createPaymentsApp>;
 
-async function post(app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, path: string, body: string | undefined, key?: string) {
+async function post(
+  app: { request: (path: string, init: RequestInit) => Response | Promise<Response> },
+  path: string,
+  body: string | undefined,
+  key?: string,
+) {
   return app.request(path, {
     method: 'POST',
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(key ? { 'idempotency-key': key } : {}) },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(key ? { 'idempotency-key': key } : {}),
+    },
     body,
   });
 }
@@ -60,10 +68,20 @@ keys('a retry with the same key and body replays the first response and places n
 });
 
 keys('the same key with another body is 422 and changes nothing', async () => {
-  const reused = await post(ordersApp, '/orders/create/alice', '{"amount": 1, "description": "something else"}', 'order-1');
+  const reused = await post(
+    ordersApp,
+    '/orders/create/alice',
+    '{"amount": 1, "description": "something else"}',
+    'order-1',
+  );
   assert.is(reused.status, 422);
   assert.is(((await reused.json()) as { error: { code: string } }).error.code, 'IDEMPOTENCY_KEY_REUSED');
-  const elsewhere = await post(ordersApp, '/orders/create/bob', '{"amount": 149.90, "description": "a book"}', 'order-1');
+  const elsewhere = await post(
+    ordersApp,
+    '/orders/create/bob',
+    '{"amount": 149.90, "description": "a book"}',
+    'order-1',
+  );
   assert.is(elsewhere.status, 422, 'another path is another request');
   assert.is(await count(orders.db, 'order'), 1);
 });
@@ -71,7 +89,9 @@ keys('the same key with another body is 422 and changes nothing', async () => {
 keys('twenty concurrent top-ups with one key credit once, and all answer the same', async () => {
   const wallet = (await (await post(paymentsApp, '/payments/create/carol', undefined)).json()) as { bill_id: string };
   const responses = await Promise.all(
-    Array.from({ length: 20 }, () => post(paymentsApp, `/payments/add/${wallet.bill_id}`, '{"amount": 100}', 'topup-carol-1')),
+    Array.from({ length: 20 }, () =>
+      post(paymentsApp, `/payments/add/${wallet.bill_id}`, '{"amount": 100}', 'topup-carol-1'),
+    ),
   );
   assert.equal(
     responses.map((r) => r.status),
@@ -80,16 +100,34 @@ keys('twenty concurrent top-ups with one key credit once, and all answer the sam
   const bodies = await Promise.all(responses.map((r) => r.json()));
   for (const body of bodies) assert.equal(body, { bill_id: wallet.bill_id, user_id: 'carol', balance: 100 });
   assert.is(responses.filter((r) => r.headers.get('idempotent-replayed') === 'true').length, 19);
-  const balance = (await (await paymentsApp.request(`/payments/balance/${wallet.bill_id}`)).json()) as { balance: number };
+  const balance = (await (await paymentsApp.request(`/payments/balance/${wallet.bill_id}`)).json()) as {
+    balance: number;
+  };
   assert.is(balance.balance, 100);
-  const deposits = await payments.db.selectFrom('ledger_entry').select('amount').where('kind', '=', 'deposit').execute();
-  assert.equal(deposits.map((d) => d.amount), [10000n]);
+  const deposits = await payments.db
+    .selectFrom('ledger_entry')
+    .select('amount')
+    .where('kind', '=', 'deposit')
+    .execute();
+  assert.equal(
+    deposits.map((d) => d.amount),
+    [10000n],
+  );
 });
 
 keys('a refused request stores nothing: the key stays free', async () => {
-  const missing = await post(paymentsApp, '/payments/add/01a21300-0000-7000-8000-000000000000', '{"amount": 5}', 'topup-nowhere');
+  const missing = await post(
+    paymentsApp,
+    '/payments/add/01a21300-0000-7000-8000-000000000000',
+    '{"amount": 5}',
+    'topup-nowhere',
+  );
   assert.is(missing.status, 404);
-  const stored = await payments.db.selectFrom('idempotency_key').select('key').where('key', '=', 'topup-nowhere').execute();
+  const stored = await payments.db
+    .selectFrom('idempotency_key')
+    .select('key')
+    .where('key', '=', 'topup-nowhere')
+    .execute();
   assert.equal(stored, []);
 });
 
@@ -103,12 +141,24 @@ keys('a key that is not 1-255 printable characters is 400', async () => {
 });
 
 keys('keys expire after 24 hours: then the key is new again, and the purge removes it', async () => {
-  await orders.db.updateTable('idempotency_key').set({ created_at: sql`now() - interval '25 hours'` }).where('key', '=', 'order-1').execute();
-  const reusedLater = await post(ordersApp, '/orders/create/alice', '{"amount": 2, "description": "a day later"}', 'order-1');
+  await orders.db
+    .updateTable('idempotency_key')
+    .set({ created_at: sql`now() - interval '25 hours'` })
+    .where('key', '=', 'order-1')
+    .execute();
+  const reusedLater = await post(
+    ordersApp,
+    '/orders/create/alice',
+    '{"amount": 2, "description": "a day later"}',
+    'order-1',
+  );
   assert.is(reusedLater.status, 201, 'an expired key no longer refers to the old request');
   assert.is(await count(orders.db, 'order'), 2);
 
-  await orders.db.updateTable('idempotency_key').set({ created_at: sql`now() - interval '25 hours'` }).execute();
+  await orders.db
+    .updateTable('idempotency_key')
+    .set({ created_at: sql`now() - interval '25 hours'` })
+    .execute();
   assert.is(await purgeExpiredKeys(orders.db, PURGE_CHUNK), 1);
   assert.is(await count(orders.db, 'idempotency_key'), 0);
 });

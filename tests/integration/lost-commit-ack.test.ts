@@ -27,15 +27,24 @@ let paymentsDb: Kysely<PaymentsDb>;
 let ordersApp: ReturnType<typeof createOrdersApp>;
 let paymentsApp: ReturnType<typeof createPaymentsApp>;
 
-function post(app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, path: string, body?: unknown, key?: string) {
+function post(
+  app: { request: (path: string, init: RequestInit) => Response | Promise<Response> },
+  path: string,
+  body?: unknown,
+  key?: string,
+) {
   return app.request(path, {
     method: 'POST',
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(key ? { 'idempotency-key': key } : {}) },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(key ? { 'idempotency-key': key } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }
 
-const placeOrder = (description: string, key?: string) => post(ordersApp, '/orders/create/alice', { amount: 10, description }, key);
+const placeOrder = (description: string, key?: string) =>
+  post(ordersApp, '/orders/create/alice', { amount: 10, description }, key);
 
 /** How many times each order of these descriptions is in the database, and how many payment tasks name it. */
 async function copiesOf(descriptions: string[]) {
@@ -82,16 +91,25 @@ lost(`a grouped insert of ${GROUP} orders: each request is answered 201 with its
     responses.map((r) => r.status),
     Array(GROUP + 1).fill(201),
   );
-  const answered = (await Promise.all(responses.map((r) => r.json()))) as Array<{ order_id: string; description: string }>;
+  const answered = (await Promise.all(responses.map((r) => r.json()))) as Array<{
+    order_id: string;
+    description: string;
+  }>;
   const descriptions = answered.map((a) => a.description);
   const stored = await copiesOf(descriptions);
   assert.is(new Set(answered.map((a) => a.order_id)).size, GROUP + 1, 'each request its own order');
-  assert.equal(stored.map((s) => s.id).sort(), answered.map((a) => a.order_id).sort(), 'the orders answered are the orders there, each once');
+  assert.equal(
+    stored.map((s) => s.id).sort(),
+    answered.map((a) => a.order_id).sort(),
+    'the orders answered are the orders there, each once',
+  );
   assert.ok(
     stored.every((s) => s.tasks === 1),
     'each order has one payment task',
   );
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from "order" where description like 'grouped %' group by xmin`.execute(orders.db);
+  const { rows } = await sql<{
+    n: number;
+  }>`select count(*)::int as n from "order" where description like 'grouped %' group by xmin`.execute(orders.db);
   assert.equal(
     rows.map((r) => r.n),
     [GROUP],
@@ -108,28 +126,34 @@ lost('one order: answered 201 with the order that committed, placed once', async
   assert.equal(await copiesOf(['one alone']), [{ id: body.order_id, description: 'one alone', tasks: 1 }]);
 });
 
-lost('when the retry loses its reply too, the outcome is unknown: 503, and the order is there at most once', async () => {
-  const lostTwice = proxy.loseReplyTo('unknown outcome', { times: 2 });
-  const response = await placeOrder('unknown outcome');
-  await lostTwice;
-  await expectError(response, 503, 'SERVICE_UNAVAILABLE');
-  assert.is(response.headers.get('retry-after'), '1');
-  const stored = await copiesOf(['unknown outcome']);
-  assert.is(stored.length, 1, 'the first attempt committed; its retry placed nothing more');
-  assert.is(stored[0]!.tasks, 1);
-});
+lost(
+  'when the retry loses its reply too, the outcome is unknown: 503, and the order is there at most once',
+  async () => {
+    const lostTwice = proxy.loseReplyTo('unknown outcome', { times: 2 });
+    const response = await placeOrder('unknown outcome');
+    await lostTwice;
+    await expectError(response, 503, 'SERVICE_UNAVAILABLE');
+    assert.is(response.headers.get('retry-after'), '1');
+    const stored = await copiesOf(['unknown outcome']);
+    assert.is(stored.length, 1, 'the first attempt committed; its retry placed nothing more');
+    assert.is(stored[0]!.tasks, 1);
+  },
+);
 
-lost('with an Idempotency-Key, a lost COMMIT acknowledgement is 503, and the retry with the key replays the order', async () => {
-  const lostCommit = proxy.loseReplyTo('commit');
-  const unknown = await placeOrder('with a key', 'order-key-1');
-  await lostCommit;
-  await expectError(unknown, 503, 'SERVICE_UNAVAILABLE');
-  const retried = await placeOrder('with a key', 'order-key-1');
-  assert.is(retried.status, 201);
-  assert.is(retried.headers.get('idempotent-replayed'), 'true');
-  const body = (await retried.json()) as { order_id: string };
-  assert.equal(await copiesOf(['with a key']), [{ id: body.order_id, description: 'with a key', tasks: 1 }]);
-});
+lost(
+  'with an Idempotency-Key, a lost COMMIT acknowledgement is 503, and the retry with the key replays the order',
+  async () => {
+    const lostCommit = proxy.loseReplyTo('commit');
+    const unknown = await placeOrder('with a key', 'order-key-1');
+    await lostCommit;
+    await expectError(unknown, 503, 'SERVICE_UNAVAILABLE');
+    const retried = await placeOrder('with a key', 'order-key-1');
+    assert.is(retried.status, 201);
+    assert.is(retried.headers.get('idempotent-replayed'), 'true');
+    const body = (await retried.json()) as { order_id: string };
+    assert.equal(await copiesOf(['with a key']), [{ id: body.order_id, description: 'with a key', tasks: 1 }]);
+  },
+);
 
 lost('opening a wallet whose acknowledgement was lost: 503, and opening it again answers the same wallet', async () => {
   const lostOpen = proxy.loseReplyTo('insert into "wallet"');
@@ -142,18 +166,25 @@ lost('opening a wallet whose acknowledgement was lost: 503, and opening it again
   assert.equal(wallets, [{ id: ((await again.json()) as { bill_id: string }).bill_id }]);
 });
 
-lost('a top-up with an Idempotency-Key whose COMMIT acknowledgement was lost credits once when retried with the key', async () => {
-  const wallet = (await (await post(paymentsApp, '/payments/create/carol')).json()) as { bill_id: string };
-  const lostCommit = proxy.loseReplyTo('commit');
-  const unknown = await post(paymentsApp, `/payments/add/${wallet.bill_id}`, { amount: 100 }, 'top-up-key-1');
-  await lostCommit;
-  await expectError(unknown, 503, 'SERVICE_UNAVAILABLE');
-  const retried = await post(paymentsApp, `/payments/add/${wallet.bill_id}`, { amount: 100 }, 'top-up-key-1');
-  assert.is(retried.status, 200);
-  assert.is(retried.headers.get('idempotent-replayed'), 'true');
-  assert.equal(await retried.json(), { bill_id: wallet.bill_id, user_id: 'carol', balance: 100 });
-  const deposits = await payments.db.selectFrom('ledger_entry').select('amount').where('wallet_id', '=', wallet.bill_id).execute();
-  assert.equal(deposits, [{ amount: 10000n }]);
-});
+lost(
+  'a top-up with an Idempotency-Key whose COMMIT acknowledgement was lost credits once when retried with the key',
+  async () => {
+    const wallet = (await (await post(paymentsApp, '/payments/create/carol')).json()) as { bill_id: string };
+    const lostCommit = proxy.loseReplyTo('commit');
+    const unknown = await post(paymentsApp, `/payments/add/${wallet.bill_id}`, { amount: 100 }, 'top-up-key-1');
+    await lostCommit;
+    await expectError(unknown, 503, 'SERVICE_UNAVAILABLE');
+    const retried = await post(paymentsApp, `/payments/add/${wallet.bill_id}`, { amount: 100 }, 'top-up-key-1');
+    assert.is(retried.status, 200);
+    assert.is(retried.headers.get('idempotent-replayed'), 'true');
+    assert.equal(await retried.json(), { bill_id: wallet.bill_id, user_id: 'carol', balance: 100 });
+    const deposits = await payments.db
+      .selectFrom('ledger_entry')
+      .select('amount')
+      .where('wallet_id', '=', wallet.bill_id)
+      .execute();
+    assert.equal(deposits, [{ amount: 10000n }]);
+  },
+);
 
 lost.run();

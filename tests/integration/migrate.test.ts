@@ -8,11 +8,23 @@ import { POSTGRES_URL, launch, uniqueSuffix } from '@gozon/testkit';
 const migrate = suite('the migrate entry points');
 
 const DOMAINS = [
-  { main: 'packages/orders/bin/migrate.ts', migrations: ordersMigrations, tables: ['idempotency_key', 'inbox_attempt', 'inbox_message', 'order', 'outbox_message'] },
+  {
+    main: 'packages/orders/bin/migrate.ts',
+    migrations: ordersMigrations,
+    tables: ['idempotency_key', 'inbox_attempt', 'inbox_message', 'order', 'outbox_message'],
+  },
   {
     main: 'packages/payments/bin/migrate.ts',
     migrations: paymentsMigrations,
-    tables: ['idempotency_key', 'inbox_attempt', 'inbox_message', 'ledger_entry', 'outbox_message', 'payment', 'wallet'],
+    tables: [
+      'idempotency_key',
+      'inbox_attempt',
+      'inbox_message',
+      'ledger_entry',
+      'outbox_message',
+      'payment',
+      'wallet',
+    ],
   },
 ];
 
@@ -41,7 +53,11 @@ for (const domain of DOMAINS) {
       assert.is(first.code, 0, first.output);
       assert.is(second.code, 0, second.output);
       const applied = [first, second].map((r) => JSON.parse(r.output.trim().split('\n').at(-1)!).applied.length);
-      assert.equal(applied.sort(), [0, Object.keys(domain.migrations).length], 'one of them applied every migration, the other found nothing to do');
+      assert.equal(
+        applied.sort(),
+        [0, Object.keys(domain.migrations).length],
+        'one of them applied every migration, the other found nothing to do',
+      );
 
       const third = await run(domain.main, url);
       assert.is(third.code, 0);

@@ -14,7 +14,10 @@ const RUB = 100n;
 let flow: Flow;
 
 async function order(userId: string, amount: bigint): Promise<Order> {
-  return placeOrder(flow.orders.db, prepareOrder({ userId, amount, description: 'test order', traceparent: newTraceparent() }));
+  return placeOrder(
+    flow.orders.db,
+    prepareOrder({ userId, amount, description: 'test order', traceparent: newTraceparent() }),
+  );
 }
 
 async function walletWith(userId: string, amount: bigint) {
@@ -31,13 +34,21 @@ async function finalStatus(orderId: string) {
 }
 
 async function ledgerOf(db: Kysely<PaymentsDb>, walletId: string) {
-  const rows = await db.selectFrom('ledger_entry').select(['kind', 'amount', 'order_id']).where('wallet_id', '=', walletId).execute();
+  const rows = await db
+    .selectFrom('ledger_entry')
+    .select(['kind', 'amount', 'order_id'])
+    .where('wallet_id', '=', walletId)
+    .execute();
   const sum = (kind: string) => rows.filter((r) => r.kind === kind).reduce((total, r) => total + r.amount, 0n);
   return { rows, deposits: sum('deposit'), debits: sum('debit') };
 }
 
 async function balanceOf(walletId: string) {
-  const wallet = await flow.payments.db.selectFrom('wallet').select('balance').where('id', '=', walletId).executeTakeFirstOrThrow();
+  const wallet = await flow.payments.db
+    .selectFrom('wallet')
+    .select('balance')
+    .where('id', '=', walletId)
+    .executeTakeFirstOrThrow();
   return wallet.balance;
 }
 
@@ -49,7 +60,10 @@ happy.before(async () => {
 });
 happy.after(async () => {
   const codes = await flow.close();
-  assert.ok(codes.every((code) => code === 0), `every process exits 0 on SIGTERM, got ${codes.join(',')}`);
+  assert.ok(
+    codes.every((code) => code === 0),
+    `every process exits 0 on SIGTERM, got ${codes.join(',')}`,
+  );
 });
 
 happy('a paid order is FINISHED and debited once', async () => {
@@ -81,22 +95,46 @@ happy('100 concurrent orders of 10 ₽ against 500 ₽: 50 FINISHED, 50 CANCELLE
   const ledger = await ledgerOf(flow.payments.db, bill);
   assert.is(ledger.deposits - ledger.debits, 0n, 'balance = deposits − debits');
   assert.is(ledger.rows.filter((r) => r.kind === 'debit').length, 50);
-  assert.equal(new Set(ledger.rows.filter((r) => r.kind === 'debit').map((r) => r.order_id)), new Set(finished.map((o) => o.id)));
+  assert.equal(
+    new Set(ledger.rows.filter((r) => r.kind === 'debit').map((r) => r.order_id)),
+    new Set(finished.map((o) => o.id)),
+  );
 });
 
 happy('the same payment.requested delivered 5 times debits once', async () => {
   const bill = await walletWith('repeat', 100n * RUB);
   const orderId = newId();
-  const request = { message_id: newId(), order_id: orderId, user_id: 'repeat', amount: 30n * RUB, occurred_at: new Date().toISOString() };
-  for (let i = 0; i < 5; i += 1) await flow.broker.publish(PAYMENT_REQUESTED, encodeMessage(request), request.message_id);
+  const request = {
+    message_id: newId(),
+    order_id: orderId,
+    user_id: 'repeat',
+    amount: 30n * RUB,
+    occurred_at: new Date().toISOString(),
+  };
+  for (let i = 0; i < 5; i += 1)
+    await flow.broker.publish(PAYMENT_REQUESTED, encodeMessage(request), request.message_id);
   // A different message for the same order must not pay it again either.
   await flow.broker.publish(PAYMENT_REQUESTED, encodeMessage({ ...request, message_id: newId() }));
-  await waitFor('the payment to be decided', async () =>
-    (await flow.payments.db.selectFrom('payment').select('outcome').where('order_id', '=', orderId).executeTakeFirst())?.outcome,
+  await waitFor(
+    'the payment to be decided',
+    async () =>
+      (
+        await flow.payments.db
+          .selectFrom('payment')
+          .select('outcome')
+          .where('order_id', '=', orderId)
+          .executeTakeFirst()
+      )?.outcome,
   );
-  await waitFor('all six deliveries consumed', async () => (await flow.broker.count(flow.broker.queueOf('payments-worker', PAYMENT_REQUESTED))) === 0);
+  await waitFor(
+    'all six deliveries consumed',
+    async () => (await flow.broker.count(flow.broker.queueOf('payments-worker', PAYMENT_REQUESTED))) === 0,
+  );
   await waitFor('both message ids in the inbox', async () => {
-    const row = await flow.payments.db.selectFrom('inbox_message').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const row = await flow.payments.db
+      .selectFrom('inbox_message')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(row.n) >= 2;
   });
   const ledger = await ledgerOf(flow.payments.db, bill);
@@ -168,10 +206,16 @@ crash('re-publishes on restart, and the inbox absorbs the duplicate: debited onc
   assert.is(await countUnsent(messagingView(flow.orders.db)), 1, 'the row was never marked sent');
 
   const relay = await flow.startOrdersRelay();
-  await waitFor('the row sent by the second relay', async () => (await countUnsent(messagingView(flow.orders.db))) === 0);
+  await waitFor(
+    'the row sent by the second relay',
+    async () => (await countUnsent(messagingView(flow.orders.db))) === 0,
+  );
   const done = await finalStatus(placed.id);
   assert.is(done.status, 'FINISHED');
-  await waitFor('both copies consumed', async () => (await flow.broker.count(flow.broker.queueOf('payments-worker', PAYMENT_REQUESTED))) === 0);
+  await waitFor(
+    'both copies consumed',
+    async () => (await flow.broker.count(flow.broker.queueOf('payments-worker', PAYMENT_REQUESTED))) === 0,
+  );
 
   const copies = await flow.broker.drain(spy);
   assert.is(copies.length, 2, 'the message went over the wire twice');

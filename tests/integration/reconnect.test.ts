@@ -17,7 +17,10 @@ let relay: LaunchedProcess;
 let worker: LaunchedProcess;
 
 async function payOneOrder(label: string) {
-  const placed = await placeOrder(flow.orders.db, prepareOrder({ userId: 'steady', amount: 100n, description: label, traceparent: newTraceparent() }));
+  const placed = await placeOrder(
+    flow.orders.db,
+    prepareOrder({ userId: 'steady', amount: 100n, description: label, traceparent: newTraceparent() }),
+  );
   const done = await waitFor(`order "${label}" paid`, async () => {
     const order = await findOrder(flow.orders.db, placed.id);
     return order?.status === 'FINISHED' ? order : undefined;
@@ -35,7 +38,10 @@ reconnect.before(async () => {
 
 reconnect.after(async () => {
   const codes = await flow.close();
-  assert.ok(codes.every((code) => code === 0), `clean exit after reconnecting, got ${codes.join(',')}`);
+  assert.ok(
+    codes.every((code) => code === 0),
+    `clean exit after reconnecting, got ${codes.join(',')}`,
+  );
 });
 
 reconnect('after their PostgreSQL connections are terminated', async () => {
@@ -49,13 +55,21 @@ reconnect('after their PostgreSQL connections are terminated', async () => {
   await admin.end();
   assert.ok(rows.length >= 2, 'the services had connections to terminate');
 
-  await waitFor('both to reconnect', async () => relay.events('worker.connected').length + worker.events('worker.connected').length >= connectedBefore + 2);
+  await waitFor(
+    'both to reconnect',
+    async () =>
+      relay.events('worker.connected').length + worker.events('worker.connected').length >= connectedBefore + 2,
+  );
   await payOneOrder('after PostgreSQL cut them off');
   assert.ok(relay.running() && worker.running(), 'no restart');
 });
 
 reconnect('after RabbitMQ closes their connections', async () => {
-  const listing = execFileSync('rabbitmqctl', ['list_connections', 'pid', 'client_properties', '-q', '--no-table-headers'], { encoding: 'utf8' });
+  const listing = execFileSync(
+    'rabbitmqctl',
+    ['list_connections', 'pid', 'client_properties', '-q', '--no-table-headers'],
+    { encoding: 'utf8' },
+  );
   const ours = listing
     .split('\n')
     .filter((line) => line.includes(`{"connection_name","${flow.broker.namespace}`))
@@ -64,7 +78,11 @@ reconnect('after RabbitMQ closes their connections', async () => {
   const lostBefore = relay.events('worker.connection_lost').length + worker.events('worker.connection_lost').length;
   for (const pid of ours) execFileSync('rabbitmqctl', ['close_connection', pid, 'test: cut']);
 
-  await waitFor('both to notice', async () => relay.events('worker.connection_lost').length + worker.events('worker.connection_lost').length >= lostBefore + 2);
+  await waitFor(
+    'both to notice',
+    async () =>
+      relay.events('worker.connection_lost').length + worker.events('worker.connection_lost').length >= lostBefore + 2,
+  );
   await payOneOrder('after RabbitMQ cut them off');
   assert.ok(relay.running() && worker.running(), 'no restart');
 });

@@ -23,7 +23,8 @@ const config = readConfig(settings, {
   DB_LOCK_TIMEOUT_MS: '300',
 });
 /** An order without a key: its turn, its group's insert, its own insert and read-back (see databaseSettings). */
-const WORST_CASE_MS = 4 * config.DB_CONNECTION_TIMEOUT_MS + 3 * (config.DB_STATEMENT_TIMEOUT_MS + QUERY_TIMEOUT_MARGIN_MS);
+const WORST_CASE_MS =
+  4 * config.DB_CONNECTION_TIMEOUT_MS + 3 * (config.DB_STATEMENT_TIMEOUT_MS + QUERY_TIMEOUT_MARGIN_MS);
 
 let proxy: FaultProxy;
 let orders: TestDatabase<OrdersDb>;
@@ -57,7 +58,9 @@ async function expectUnavailable(response: Response) {
 }
 
 async function ordersDescribed(description: string): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from "order" where description = ${description}`.execute(orders.db);
+  const { rows } = await sql<{
+    n: number;
+  }>`select count(*)::int as n from "order" where description = ${description}`.execute(orders.db);
   return rows[0]!.n;
 }
 
@@ -80,7 +83,9 @@ const stalled = suite('a stalled database answers 503 and does nothing');
 stalled.before(async () => {
   proxy = await startFaultProxy();
   orders = await createTestDatabase<OrdersDb>('stalled', ordersMigrations);
-  db = createDb<OrdersDb>(createPool({ ...config, DATABASE_URL: proxy.url(orders.name) }, () => {}, 'stalled-orders-api'));
+  db = createDb<OrdersDb>(
+    createPool({ ...config, DATABASE_URL: proxy.url(orders.name) }, () => {}, 'stalled-orders-api'),
+  );
   app = createApp({ db, logger, config });
 });
 
@@ -111,27 +116,41 @@ stalled('with an Idempotency-Key: 503, nothing kept, and the same key then place
   assert.is(await ordersDescribed('keyed while locked'), 0);
   const retried = await placeOrder('keyed while locked', 'locked-1');
   assert.is(retried.status, 201);
-  assert.is(retried.headers.get('idempotent-replayed'), null, 'the key was free: nothing of the first request was kept');
+  assert.is(
+    retried.headers.get('idempotent-replayed'),
+    null,
+    'the key was free: nothing of the first request was kept',
+  );
   assert.is(await ordersDescribed('keyed while locked'), 1);
 });
 
-stalled('a statement that runs past the statement timeout: 503 within the bound, and the order is not there', async () => {
-  await sql`create function sleep_first() returns trigger language plpgsql as $$ begin perform pg_sleep(3); return new; end $$`.execute(orders.db);
-  await sql`create trigger slow_order before insert on "order" for each row when (new.description = 'slow') execute function sleep_first()`.execute(orders.db);
-  await expectUnavailable(await withinBound(placeOrder('slow')));
-  assert.is(await ordersDescribed('slow'), 0);
-});
+stalled(
+  'a statement that runs past the statement timeout: 503 within the bound, and the order is not there',
+  async () => {
+    await sql`create function sleep_first() returns trigger language plpgsql as $$ begin perform pg_sleep(3); return new; end $$`.execute(
+      orders.db,
+    );
+    await sql`create trigger slow_order before insert on "order" for each row when (new.description = 'slow') execute function sleep_first()`.execute(
+      orders.db,
+    );
+    await expectUnavailable(await withinBound(placeOrder('slow')));
+    assert.is(await ordersDescribed('slow'), 0);
+  },
+);
 
-stalled('a database that stops answering: 503 within the bound, and once it answers again the order is not there', async () => {
-  assert.is((await placeOrder('before the stall')).status, 201);
-  proxy.stall();
-  try {
-    await expectUnavailable(await withinBound(placeOrder('during the stall')));
-  } finally {
-    proxy.resume();
-  }
-  assert.is((await placeOrder('after the stall')).status, 201, 'the service goes on with fresh connections');
-  assert.is(await ordersDescribed('during the stall'), 0);
-});
+stalled(
+  'a database that stops answering: 503 within the bound, and once it answers again the order is not there',
+  async () => {
+    assert.is((await placeOrder('before the stall')).status, 201);
+    proxy.stall();
+    try {
+      await expectUnavailable(await withinBound(placeOrder('during the stall')));
+    } finally {
+      proxy.resume();
+    }
+    assert.is((await placeOrder('after the stall')).status, 201, 'the service goes on with fresh connections');
+    assert.is(await ordersDescribed('during the stall'), 0);
+  },
+);
 
 stalled.run();

@@ -24,7 +24,11 @@ ctrlC('one Ctrl-C stops every process once, cleanly, and none outlives the runne
   assert.not.match(output, '"event":"shutdown.forced"', 'no service took a second signal');
   const signals = [...output.matchAll(/"event":"shutdown\.started".*?"signal":"(\w+)"/g)].map((m) => m[1]);
   const services = Object.keys(pids).filter((name) => name !== 'gateway');
-  assert.equal(signals, services.map(() => 'SIGTERM'), 'each service got one SIGTERM from the runner, and no SIGINT');
+  assert.equal(
+    signals,
+    services.map(() => 'SIGTERM'),
+    'each service got one SIGTERM from the runner, and no SIGINT',
+  );
   for (const [name, pid] of Object.entries(pids)) {
     assert.throws(() => process.kill(pid, 0), /ESRCH/, `${name} (pid ${pid}) is gone`);
   }

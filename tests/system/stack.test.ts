@@ -76,7 +76,11 @@ system('a user’s orders are listed newest first', async () => {
 
 system('a CORS preflight from the UI origin is answered, and other origins are not allowed', async () => {
   const preflight = await gateway.request('OPTIONS', '/orders/create/someone', {
-    headers: { Origin: UI_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+    headers: {
+      Origin: UI_ORIGIN,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'content-type',
+    },
   });
   assert.is(preflight.status, 204);
   assert.is(preflight.headers.get('access-control-allow-origin'), UI_ORIGIN);
@@ -85,7 +89,9 @@ system('a CORS preflight from the UI origin is answered, and other origins are n
 
   const read = await gateway.request('GET', '/orders/orders/someone', { headers: { Origin: UI_ORIGIN } });
   assert.is(read.headers.get('access-control-allow-origin'), UI_ORIGIN);
-  const foreign = await gateway.request('GET', '/orders/orders/someone', { headers: { Origin: 'http://evil.example' } });
+  const foreign = await gateway.request('GET', '/orders/orders/someone', {
+    headers: { Origin: 'http://evil.example' },
+  });
   assert.is(foreign.headers.get('access-control-allow-origin'), null);
 });
 

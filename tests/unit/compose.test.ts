@@ -91,7 +91,8 @@ sameAsNative('the native runner only sets variables the services read', () => {
   for (const process of [...serviceProcesses(nativeOptions), ...migrationProcesses(nativeOptions)]) {
     const kind = process.name.replace(/-\d+$/, '');
     const known = Object.keys(SETTINGS[kind]!);
-    for (const key of Object.keys(process.env)) assert.ok(known.includes(key), `${process.name} sets ${key}, which it never reads`);
+    for (const key of Object.keys(process.env))
+      assert.ok(known.includes(key), `${process.name} sets ${key}, which it never reads`);
   }
 });
 
@@ -103,15 +104,24 @@ sameAsNative('each Node service builds the one Dockerfile with its own workspace
 });
 
 sameAsNative('the gateway gets a value for every placeholder of the template, and nothing else', () => {
-  assert.equal(Object.keys(services.gateway?.environment ?? {}).sort(), placeholders(read('gateway/default.conf.template')));
-  assert.match(read('gateway/Dockerfile'), /COPY gateway\/default\.conf\.template \/etc\/nginx\/templates\/default\.conf\.template/);
+  assert.equal(
+    Object.keys(services.gateway?.environment ?? {}).sort(),
+    placeholders(read('gateway/default.conf.template')),
+  );
+  assert.match(
+    read('gateway/Dockerfile'),
+    /COPY gateway\/default\.conf\.template \/etc\/nginx\/templates\/default\.conf\.template/,
+  );
 });
 
 sameAsNative('the gateway image serves the Swagger UI version that package-lock.json pins', () => {
   const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { version: string }> };
   const pinned = lock.packages['node_modules/swagger-ui-dist']?.version;
   assert.ok(pinned, 'swagger-ui-dist is in package-lock.json');
-  assert.ok(read('gateway/Dockerfile').includes(`swagger-ui-dist@${pinned} `) || read('gateway/Dockerfile').includes(`swagger-ui-dist@${pinned}\n`));
+  assert.ok(
+    read('gateway/Dockerfile').includes(`swagger-ui-dist@${pinned} `) ||
+      read('gateway/Dockerfile').includes(`swagger-ui-dist@${pinned}\n`),
+  );
 });
 
 sameAsNative('the ui gets a value for every placeholder of its template, and nothing else', () => {
@@ -126,7 +136,8 @@ shape('every condition waits on something that can satisfy it', () => {
   for (const [name, service] of Object.entries(services)) {
     for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
       assert.ok(services[dependency], `${name} depends on unknown ${dependency}`);
-      if (condition === 'service_healthy') assert.ok(services[dependency].healthcheck, `${dependency} needs a healthcheck for ${name}`);
+      if (condition === 'service_healthy')
+        assert.ok(services[dependency].healthcheck, `${dependency} needs a healthcheck for ${name}`);
       else assert.is(condition, 'service_completed_successfully', `${name} → ${dependency}`);
       if (condition === 'service_completed_successfully') assert.is.not(services[dependency].restart, 'always');
     }

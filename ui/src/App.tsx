@@ -1,6 +1,14 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, errorText, type Api, type Wallet, type Write } from './lib/api.ts';
-import { forgetUser, loadUsers, rememberWallet, saveUsers, selectUser, type StorageLike, type UsersState } from './lib/users.ts';
+import {
+  forgetUser,
+  loadUsers,
+  rememberWallet,
+  saveUsers,
+  selectUser,
+  type StorageLike,
+  type UsersState,
+} from './lib/users.ts';
 import { useOrders } from './useOrders.ts';
 import { UserPanel } from './components/UserPanel.tsx';
 import { WalletPanel, type WalletState } from './components/WalletPanel.tsx';
@@ -57,7 +65,12 @@ export function App({ api }: { api: Api }) {
             userId={current}
             walletId={walletId}
             onWalletOpened={(id) => setUsers((state) => rememberWallet(state, current, id))}
-            onWalletGone={() => setUsers((state) => ({ ...state, recent: state.recent.map((u) => (u.userId === current ? { ...u, walletId: null } : u)) }))}
+            onWalletGone={() =>
+              setUsers((state) => ({
+                ...state,
+                recent: state.recent.map((u) => (u.userId === current ? { ...u, walletId: null } : u)),
+              }))
+            }
           />
         )}
       </main>
@@ -134,9 +147,20 @@ function Shop({ api, userId, walletId, onWalletOpened, onWalletGone }: ShopProps
 
   return (
     <>
-      <WalletPanel userId={userId} state={wallet} onOpen={openWallet} onTopUp={topUp} onRefresh={() => void loadWallet()} />
+      <WalletPanel
+        userId={userId}
+        state={wallet}
+        onOpen={openWallet}
+        onTopUp={topUp}
+        onRefresh={() => void loadWallet()}
+      />
       <OrderForm hasWallet={wallet.kind === 'ready'} onPlace={placeOrder} />
-      <OrdersList orders={orders.orders} error={orders.error} pending={orders.pending} onRetry={() => void orders.refresh().catch(() => undefined)} />
+      <OrdersList
+        orders={orders.orders}
+        error={orders.error}
+        pending={orders.pending}
+        onRetry={() => void orders.refresh().catch(() => undefined)}
+      />
       <BurstPanel
         api={api}
         userId={userId}

@@ -23,7 +23,11 @@ function setup() {
 }
 
 async function orderTea(app: Hono, userId: string): Promise<Response> {
-  return app.request(`/orders/create/${userId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amount":149.90,"description":"  green tea "}' });
+  return app.request(`/orders/create/${userId}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"amount":149.90,"description":"  green tea "}',
+  });
 }
 
 stored.before(async () => {
@@ -34,39 +38,42 @@ stored.after(async () => {
   await database.drop();
 });
 
-stored('a valid order is stored with its payment request, in one statement, amount in exact kopecks, and answered 201', async () => {
-  const { app, statements } = setup();
-  const response = await orderTea(app, 'alice');
-  assert.is(response.status, 201);
-  const body = (await response.json()) as { order_id: string };
-  assert.match(body.order_id, UUID);
-  assert.is(statements(), 1, 'the order and its payment task are one statement');
+stored(
+  'a valid order is stored with its payment request, in one statement, amount in exact kopecks, and answered 201',
+  async () => {
+    const { app, statements } = setup();
+    const response = await orderTea(app, 'alice');
+    assert.is(response.status, 201);
+    const body = (await response.json()) as { order_id: string };
+    assert.match(body.order_id, UUID);
+    assert.is(statements(), 1, 'the order and its payment task are one statement');
 
-  const order = await findOrder(database.db, body.order_id);
-  assert.ok(order, 'the order is stored under the id it was answered with');
-  assert.is(order.amount, 14990n, 'the amount is stored as 14990 kopecks');
-  assert.is(order.description, 'green tea', 'the description is stored trimmed');
-  assert.equal(body, {
-    order_id: order.id,
-    user_id: 'alice',
-    amount: 149.9,
-    description: 'green tea',
-    status: 'NEW',
-    cancel_reason: null,
-    created_at: order.created_at.toISOString(),
-    updated_at: order.updated_at.toISOString(),
-  });
+    const order = await findOrder(database.db, body.order_id);
+    assert.ok(order, 'the order is stored under the id it was answered with');
+    assert.is(order.amount, 14990n, 'the amount is stored as 14990 kopecks');
+    assert.is(order.description, 'green tea', 'the description is stored trimmed');
+    assert.equal(body, {
+      order_id: order.id,
+      user_id: 'alice',
+      amount: 149.9,
+      description: 'green tea',
+      status: 'NEW',
+      cancel_reason: null,
+      created_at: order.created_at.toISOString(),
+      updated_at: order.updated_at.toISOString(),
+    });
 
-  const tasks = await database.db.selectFrom('outbox_message').select(['type', 'body']).execute();
-  assert.equal(
-    tasks.map((task) => task.type),
-    [PAYMENT_REQUESTED],
-    'one payment request, in the outbox',
-  );
-  const request = JSON.parse(tasks[0]!.body) as { amount: number; order_id: string };
-  assert.is(request.amount, 14990, 'for the amount in kopecks');
-  assert.is(request.order_id, order.id, 'the payment task names the order it belongs to');
-});
+    const tasks = await database.db.selectFrom('outbox_message').select(['type', 'body']).execute();
+    assert.equal(
+      tasks.map((task) => task.type),
+      [PAYMENT_REQUESTED],
+      'one payment request, in the outbox',
+    );
+    const request = JSON.parse(tasks[0]!.body) as { amount: number; order_id: string };
+    assert.is(request.amount, 14990, 'for the amount in kopecks');
+    assert.is(request.order_id, order.id, 'the payment task names the order it belongs to');
+  },
+);
 
 stored('an order is found by its id, in upper case too', async () => {
   const { app } = setup();
@@ -79,7 +86,8 @@ stored('an order is found by its id, in upper case too', async () => {
 });
 
 stored('a user’s orders are theirs only, 100 unless ?limit says otherwise', async () => {
-  const order = (userId: string) => prepareOrder({ userId, amount: 100n, description: 'tea', traceparent: newTraceparent() });
+  const order = (userId: string) =>
+    prepareOrder({ userId, amount: 100n, description: 'tea', traceparent: newTraceparent() });
   await placeOrders(database.db, [...Array.from({ length: 101 }, () => order('lister')), order('someone-else')]);
   const { app } = setup();
   for (const [query, count] of [

@@ -25,7 +25,11 @@ function setup(): Setup {
   const stub = createStubDb<OrdersDb>();
   const { db, statements } = countStatements(stub.db);
   const logged: string[] = [];
-  const app = createApp({ db, logger: createLogger('test', 'error', {}, (line) => void logged.push(line)), config: readConfig(settings) });
+  const app = createApp({
+    db,
+    logger: createLogger('test', 'error', {}, (line) => void logged.push(line)),
+    config: readConfig(settings),
+  });
   return { app, statements, fail: stub.fail, logged };
 }
 
@@ -52,7 +56,11 @@ reads('an unknown order id is 404 ORDER_NOT_FOUND, after one lookup', async () =
 
 reads('an order id in upper case is looked up in lower case', async () => {
   const { app } = setup();
-  const message = await expectError(await request(app, `/orders/status/${ORDER_ID.toUpperCase()}`), 404, 'ORDER_NOT_FOUND');
+  const message = await expectError(
+    await request(app, `/orders/status/${ORDER_ID.toUpperCase()}`),
+    404,
+    'ORDER_NOT_FOUND',
+  );
   assert.match(message, ORDER_ID);
 });
 
@@ -130,7 +138,11 @@ for (const [what, body, status, code] of [
 for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
   create(`Content-Type ${type} is 415 UNSUPPORTED_MEDIA_TYPE and nothing reaches the database`, async () => {
     const { app, statements } = setup();
-    await expectError(await postJson(app, CREATE, '{"amount":1,"description":"tea"}', type), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await expectError(
+      await postJson(app, CREATE, '{"amount":1,"description":"tea"}', type),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
     assert.is(statements(), 0);
   });
 }
@@ -177,7 +189,10 @@ service('/health/ready is 200 when the database answers and 503 when it does not
   fail(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
   const down = await request(app, '/health/ready');
   assert.is(down.status, 503);
-  assert.equal(await down.json(), { status: 'unavailable', checks: { database: 'connect ECONNREFUSED 127.0.0.1:5432' } });
+  assert.equal(await down.json(), {
+    status: 'unavailable',
+    checks: { database: 'connect ECONNREFUSED 127.0.0.1:5432' },
+  });
 });
 
 for (const [method, path] of [

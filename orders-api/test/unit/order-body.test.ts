@@ -32,23 +32,38 @@ async function expectAccepted(response: Response, kopecks: string, description: 
   assert.equal(await response.json(), { kopecks, description });
 }
 
-
 // ---------------------------------------------------------------------------
 
 const contentType = suite('readJsonObject: Content-Type');
 
 contentType('a body with no Content-Type is refused with 415', async () => {
-  const message = await expectError(await post(new TextEncoder().encode('{"amount":1,"description":"x"}'), null), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  const message = await expectError(
+    await post(new TextEncoder().encode('{"amount":1,"description":"x"}'), null),
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+  );
   assert.match(message, 'application/json');
 });
 
-for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonp', 'application/json-patch+json', 'text/json', 'multipart/form-data; boundary=x']) {
+for (const type of [
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'application/jsonp',
+  'application/json-patch+json',
+  'text/json',
+  'multipart/form-data; boundary=x',
+]) {
   contentType(`Content-Type ${type} is refused with 415`, async () => {
     await expectError(await post('{"amount":1,"description":"x"}', type), 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 }
 
-for (const type of ['application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'Application/JSON']) {
+for (const type of [
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json;charset=UTF-8',
+  'Application/JSON',
+]) {
   contentType(`Content-Type ${type} is accepted`, async () => {
     await expectAccepted(await post('{"amount":1,"description":"x"}', type), '100', 'x');
   });
@@ -86,13 +101,21 @@ for (const [what, body] of [
 }
 
 shape('an unknown field is 400 UNKNOWN_FIELD naming it and the allowed ones', async () => {
-  const message = await expectError(await post('{"amount":1,"description":"x","currency":"RUB"}'), 400, 'UNKNOWN_FIELD');
+  const message = await expectError(
+    await post('{"amount":1,"description":"x","currency":"RUB"}'),
+    400,
+    'UNKNOWN_FIELD',
+  );
   assert.match(message, 'currency');
   assert.match(message, 'amount, description');
 });
 
 shape('every unknown field is named', async () => {
-  const message = await expectError(await post('{"amount":1,"description":"x","user_id":"u","status":"FINISHED"}'), 400, 'UNKNOWN_FIELD');
+  const message = await expectError(
+    await post('{"amount":1,"description":"x","user_id":"u","status":"FINISHED"}'),
+    400,
+    'UNKNOWN_FIELD',
+  );
   assert.match(message, 'user_id, status');
 });
 
@@ -136,8 +159,14 @@ amount('a missing amount is 400 INVALID_AMOUNT saying it is required', async () 
 
 amount('the message says why the amount is refused', async () => {
   assert.match(await expectError(await post('{"amount":1e2,"description":"tea"}'), 400, 'INVALID_AMOUNT'), 'exponent');
-  assert.match(await expectError(await post('{"amount":1.001,"description":"tea"}'), 400, 'INVALID_AMOUNT'), 'two decimals');
-  assert.match(await expectError(await post('{"amount":"149.90","description":"tea"}'), 400, 'INVALID_AMOUNT'), 'JSON number');
+  assert.match(
+    await expectError(await post('{"amount":1.001,"description":"tea"}'), 400, 'INVALID_AMOUNT'),
+    'two decimals',
+  );
+  assert.match(
+    await expectError(await post('{"amount":"149.90","description":"tea"}'), 400, 'INVALID_AMOUNT'),
+    'JSON number',
+  );
 });
 
 for (const [json, kopecks] of [
@@ -188,16 +217,34 @@ description('a missing description is 400 INVALID_DESCRIPTION', async () => {
 
 description('the messages say what is wrong', async () => {
   assert.match(await expectError(await post('{"amount":1,"description":""}'), 400, 'INVALID_DESCRIPTION'), 'empty');
-  assert.match(await expectError(await post(`{"amount":1,"description":${JSON.stringify('x'.repeat(501))}}`), 400, 'INVALID_DESCRIPTION'), '500');
-  assert.match(await expectError(await post('{"amount":1,"description":"a\\u0001b"}'), 400, 'INVALID_DESCRIPTION'), 'control');
+  assert.match(
+    await expectError(
+      await post(`{"amount":1,"description":${JSON.stringify('x'.repeat(501))}}`),
+      400,
+      'INVALID_DESCRIPTION',
+    ),
+    '500',
+  );
+  assert.match(
+    await expectError(await post('{"amount":1,"description":"a\\u0001b"}'), 400, 'INVALID_DESCRIPTION'),
+    'control',
+  );
 });
 
 description('500 characters are accepted', async () => {
-  await expectAccepted(await post(`{"amount":1,"description":${JSON.stringify('x'.repeat(500))}}`), '100', 'x'.repeat(500));
+  await expectAccepted(
+    await post(`{"amount":1,"description":${JSON.stringify('x'.repeat(500))}}`),
+    '100',
+    'x'.repeat(500),
+  );
 });
 
 description('500 emoji are accepted: characters are counted, not UTF-16 units', async () => {
-  await expectAccepted(await post(`{"amount":1,"description":${JSON.stringify('🍵'.repeat(500))}}`), '100', '🍵'.repeat(500));
+  await expectAccepted(
+    await post(`{"amount":1,"description":${JSON.stringify('🍵'.repeat(500))}}`),
+    '100',
+    '🍵'.repeat(500),
+  );
 });
 
 description('surrounding spaces are trimmed, and do not count towards the length', async () => {

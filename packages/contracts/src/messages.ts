@@ -33,8 +33,7 @@ export interface PaymentFailed {
 }
 
 export type PaymentResult =
-  | ({ type: typeof PAYMENT_SUCCEEDED } & PaymentSucceeded)
-  | ({ type: typeof PAYMENT_FAILED } & PaymentFailed);
+  ({ type: typeof PAYMENT_SUCCEEDED } & PaymentSucceeded) | ({ type: typeof PAYMENT_FAILED } & PaymentFailed);
 
 /** A message that can never be processed, whatever is retried: it goes to the dead-letter queue. */
 export class MalformedMessageError extends Error {
@@ -78,7 +77,8 @@ const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 
 function requireTimestamp(body: Record<string, unknown>, field: string): string {
   const value = requireText(body, field);
-  if (!ISO_TIMESTAMP.test(value) || Number.isNaN(Date.parse(value))) throw new MalformedMessageError(`${field} must be an ISO timestamp`);
+  if (!ISO_TIMESTAMP.test(value) || Number.isNaN(Date.parse(value)))
+    throw new MalformedMessageError(`${field} must be an ISO timestamp`);
   return value;
 }
 

@@ -59,11 +59,17 @@ export function describeDeadLetter(dlq: DeadLetterQueue, message: GetMessage): D
   const deathRoutingKeys = Array.isArray(death?.['routing-keys']) ? (death['routing-keys'] as unknown[]) : [];
   return {
     queue: dlq.name,
-    originalQueue: asString(headers['x-original-queue']) ?? asString(headers['x-first-death-queue']) ?? asString(death?.queue) ?? dlq.mainQueue,
+    originalQueue:
+      asString(headers['x-original-queue']) ??
+      asString(headers['x-first-death-queue']) ??
+      asString(death?.queue) ??
+      dlq.mainQueue,
     messageId: asString(message.properties.messageId),
     // Without either header (a message put there by hand) the DLQ's own subscription says which type it is.
     routingKey: asString(headers['x-original-routing-key']) ?? asString(deathRoutingKeys[0]) ?? dlq.subscription.type,
-    error: xError ?? (deathReason ? `dead-lettered by the broker: ${deathReason}` : 'unknown (no x-error or x-death header)'),
+    error:
+      xError ??
+      (deathReason ? `dead-lettered by the broker: ${deathReason}` : 'unknown (no x-error or x-death header)'),
     source: xError === undefined && death !== undefined ? 'broker' : 'consumer',
     deadLetteredAt: asString(headers['x-dead-lettered-at']) ?? timestampToIso(death?.time),
     size: message.content.length,

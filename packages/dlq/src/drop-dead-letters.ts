@@ -8,7 +8,11 @@ import { changeDeadLetters } from './take-dead-letters.ts';
  * DeadLetterQueueMissingError (nothing removed) or DeadLetterOperationError
  * (with those already removed).
  */
-export async function dropDeadLetters(connection: AmqpConnection, namespace: string, selection: DeadLetterSelection = {}): Promise<DeadLetter[]> {
+export async function dropDeadLetters(
+  connection: AmqpConnection,
+  namespace: string,
+  selection: DeadLetterSelection = {},
+): Promise<DeadLetter[]> {
   const dropped: DeadLetter[] = [];
   return changeDeadLetters(connection, namespace, selection, dropped, async (channel, message, letter) => {
     channel.ack(message);

@@ -8,7 +8,11 @@ import { forEachDeadLetter } from './take-dead-letters.ts';
  * SUBSCRIPTIONS and in queue order within each; every message stays in its DLQ.
  * Throws DeadLetterQueueMissingError when a queue is not declared.
  */
-export async function listDeadLetters(connection: AmqpConnection, namespace: string, selection: DeadLetterSelection = {}): Promise<DeadLetter[]> {
+export async function listDeadLetters(
+  connection: AmqpConnection,
+  namespace: string,
+  selection: DeadLetterSelection = {},
+): Promise<DeadLetter[]> {
   const letters: DeadLetter[] = [];
   await forEachDeadLetter(connection, namespace, selection, async (_channel, _message, letter) => {
     letters.push(letter);

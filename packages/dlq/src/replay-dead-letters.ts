@@ -34,15 +34,30 @@ function isDeadLetteringHeader(name: string): boolean {
 
 /** The dead letter as it was first published: its routing key, body and properties, without the dead-lettering headers. */
 function asFirstPublished(message: GetMessage, letter: DeadLetter, messageId: string): OutgoingMessage {
-  const headers = Object.fromEntries(Object.entries(message.properties.headers ?? {}).filter(([name]) => !isDeadLetteringHeader(name)));
+  const headers = Object.fromEntries(
+    Object.entries(message.properties.headers ?? {}).filter(([name]) => !isDeadLetteringHeader(name)),
+  );
   // amqplib types every property as `any`; these are the ones a publish takes, as amqplib decoded them.
   const properties: Omit<Options.Publish, 'headers'> = message.properties;
-  const { contentType, contentEncoding, priority, correlationId, replyTo, expiration, timestamp, type, userId, appId } = properties;
+  const { contentType, contentEncoding, priority, correlationId, replyTo, expiration, timestamp, type, userId, appId } =
+    properties;
   return {
     id: messageId,
     type: letter.routingKey,
     body: message.content,
-    properties: { contentType, contentEncoding, priority, correlationId, replyTo, expiration, timestamp, type, userId, appId, headers },
+    properties: {
+      contentType,
+      contentEncoding,
+      priority,
+      correlationId,
+      replyTo,
+      expiration,
+      timestamp,
+      type,
+      userId,
+      appId,
+      headers,
+    },
   };
 }
 
@@ -58,13 +73,30 @@ function asFirstPublished(message: GetMessage, letter: DeadLetter, messageId: st
  * (with what was done) when the broker does not confirm one within 10 s, refuses
  * one outright, or the channel closes: every letter not answered is still in its DLQ.
  */
-export async function replayDeadLetters(connection: AmqpConnection, namespace: string, selection: DeadLetterSelection = {}): Promise<ReplayedDeadLetter[]> {
+export async function replayDeadLetters(
+  connection: AmqpConnection,
+  namespace: string,
+  selection: DeadLetterSelection = {},
+): Promise<ReplayedDeadLetter[]> {
   const exchange = exchangeName(namespace);
   const outcomes: ReplayedDeadLetter[] = [];
-  const publishAgain = async (channel: ConfirmChannel, message: GetMessage, letter: DeadLetter): Promise<string | undefined> => {
-    if (letter.messageId === undefined) return 'it has no message id, without which a replay cannot tell whether a queue took it';
-    const [failed] = (await publishConfirmed(channel, exchange, [asFirstPublished(message, letter, letter.messageId)], CONFIRM_TIMEOUT_MS)).failed;
-    if (failed?.reason === 'unroutable') return `no queue is bound to ${exchange} with routing key ${letter.routingKey}`;
+  const publishAgain = async (
+    channel: ConfirmChannel,
+    message: GetMessage,
+    letter: DeadLetter,
+  ): Promise<string | undefined> => {
+    if (letter.messageId === undefined)
+      return 'it has no message id, without which a replay cannot tell whether a queue took it';
+    const [failed] = (
+      await publishConfirmed(
+        channel,
+        exchange,
+        [asFirstPublished(message, letter, letter.messageId)],
+        CONFIRM_TIMEOUT_MS,
+      )
+    ).failed;
+    if (failed?.reason === 'unroutable')
+      return `no queue is bound to ${exchange} with routing key ${letter.routingKey}`;
     return failed?.error;
   };
   const replayOne = async (channel: ConfirmChannel, message: GetMessage, letter: DeadLetter) => {

@@ -64,7 +64,10 @@ export type OutboxOutcome =
     }
   | { database: OutboxDatabaseName; url: string; trouble: Error };
 
-function describe(database: OutboxDatabaseName, row: Awaited<ReturnType<typeof listFailedOutbox>>[number]): SetAsideRow {
+function describe(
+  database: OutboxDatabaseName,
+  row: Awaited<ReturnType<typeof listFailedOutbox>>[number],
+): SetAsideRow {
   return {
     database,
     messageId: row.id,
@@ -82,7 +85,10 @@ function describe(database: OutboxDatabaseName, row: Awaited<ReturnType<typeof l
 async function readSetAside(database: OutboxDatabaseName, db: Kysely<MessagingTables>, ids: readonly string[]) {
   const found = await listFailedOutbox(db, SET_ASIDE_PER_RUN + 1);
   const rows = found.slice(0, SET_ASIDE_PER_RUN).map((row) => describe(database, row));
-  return { rows: ids.length === 0 ? rows : rows.filter((row) => ids.includes(row.messageId)), more: found.length > SET_ASIDE_PER_RUN };
+  return {
+    rows: ids.length === 0 ? rows : rows.filter((row) => ids.includes(row.messageId)),
+    more: found.length > SET_ASIDE_PER_RUN,
+  };
 }
 
 /**
@@ -95,8 +101,15 @@ async function readSetAside(database: OutboxDatabaseName, db: Kysely<MessagingTa
  * relay publishes them within its poll interval. Never throws for a database:
  * one that fails is answered with its `trouble`, and the other is still done.
  */
-export async function workOnSetAside(config: OutboxDatabaseConfig, ids: readonly string[], retry: boolean): Promise<OutboxOutcome[]> {
-  const urls: Record<OutboxDatabaseName, string> = { orders: config.ORDERS_DATABASE_URL, payments: config.PAYMENTS_DATABASE_URL };
+export async function workOnSetAside(
+  config: OutboxDatabaseConfig,
+  ids: readonly string[],
+  retry: boolean,
+): Promise<OutboxOutcome[]> {
+  const urls: Record<OutboxDatabaseName, string> = {
+    orders: config.ORDERS_DATABASE_URL,
+    payments: config.PAYMENTS_DATABASE_URL,
+  };
   return Promise.all(
     OUTBOX_DATABASES.map(async (database): Promise<OutboxOutcome> => {
       const url = urls[database];
@@ -106,7 +119,13 @@ export async function workOnSetAside(config: OutboxDatabaseConfig, ids: readonly
       try {
         const { rows, more } = await readSetAside(database, db, ids);
         if (!retry) return { database, url, rows, more };
-        const retried = rows.length === 0 ? 0 : await retryFailedOutbox(db, rows.map((row) => row.messageId));
+        const retried =
+          rows.length === 0
+            ? 0
+            : await retryFailedOutbox(
+                db,
+                rows.map((row) => row.messageId),
+              );
         return { database, url, rows, more, retried };
       } catch (error) {
         return { database, url, trouble: error instanceof Error ? error : new Error(String(error)) };

@@ -30,9 +30,17 @@ export type DeadLetterHandler = (channel: ConfirmChannel, message: GetMessage, l
  * never declared: most likely AMQP_NAMESPACE is wrong. A get or a publish there
  * would close the channel with a 404 half-way through instead.
  */
-async function checkDeclared(connection: AmqpConnection, namespace: string, queues: string[], exchange?: string): Promise<void> {
+async function checkDeclared(
+  connection: AmqpConnection,
+  namespace: string,
+  queues: string[],
+  exchange?: string,
+): Promise<void> {
   const missing: string[] = [];
-  const check = async (what: string, probe: (channel: Awaited<ReturnType<AmqpConnection['createChannel']>>) => Promise<unknown>) => {
+  const check = async (
+    what: string,
+    probe: (channel: Awaited<ReturnType<AmqpConnection['createChannel']>>) => Promise<unknown>,
+  ) => {
     // A 404 closes the channel it happened on, so each check gets its own.
     const channel = await connection.createChannel();
     channel.on('error', () => {});

@@ -8,7 +8,9 @@ export type HealthCheck = () => Promise<unknown>;
 // past its bound: then a restart is the way out.
 export function healthRoutes(checks: Record<string, HealthCheck>, live: () => boolean = () => true) {
   const health = new Hono();
-  health.get('/live', (c) => (live() ? c.json({ status: 'ok' }) : c.json({ status: 'unavailable', reason: 'not ready for too long' }, 503)));
+  health.get('/live', (c) =>
+    live() ? c.json({ status: 'ok' }) : c.json({ status: 'unavailable', reason: 'not ready for too long' }, 503),
+  );
   health.get('/ready', async (c) => {
     const results = await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
@@ -32,7 +34,11 @@ export function healthRoutes(checks: Record<string, HealthCheck>, live: () => bo
  * with how long (ms) and the last reason. `unreadyMs()` is how long it has been
  * not ready now (0 when ready).
  */
-export function watchReadiness(problem: () => string | null, limitMs: number, onTooLong: (unreadyMs: number, why: string) => void) {
+export function watchReadiness(
+  problem: () => string | null,
+  limitMs: number,
+  onTooLong: (unreadyMs: number, why: string) => void,
+) {
   let unreadySince: number | undefined;
   const timer = setInterval(() => {
     const why = problem();

@@ -32,7 +32,9 @@ export function errorHandler(logger: Logger) {
     }
     if (isTransientError(error)) {
       logger.warn('http.dependency_unavailable', { method: c.req.method, path: c.req.path, error });
-      return c.json(errorBody('SERVICE_UNAVAILABLE', 'a dependency is unavailable, try again'), 503, { 'Retry-After': '1' });
+      return c.json(errorBody('SERVICE_UNAVAILABLE', 'a dependency is unavailable, try again'), 503, {
+        'Retry-After': '1',
+      });
     }
     logger.error('http.unhandled_error', { method: c.req.method, path: c.req.path, error });
     return c.json(errorBody('INTERNAL', 'internal error'), 500);
@@ -42,7 +44,9 @@ export function errorHandler(logger: Logger) {
 /** For the other methods of a path: 405 with the Allow header, in the one error shape. */
 export function methodNotAllowed(allowed: string[]) {
   return (c: Context): never => {
-    throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${allowed.join(' or ')}`, { Allow: allowed.join(', ') });
+    throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${allowed.join(' or ')}`, {
+      Allow: allowed.join(', '),
+    });
   };
 }
 

@@ -65,7 +65,11 @@ async function claimKey(trx: Transaction<IdempotencyTables>, key: string, reques
 }
 
 async function findKey(trx: Transaction<IdempotencyTables>, key: string) {
-  return trx.selectFrom('idempotency_key').select(['request_hash', 'status', 'body']).where('key', '=', key).executeTakeFirstOrThrow();
+  return trx
+    .selectFrom('idempotency_key')
+    .select(['request_hash', 'status', 'body'])
+    .where('key', '=', key)
+    .executeTakeFirstOrThrow();
 }
 
 async function saveResponse(trx: Transaction<IdempotencyTables>, key: string, status: number, body: string) {
@@ -125,16 +129,30 @@ export async function idempotent<DB extends IdempotencyTables>(
     return c.json(result.body as object, result.status);
   }
   if (!KEY.test(key)) {
-    throw new HttpError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces');
+    throw new HttpError(
+      400,
+      'INVALID_IDEMPOTENCY_KEY',
+      'Idempotency-Key must be 1-255 printable ASCII characters without spaces',
+    );
   }
-  const requestHash = createHash('sha256').update(`${c.req.method} ${c.req.path}\n`).update(await c.req.text()).digest('hex');
+  const requestHash = createHash('sha256')
+    .update(`${c.req.method} ${c.req.path}\n`)
+    .update(await c.req.text())
+    .digest('hex');
   return db.transaction().execute(async (trx) => {
     if (!(await claimKey(view(trx), key, requestHash))) {
       const stored = await findKey(view(trx), key);
       if (stored.request_hash !== requestHash) {
-        throw new HttpError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another request; use a new key for a new request');
+        throw new HttpError(
+          422,
+          'IDEMPOTENCY_KEY_REUSED',
+          'this Idempotency-Key was used for another request; use a new key for a new request',
+        );
       }
-      return c.body(stored.body, stored.status as ContentfulStatusCode, { 'Content-Type': 'application/json', 'Idempotent-Replayed': 'true' });
+      return c.body(stored.body, stored.status as ContentfulStatusCode, {
+        'Content-Type': 'application/json',
+        'Idempotent-Replayed': 'true',
+      });
     }
     const result = await operation(trx);
     const body = JSON.stringify(result.body);

@@ -39,7 +39,11 @@ export async function readJsonObject(c: Context, allowed: readonly string[]): Pr
   }
   const unknown = Object.keys(body).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) {
-    throw new HttpError(400, 'UNKNOWN_FIELD', `unknown field(s): ${unknown.join(', ')}; allowed: ${allowed.join(', ')}`);
+    throw new HttpError(
+      400,
+      'UNKNOWN_FIELD',
+      `unknown field(s): ${unknown.join(', ')}; allowed: ${allowed.join(', ')}`,
+    );
   }
   return body as Record<string, unknown>;
 }

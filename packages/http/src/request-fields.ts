@@ -9,7 +9,8 @@ import { JsonNumber } from './json-body.ts';
 /** A JSON number of rubles from the body (kept as written by `readJsonObject`) → kopecks; 400 INVALID_AMOUNT otherwise. */
 export function requireAmount(value: unknown): bigint {
   if (value === undefined) throw new HttpError(400, 'INVALID_AMOUNT', 'amount is required');
-  if (!(value instanceof JsonNumber)) throw new HttpError(400, 'INVALID_AMOUNT', 'amount must be a JSON number of rubles, e.g. 149.90');
+  if (!(value instanceof JsonNumber))
+    throw new HttpError(400, 'INVALID_AMOUNT', 'amount must be a JSON number of rubles, e.g. 149.90');
   try {
     return parseRubles(value.source);
   } catch (error) {
@@ -21,7 +22,11 @@ export function requireAmount(value: unknown): bigint {
 /** A user id from the path, as it is; 400 INVALID_USER_ID unless the contract's rule (`userIdProblem`) accepts it. */
 export function requireUserId(value: string): string {
   if (userIdProblem(value) !== undefined) {
-    throw new HttpError(400, 'INVALID_USER_ID', 'user_id must be 1-64 characters: letters, digits, _ . @ -, starting with a letter or digit');
+    throw new HttpError(
+      400,
+      'INVALID_USER_ID',
+      'user_id must be 1-64 characters: letters, digits, _ . @ -, starting with a letter or digit',
+    );
   }
   return value;
 }

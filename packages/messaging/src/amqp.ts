@@ -64,7 +64,11 @@ export function destroyConnection(connection: AmqpConnection): void {
  * (RabbitMQ refuses to change a queue's arguments): `onOlderQueue` hears of it,
  * since such a queue dead-letters at its own limit.
  */
-export async function declareTopology(connection: AmqpConnection, namespace: string, onOlderQueue: (queue: string, error: unknown) => void = () => {}): Promise<void> {
+export async function declareTopology(
+  connection: AmqpConnection,
+  namespace: string,
+  onOlderQueue: (queue: string, error: unknown) => void = () => {},
+): Promise<void> {
   const exchange = exchangeName(namespace);
   let channel = await connection.createChannel();
   try {

@@ -103,7 +103,9 @@ const CANCEL_TIMEOUT_MS = 2000;
  *   times at most (see docs/ARCHITECTURE.md, "Delivery limit arithmetic", against the
  *   broker's own delivery limit).
  */
-export async function startInboxConsumer<DB extends MessagingTables, M extends IncomingMessage>(options: InboxConsumerOptions<DB, M>): Promise<Stoppable> {
+export async function startInboxConsumer<DB extends MessagingTables, M extends IncomingMessage>(
+  options: InboxConsumerOptions<DB, M>,
+): Promise<Stoppable> {
   const { channel, queue, logger } = options;
   // The messaging statements see the domain's database through its messaging tables; the handler sees all of it.
   const messaging = messagingView(options.db);
@@ -114,7 +116,8 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
   let retrying = 0;
   const idle: Array<() => void> = [];
   /** Resolves once no batch is in hand and none waits (at once if so already). */
-  const whenIdle = () => (active === 0 && waiting.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve)));
+  const whenIdle = () =>
+    active === 0 && waiting.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve));
 
   /**
    * One inbox transaction. Once the database has taken the inbox insert, `count`
@@ -144,7 +147,12 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
    * Runs `work` until it succeeds or fails for a reason that is not transient,
    * readiness red while it keeps failing; rejects with an AbortError once stopping.
    */
-  const settled = async <T>(what: string, size: number, work: () => Promise<T>, onFailure?: () => Promise<void>): Promise<T> => {
+  const settled = async <T>(
+    what: string,
+    size: number,
+    work: () => Promise<T>,
+    onFailure?: () => Promise<void>,
+  ): Promise<T> => {
     let failing = false;
     try {
       return await pRetry(work, {
@@ -215,14 +223,20 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
     const parsed: Parsed<M>[] = [];
     for (const delivery of deliveries) {
       try {
-        parsed.push({ delivery, message: options.handler.parse(delivery.fields.routingKey, delivery.content), context: contextOf(delivery) });
+        parsed.push({
+          delivery,
+          message: options.handler.parse(delivery.fields.routingKey, delivery.content),
+          context: contextOf(delivery),
+        });
       } catch (error) {
         if (!(error instanceof MalformedMessageError)) throw error;
         await deadLetter(delivery, error);
       }
     }
     if (parsed.length === 0) return;
-    const suspects = parsed.filter(({ delivery }) => delivery.fields.redelivered).map(({ message }) => message.message_id);
+    const suspects = parsed
+      .filter(({ delivery }) => delivery.fields.redelivered)
+      .map(({ message }) => message.message_id);
     if (suspects.length === 0) return applyAndAck(parsed, new Set());
     // Redelivered: perhaps in hand when its consumer died. One never counted goes in a batch as
     // usual; one counted before goes alone, so that each later death is blamed on the one
@@ -236,7 +250,10 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         await applyAndAck([item], new Set(suspects));
         continue;
       }
-      await deadLetter(item.delivery, new PoisonMessageError(`its consumer died during each of its last ${counted(item)} attempts`));
+      await deadLetter(
+        item.delivery,
+        new PoisonMessageError(`its consumer died during each of its last ${counted(item)} attempts`),
+      );
       await settled('forget attempts', 1, () => forgetAttempts(messaging, [item.message.message_id]));
     }
   };
@@ -257,7 +274,11 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
           logger.error('inbox.batch_failed', { queue, error });
           options.onLost(error);
         })
-        .then(() => (batch.length < options.batchSize && !stopped.signal.aborted ? lingerAfter(batch.length, options.lingerMs) : undefined))
+        .then(() =>
+          batch.length < options.batchSize && !stopped.signal.aborted
+            ? lingerAfter(batch.length, options.lingerMs)
+            : undefined,
+        )
         .finally(() => {
           active -= 1;
           drain();
@@ -289,7 +310,10 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
       waiting.length = 0;
       const finished = whenIdle();
       await pTimeout(channel.cancel(consumerTag), { milliseconds: CANCEL_TIMEOUT_MS, message: false }).catch(() => {});
-      const done = await pTimeout(finished.then(() => true), { milliseconds: STOP_GRACE_MS, message: false });
+      const done = await pTimeout(
+        finished.then(() => true),
+        { milliseconds: STOP_GRACE_MS, message: false },
+      );
       // A batch still in hand (retrying, or waiting on a blocked broker) is abandoned: unacked, it returns to the queue.
       stopped.abort();
       logger.info('inbox.stopped', { queue, finished_in_hand: done === true });

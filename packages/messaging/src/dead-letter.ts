@@ -6,7 +6,12 @@ import type { ConfirmChannel, Delivery } from './amqp.ts';
  * the error that put it there, and resolves once the broker has it. The caller
  * acks the original only then, so the message is never in neither queue.
  */
-export async function sendToDeadLetters(channel: ConfirmChannel, queue: string, delivery: Delivery, error: unknown): Promise<void> {
+export async function sendToDeadLetters(
+  channel: ConfirmChannel,
+  queue: string,
+  delivery: Delivery,
+  error: unknown,
+): Promise<void> {
   const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   await new Promise<void>((resolve, reject) => {
     channel.sendToQueue(

@@ -7,7 +7,10 @@ import type { MessagingTables } from './schema.ts';
  * A concurrent insert of one of the same ids waits on the primary key until the
  * other transaction ends, so two deliveries never both win.
  */
-export async function insertInboxMessages(trx: Transaction<MessagingTables>, messages: Array<{ messageId: string; type: string }>): Promise<Set<string>> {
+export async function insertInboxMessages(
+  trx: Transaction<MessagingTables>,
+  messages: Array<{ messageId: string; type: string }>,
+): Promise<Set<string>> {
   const inserted = await trx
     .insertInto('inbox_message')
     .values(messages.map((m) => ({ message_id: m.messageId, type: m.type })))
@@ -23,7 +26,11 @@ export async function insertInboxMessages(trx: Transaction<MessagingTables>, mes
  * that would be applied again; the domains refuse it themselves (one payment
  * slot per order, an order leaves NEW once), the inbox only saves them the work.
  */
-export async function purgeReceived(db: Kysely<MessagingTables>, retentionHours: number, limit: number): Promise<number> {
+export async function purgeReceived(
+  db: Kysely<MessagingTables>,
+  retentionHours: number,
+  limit: number,
+): Promise<number> {
   const result = await db
     .deleteFrom('inbox_message')
     .where(
@@ -43,7 +50,11 @@ export async function purgeReceived(db: Kysely<MessagingTables>, retentionHours:
 
 /** How often each of these redelivered messages was attempted before (absent: never). */
 export async function readAttempts(db: Kysely<MessagingTables>, messageIds: string[]): Promise<Map<string, number>> {
-  const rows = await db.selectFrom('inbox_attempt').select(['message_id', 'attempts']).where('message_id', 'in', messageIds).execute();
+  const rows = await db
+    .selectFrom('inbox_attempt')
+    .select(['message_id', 'attempts'])
+    .where('message_id', 'in', messageIds)
+    .execute();
   return new Map(rows.map((row) => [row.message_id, row.attempts]));
 }
 
@@ -56,7 +67,9 @@ export async function recordAttempts(db: Kysely<MessagingTables>, messageIds: st
   await db
     .insertInto('inbox_attempt')
     .values([...new Set(messageIds)].map((id) => ({ message_id: id, attempts: 1 })))
-    .onConflict((oc) => oc.column('message_id').doUpdateSet({ attempts: sql`inbox_attempt.attempts + 1`, last_attempt_at: sql`now()` }))
+    .onConflict((oc) =>
+      oc.column('message_id').doUpdateSet({ attempts: sql`inbox_attempt.attempts + 1`, last_attempt_at: sql`now()` }),
+    )
     .execute();
 }
 

@@ -44,7 +44,11 @@ export async function markSent(trx: Transaction<MessagingTables>, ids: string[])
  * a row that reaches `maxAttempts` is set aside (failed_at) so that it no
  * longer comes first in every claim. Answers the ids set aside now.
  */
-export async function recordPublishFailures(trx: Transaction<MessagingTables>, failures: Array<{ id: string; error: string }>, maxAttempts: number): Promise<string[]> {
+export async function recordPublishFailures(
+  trx: Transaction<MessagingTables>,
+  failures: Array<{ id: string; error: string }>,
+  maxAttempts: number,
+): Promise<string[]> {
   const { rows } = await sql<{ id: string; failed_at: Date | null }>`
     update outbox_message set attempts = attempts + 1, last_error = failure.error,
       failed_at = case when attempts + 1 >= ${maxAttempts} then now() end
@@ -67,7 +71,10 @@ export async function listFailedOutbox(db: Kysely<MessagingTables>, limit: numbe
 
 /** Puts set-aside rows back in line with a fresh count (all of them when `ids` is undefined); answers how many. */
 export async function retryFailedOutbox(db: Kysely<MessagingTables>, ids?: string[]): Promise<number> {
-  let update = db.updateTable('outbox_message').set({ failed_at: null, attempts: 0 }).where('failed_at', 'is not', null);
+  let update = db
+    .updateTable('outbox_message')
+    .set({ failed_at: null, attempts: 0 })
+    .where('failed_at', 'is not', null);
   if (ids) update = update.where('id', 'in', ids);
   const result = await update.executeTakeFirst();
   return Number(result.numUpdatedRows);

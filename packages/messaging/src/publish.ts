@@ -45,7 +45,12 @@ export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
  * batch as unsent and the channel as lost. The channel must not be shared with another publisher while
  * this runs.
  */
-export async function publishConfirmed(channel: ConfirmChannel, exchange: string, messages: OutgoingMessage[], timeoutMs: number): Promise<PublishOutcome> {
+export async function publishConfirmed(
+  channel: ConfirmChannel,
+  exchange: string,
+  messages: OutgoingMessage[],
+  timeoutMs: number,
+): Promise<PublishOutcome> {
   const failed = new Map<string, { reason: PublishFailureReason; error: string }>();
   const onReturn = (message: { properties: { messageId?: string }; fields: { replyText?: string } }) =>
     failed.set(message.properties.messageId ?? '?', {
@@ -58,7 +63,10 @@ export async function publishConfirmed(channel: ConfirmChannel, exchange: string
       for (const message of messages) {
         const body = typeof message.body === 'string' ? Buffer.from(message.body) : message.body;
         if (body.length > MAX_MESSAGE_BYTES) {
-          failed.set(message.id, { reason: 'oversize', error: `oversize: ${body.length} bytes, at most ${MAX_MESSAGE_BYTES}` });
+          failed.set(message.id, {
+            reason: 'oversize',
+            error: `oversize: ${body.length} bytes, at most ${MAX_MESSAGE_BYTES}`,
+          });
           continue;
         }
         try {
@@ -67,7 +75,12 @@ export async function publishConfirmed(channel: ConfirmChannel, exchange: string
             contentType: 'application/json',
             headers: message.traceparent ? { traceparent: message.traceparent } : {},
           };
-          channel.publish(exchange, message.type, body, { ...properties, persistent: true, mandatory: true, messageId: message.id });
+          channel.publish(exchange, message.type, body, {
+            ...properties,
+            persistent: true,
+            mandatory: true,
+            messageId: message.id,
+          });
         } catch (error) {
           // amqplib encodes synchronously: a routing key or header it cannot encode throws here
           // (RangeError, TypeError), for this message only. A closed channel throws here too, and
@@ -77,7 +90,10 @@ export async function publishConfirmed(channel: ConfirmChannel, exchange: string
         }
       }
     });
-    await pTimeout(channel.waitForConfirms(), { milliseconds: timeoutMs, message: `publisher confirms not received within ${timeoutMs} ms` });
+    await pTimeout(channel.waitForConfirms(), {
+      milliseconds: timeoutMs,
+      message: `publisher confirms not received within ${timeoutMs} ms`,
+    });
   } finally {
     channel.off('return', onReturn);
   }

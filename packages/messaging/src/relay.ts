@@ -56,7 +56,8 @@ export async function relayBatch(
     const outcome = await publishConfirmed(options.channel, options.exchange, rows, options.confirmTimeoutMs);
     reachFaultPoint('relay.after-publish');
     if (outcome.confirmed.length > 0) await markSent(trx, outcome.confirmed);
-    const setAside = outcome.failed.length > 0 ? await recordPublishFailures(trx, outcome.failed, options.maxAttempts) : [];
+    const setAside =
+      outcome.failed.length > 0 ? await recordPublishFailures(trx, outcome.failed, options.maxAttempts) : [];
     return { claimed: rows.length, failed: outcome.failed, setAside };
   });
 }
@@ -97,7 +98,8 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
         options.report(null);
         if (batch.claimed > 0) logger.debug('outbox.published', { count: batch.claimed - batch.failed.length });
         for (const { id, error } of batch.failed) logger.warn('outbox.publish_failed', { message_id: id, error });
-        for (const id of batch.setAside) logger.error('outbox.set_aside', { message_id: id, max_attempts: options.maxAttempts });
+        for (const id of batch.setAside)
+          logger.error('outbox.set_aside', { message_id: id, max_attempts: options.maxAttempts });
         if (batch.failed.some(({ reason }) => reason === 'unroutable')) {
           // A queue may have been deleted under us: declare it again before the next claim. Where
           // that fails, the session starts anew (and declares it) rather than failing every row.

@@ -1,4 +1,12 @@
-import { sql, type ColumnType, type Generated, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import {
+  sql,
+  type ColumnType,
+  type Generated,
+  type Insertable,
+  type Kysely,
+  type Selectable,
+  type Transaction,
+} from 'kysely';
 import type { Migration } from 'kysely/migration';
 
 export interface OutboxMessageTable {

@@ -14,7 +14,13 @@ export interface SessionOptions<DB extends MessagingTables, M extends IncomingMe
   namespace: string;
   db: Kysely<DB>;
   handler: InboxHandler<DB, M>;
-  outbox: { batchSize: number; lingerMs: number; pollIntervalMs: number; confirmTimeoutMs: number; maxAttempts: number };
+  outbox: {
+    batchSize: number;
+    lingerMs: number;
+    pollIntervalMs: number;
+    confirmTimeoutMs: number;
+    maxAttempts: number;
+  };
   inbox: { batchSize: number; concurrency: number; lingerMs: number; maxAttempts: number };
   /** Most any one step of starting or stopping the session (connect, declare, cancel, close) may take. */
   stepTimeoutMs: number;
@@ -46,7 +52,9 @@ function bounded<T>(what: string, ms: number, step: Promise<T>): Promise<T> {
  * reads nothing) is destroyed. The pool is not part of it: pg replaces broken
  * pooled connections by itself.
  */
-export async function startSession<DB extends MessagingTables, M extends IncomingMessage>(options: SessionOptions<DB, M>): Promise<Session> {
+export async function startSession<DB extends MessagingTables, M extends IncomingMessage>(
+  options: SessionOptions<DB, M>,
+): Promise<Session> {
   const { logger, stepTimeoutMs } = options;
   const closers: Array<{ what: string; close: () => Promise<unknown> }> = [];
   let connection: AmqpConnection | undefined;
@@ -59,7 +67,9 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
   const onLost = (what: string) => (reason?: unknown) => loseWith(reason ?? new Error(`${what} closed`));
   const closeAll = async () => {
     for (const { what, close } of closers.reverse()) {
-      await bounded(`closing ${what}`, stepTimeoutMs, close()).catch((error: unknown) => logger.warn('session.close_failed', { what, error }));
+      await bounded(`closing ${what}`, stepTimeoutMs, close()).catch((error: unknown) =>
+        logger.warn('session.close_failed', { what, error }),
+      );
     }
     // Whatever did not close in time (a blocked broker never answers close) goes with its socket.
     if (connection) destroyConnection(connection);
@@ -72,7 +82,11 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
     closers.push({ what: 'LISTEN connection', close: () => listener.end() });
     await bounded('connecting to PostgreSQL for LISTEN', stepTimeoutMs, listener.connect());
 
-    connection = await bounded('connecting to RabbitMQ', stepTimeoutMs, connectAmqp(options.amqpUrl, `${options.namespace}${options.service}`));
+    connection = await bounded(
+      'connecting to RabbitMQ',
+      stepTimeoutMs,
+      connectAmqp(options.amqpUrl, `${options.namespace}${options.service}`),
+    );
     const amqp = connection;
     amqp.on('error', (error) => logger.warn('amqp.connection_error', { error }));
     amqp.on('close', onLost('AMQP connection'));
@@ -85,7 +99,9 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
       bounded(
         'declaring the topology',
         stepTimeoutMs,
-        declareTopology(amqp, options.namespace, (queue, error) => logger.warn('amqp.queue_of_older_version', { queue, error })),
+        declareTopology(amqp, options.namespace, (queue, error) =>
+          logger.warn('amqp.queue_of_older_version', { queue, error }),
+        ),
       );
     await redeclareTopology();
 
@@ -115,7 +131,11 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
       const channel = await bounded('opening a consumer channel', stepTimeoutMs, amqp.createConfirmChannel());
       channel.on('close', onLost('AMQP consumer channel'));
       channel.on('error', (error) => logger.warn('amqp.channel_error', { error }));
-      await bounded('setting the prefetch', stepTimeoutMs, channel.prefetch(options.inbox.batchSize * options.inbox.concurrency * 2));
+      await bounded(
+        'setting the prefetch',
+        stepTimeoutMs,
+        channel.prefetch(options.inbox.batchSize * options.inbox.concurrency * 2),
+      );
       consumers.push(
         await bounded(
           `consuming ${queue}`,

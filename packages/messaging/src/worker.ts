@@ -2,7 +2,24 @@ import { Hono } from 'hono';
 import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
 import { healthRoutes, listen, watchReadiness } from '@gozon/http';
-import { amqpSettings, armFaultPoints, commonSettings, createDb, createLogger, createPool, databaseSettings, exitForRestart, exitOnSignal, faultPointSettings, integer, logFatalErrors, pingDb, readConfig, startRetention, type Logger } from '@gozon/platform';
+import {
+  amqpSettings,
+  armFaultPoints,
+  commonSettings,
+  createDb,
+  createLogger,
+  createPool,
+  databaseSettings,
+  exitForRestart,
+  exitOnSignal,
+  faultPointSettings,
+  integer,
+  logFatalErrors,
+  pingDb,
+  readConfig,
+  startRetention,
+  type Logger,
+} from '@gozon/platform';
 import type { IncomingMessage, InboxHandler } from './consumer.ts';
 import { purgeReceived } from './inbox.ts';
 import { purgeSent } from './outbox.ts';
@@ -17,20 +34,59 @@ export function workerSettings(database: string) {
     ...faultPointSettings,
     HEALTH_PORT: integer(9000, 'port of /health/live and /health/ready', { min: 0, max: 65535 }),
     OUTBOX_BATCH_SIZE: integer(500, 'outbox rows claimed and published per transaction', { min: 1, max: 10000 }),
-    OUTBOX_LINGER_MS: integer(30, 'after a batch that was not full, most a relay lets new rows gather (1 ms per row of that batch)', { min: 0, max: 1000 }),
+    OUTBOX_LINGER_MS: integer(
+      30,
+      'after a batch that was not full, most a relay lets new rows gather (1 ms per row of that batch)',
+      { min: 0, max: 1000 },
+    ),
     OUTBOX_POLL_INTERVAL_MS: integer(1000, 'fallback poll when no NOTIFY arrives', { min: 10, max: 60000 }),
-    OUTBOX_RETENTION_SECONDS: integer(60, 'how long sent outbox rows are kept before they are purged', { min: 0, max: 604800 }),
-    OUTBOX_PURGE_INTERVAL_MS: integer(1000, 'wait between purges of the sent outbox rows past their retention', { min: 10, max: 3600000 }),
+    OUTBOX_RETENTION_SECONDS: integer(60, 'how long sent outbox rows are kept before they are purged', {
+      min: 0,
+      max: 604800,
+    }),
+    OUTBOX_PURGE_INTERVAL_MS: integer(1000, 'wait between purges of the sent outbox rows past their retention', {
+      min: 10,
+      max: 3600000,
+    }),
     INBOX_BATCH_SIZE: integer(100, 'messages applied per inbox transaction', { min: 1, max: 1000 }),
     INBOX_CONCURRENCY: integer(2, 'inbox transactions in flight per queue', { min: 1, max: 64 }),
-    INBOX_LINGER_MS: integer(30, 'after a batch that was not full, most a consumer lets new messages gather (1 ms per message of that batch)', { min: 0, max: 1000 }),
-    INBOX_RETENTION_HOURS: integer(168, 'how long a received message id is remembered against duplicates', { min: 1, max: 87600 }),
-    INBOX_PURGE_INTERVAL_MS: integer(10000, 'wait between purges of the received message ids past their retention', { min: 10, max: 3600000 }),
-    INBOX_MAX_ATTEMPTS: integer(5, 'attempts at a redelivered message whose consumer died during each before it is dead-lettered as poison', { min: 1, max: 15 }),
-    OUTBOX_CONFIRM_TIMEOUT_MS: integer(10000, 'most a batch waits for publisher confirms before it is rolled back and the channel replaced', { min: 100, max: 120000 }),
-    OUTBOX_MAX_ATTEMPTS: integer(5, 'failed publishes of one outbox row (unroutable, oversize, unencodable) before it is set aside', { min: 1, max: 100 }),
-    AMQP_STEP_TIMEOUT_MS: integer(5000, 'most one step of connecting, declaring, cancelling or closing may take', { min: 100, max: 120000 }),
-    UNREADY_LIMIT_SECONDS: integer(120, 'after this long not ready, /health/live fails and the process exits 1 for its orchestrator to restart it', { min: 5, max: 86400 }),
+    INBOX_LINGER_MS: integer(
+      30,
+      'after a batch that was not full, most a consumer lets new messages gather (1 ms per message of that batch)',
+      { min: 0, max: 1000 },
+    ),
+    INBOX_RETENTION_HOURS: integer(168, 'how long a received message id is remembered against duplicates', {
+      min: 1,
+      max: 87600,
+    }),
+    INBOX_PURGE_INTERVAL_MS: integer(10000, 'wait between purges of the received message ids past their retention', {
+      min: 10,
+      max: 3600000,
+    }),
+    INBOX_MAX_ATTEMPTS: integer(
+      5,
+      'attempts at a redelivered message whose consumer died during each before it is dead-lettered as poison',
+      { min: 1, max: 15 },
+    ),
+    OUTBOX_CONFIRM_TIMEOUT_MS: integer(
+      10000,
+      'most a batch waits for publisher confirms before it is rolled back and the channel replaced',
+      { min: 100, max: 120000 },
+    ),
+    OUTBOX_MAX_ATTEMPTS: integer(
+      5,
+      'failed publishes of one outbox row (unroutable, oversize, unencodable) before it is set aside',
+      { min: 1, max: 100 },
+    ),
+    AMQP_STEP_TIMEOUT_MS: integer(5000, 'most one step of connecting, declaring, cancelling or closing may take', {
+      min: 100,
+      max: 120000,
+    }),
+    UNREADY_LIMIT_SECONDS: integer(
+      120,
+      'after this long not ready, /health/live fails and the process exits 1 for its orchestrator to restart it',
+      { min: 5, max: 86400 },
+    ),
   };
 }
 
@@ -121,19 +177,26 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
           minTimeout: 250,
           maxTimeout: 5000,
           signal: stopped.signal,
-          onFailedAttempt: ({ error, attemptNumber }) => logger.warn('worker.connect_failed', { attempt: attemptNumber, error }),
+          onFailedAttempt: ({ error, attemptNumber }) =>
+            logger.warn('worker.connect_failed', { attempt: attemptNumber, error }),
         });
       } catch {
         return; // aborted: shutting down
       }
       logger.info('worker.connected', { namespace: config.AMQP_NAMESPACE });
-      const reason = await Promise.race([session.lost, new Promise((resolve) => stopped.signal.addEventListener('abort', resolve))]);
+      const reason = await Promise.race([
+        session.lost,
+        new Promise((resolve) => stopped.signal.addEventListener('abort', resolve)),
+      ]);
       if (stopped.signal.aborted) return;
       logger.error('worker.connection_lost', { error: reason });
       const ended = session;
       session = undefined;
       problems.clear();
-      const closed = await pTimeout(ended.stop().then(() => true), { milliseconds: sessionStopLimitMs, message: false });
+      const closed = await pTimeout(
+        ended.stop().then(() => true),
+        { milliseconds: sessionStopLimitMs, message: false },
+      );
       if (!closed) exitForRestart(logger, 'worker.session_stop_timed_out', { timeout_ms: sessionStopLimitMs });
     }
   })();

@@ -4,14 +4,23 @@ import type { OrdersDb } from './schema.ts';
 
 /** Locks the batch's orders that are still NEW, in id order, so concurrent batches cannot deadlock. */
 async function lockNewOrders(trx: Transaction<OrdersDb>, orderIds: string[]): Promise<string[]> {
-  const rows = await trx.selectFrom('order').select('id').where('id', 'in', orderIds).where('status', '=', 'NEW').orderBy('id').forUpdate().execute();
+  const rows = await trx
+    .selectFrom('order')
+    .select('id')
+    .where('id', 'in', orderIds)
+    .where('status', '=', 'NEW')
+    .orderBy('id')
+    .forUpdate()
+    .execute();
   return rows.map((row) => row.id);
 }
 
 async function finishOrders(trx: Transaction<OrdersDb>, results: PaymentResult[]) {
   const values = sql.join(
     results.map((r) =>
-      r.type === PAYMENT_SUCCEEDED ? sql`(${r.order_id}::uuid, 'FINISHED', null::text)` : sql`(${r.order_id}::uuid, 'CANCELLED', ${r.reason}::text)`,
+      r.type === PAYMENT_SUCCEEDED
+        ? sql`(${r.order_id}::uuid, 'FINISHED', null::text)`
+        : sql`(${r.order_id}::uuid, 'CANCELLED', ${r.reason}::text)`,
     ),
   );
   await sql`
@@ -29,6 +38,10 @@ export async function applyPaymentResults(trx: Transaction<OrdersDb>, results: P
   const first = new Map<string, PaymentResult>();
   for (const result of results) if (!first.has(result.order_id)) first.set(result.order_id, result);
   const open = await lockNewOrders(trx, [...first.keys()]);
-  if (open.length > 0) await finishOrders(trx, open.map((id) => first.get(id)!));
+  if (open.length > 0)
+    await finishOrders(
+      trx,
+      open.map((id) => first.get(id)!),
+    );
   return new Set(open);
 }

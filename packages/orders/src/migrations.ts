@@ -14,13 +14,25 @@ export const ordersMigrations: Record<string, Migration> = {
         .addColumn('user_id', 'text', (c) => c.notNull())
         .addColumn('amount', 'bigint', (c) => c.notNull().check(sql`amount > 0`))
         .addColumn('description', 'text', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull().defaultTo('NEW').check(sql`status in ('NEW', 'FINISHED', 'CANCELLED')`))
+        .addColumn('status', 'text', (c) =>
+          c
+            .notNull()
+            .defaultTo('NEW')
+            .check(sql`status in ('NEW', 'FINISHED', 'CANCELLED')`),
+        )
         .addColumn('cancel_reason', 'text', (c) => c.check(sql`cancel_reason in ('NO_ACCOUNT', 'INSUFFICIENT_FUNDS')`))
         .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
         .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
-        .addCheckConstraint('order_cancel_reason_only_when_cancelled', sql`(status = 'CANCELLED') = (cancel_reason is not null)`)
+        .addCheckConstraint(
+          'order_cancel_reason_only_when_cancelled',
+          sql`(status = 'CANCELLED') = (cancel_reason is not null)`,
+        )
         .execute();
-      await db.schema.createIndex('order_user_newest_first').on('order').columns(['user_id', 'created_at desc', 'id desc']).execute();
+      await db.schema
+        .createIndex('order_user_newest_first')
+        .on('order')
+        .columns(['user_id', 'created_at desc', 'id desc'])
+        .execute();
     },
   },
   '0003_idempotency_key': createIdempotencyTable,

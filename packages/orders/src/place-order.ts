@@ -74,7 +74,12 @@ export async function insertOrders(db: Kysely<OrdersDb>, inputs: PlaceOrder[]): 
           eb
             .selectFrom(tasks)
             .innerJoin('placed', 'placed.id', 'task_input.order_id')
-            .select(['task_input.id', eb.val(PAYMENT_REQUESTED).as('type'), 'task_input.body', 'task_input.traceparent']),
+            .select([
+              'task_input.id',
+              eb.val(PAYMENT_REQUESTED).as('type'),
+              'task_input.body',
+              'task_input.traceparent',
+            ]),
         )
         .returning('id'),
     )

@@ -12,7 +12,12 @@ export const paymentsMigrations: Record<string, Migration> = {
         .createTable('account')
         .addColumn('id', 'uuid', (c) => c.primaryKey())
         .addColumn('user_id', 'text', (c) => c.notNull().unique())
-        .addColumn('balance', 'bigint', (c) => c.notNull().defaultTo(0).check(sql`balance >= 0 and balance <= 100000000000000`))
+        .addColumn('balance', 'bigint', (c) =>
+          c
+            .notNull()
+            .defaultTo(0)
+            .check(sql`balance >= 0 and balance <= 100000000000000`),
+        )
         .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .execute();
@@ -26,7 +31,13 @@ export const paymentsMigrations: Record<string, Migration> = {
         .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .addCheckConstraint('ledger_entry_debit_has_order', sql`(kind = 'debit') = (order_id is not null)`)
         .execute();
-      await db.schema.createIndex('ledger_entry_one_debit_per_order').on('ledger_entry').column('order_id').unique().where(sql.ref('kind'), '=', 'debit').execute();
+      await db.schema
+        .createIndex('ledger_entry_one_debit_per_order')
+        .on('ledger_entry')
+        .column('order_id')
+        .unique()
+        .where(sql.ref('kind'), '=', 'debit')
+        .execute();
       await db.schema.createIndex('ledger_entry_account').on('ledger_entry').column('account_id').execute();
       await db.schema
         .createTable('payment')
@@ -53,7 +64,10 @@ export const paymentsMigrations: Record<string, Migration> = {
         await db.schema.alterTable('wallet').renameConstraint(`account_${suffix}`, `wallet_${suffix}`).execute();
       }
       await db.schema.alterTable('ledger_entry').renameColumn('account_id', 'wallet_id').execute();
-      await db.schema.alterTable('ledger_entry').renameConstraint('ledger_entry_account_id_fkey', 'ledger_entry_wallet_id_fkey').execute();
+      await db.schema
+        .alterTable('ledger_entry')
+        .renameConstraint('ledger_entry_account_id_fkey', 'ledger_entry_wallet_id_fkey')
+        .execute();
       await sql`alter index ledger_entry_account rename to ledger_entry_wallet`.execute(db);
     },
   },

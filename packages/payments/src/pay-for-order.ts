@@ -1,5 +1,11 @@
 import { sql, type Transaction } from 'kysely';
-import { PAYMENT_FAILED, PAYMENT_SUCCEEDED, encodeMessage, type FailureReason, type PaymentRequested } from '@gozon/contracts';
+import {
+  PAYMENT_FAILED,
+  PAYMENT_SUCCEEDED,
+  encodeMessage,
+  type FailureReason,
+  type PaymentRequested,
+} from '@gozon/contracts';
 import type { NewOutboxMessage } from '@gozon/messaging';
 import { newId } from '@gozon/platform';
 import type { PaymentOutcome, PaymentsDb } from './schema.ts';
@@ -9,7 +15,8 @@ export interface PaymentRequest {
   traceparent: string | null;
 }
 
-export type PaymentDecision = { outcome: 'SUCCEEDED' } | { outcome: 'FAILED'; reason: FailureReason } | { outcome: 'ALREADY_DECIDED' };
+export type PaymentDecision =
+  { outcome: 'SUCCEEDED' } | { outcome: 'FAILED'; reason: FailureReason } | { outcome: 'ALREADY_DECIDED' };
 
 export interface DecidedPayment {
   orderId: string;
@@ -106,7 +113,11 @@ export function decidePayments(
  * not the last part reads it; CHECK (balance >= 0) and the ledger's unique
  * debit per order fail the whole statement, and with it the batch.
  */
-async function recordDecisions(trx: Transaction<PaymentsDb>, debits: Debit[], outcomes: Array<{ orderId: string; outcome: PaymentOutcome; reason: FailureReason | null }>) {
+async function recordDecisions(
+  trx: Transaction<PaymentsDb>,
+  debits: Debit[],
+  outcomes: Array<{ orderId: string; outcome: PaymentOutcome; reason: FailureReason | null }>,
+) {
   const perWallet = new Map<string, bigint>();
   for (const debit of debits) perWallet.set(debit.walletId, (perWallet.get(debit.walletId) ?? 0n) + debit.amount);
   const money =
@@ -131,7 +142,12 @@ function resultMessage(orderId: string, decision: PaymentDecision, traceparent: 
   const messageId = newId();
   const occurredAt = new Date().toISOString();
   if (decision.outcome === 'SUCCEEDED') {
-    return { id: messageId, type: PAYMENT_SUCCEEDED, body: encodeMessage({ message_id: messageId, order_id: orderId, occurred_at: occurredAt }), traceparent };
+    return {
+      id: messageId,
+      type: PAYMENT_SUCCEEDED,
+      body: encodeMessage({ message_id: messageId, order_id: orderId, occurred_at: occurredAt }),
+      traceparent,
+    };
   }
   if (decision.outcome !== 'FAILED') throw new Error(`no result message for ${decision.outcome}`);
   return {
@@ -169,7 +185,11 @@ export async function payForOrders(
   const results: NewOutboxMessage[] = [];
   decided.forEach(({ orderId, decision }, i) => {
     if (decision.outcome === 'ALREADY_DECIDED') return;
-    outcomes.push({ orderId, outcome: decision.outcome, reason: decision.outcome === 'FAILED' ? decision.reason : null });
+    outcomes.push({
+      orderId,
+      outcome: decision.outcome,
+      reason: decision.outcome === 'FAILED' ? decision.reason : null,
+    });
     results.push(resultMessage(orderId, decision, requests[i]!.traceparent));
   });
 

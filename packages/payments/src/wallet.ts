@@ -21,7 +21,10 @@ export async function findWallet(db: Kysely<PaymentsDb>, walletId: string): Prom
 }
 
 /** A user has one wallet: opening it again returns the one that exists. */
-export async function openWallet(db: Kysely<PaymentsDb>, userId: string): Promise<{ wallet: Wallet; created: boolean }> {
+export async function openWallet(
+  db: Kysely<PaymentsDb>,
+  userId: string,
+): Promise<{ wallet: Wallet; created: boolean }> {
   const created = await insertWallet(db, userId);
   if (created) return { wallet: created, created: true };
   const existing = await findWalletOfUser(db, userId);
@@ -30,7 +33,11 @@ export async function openWallet(db: Kysely<PaymentsDb>, userId: string): Promis
 }
 
 /** No row when there is no such wallet or the credit would take it past the most a wallet may hold. */
-export async function creditWallet(trx: Transaction<PaymentsDb>, walletId: string, amount: bigint): Promise<Wallet | undefined> {
+export async function creditWallet(
+  trx: Transaction<PaymentsDb>,
+  walletId: string,
+  amount: bigint,
+): Promise<Wallet | undefined> {
   return trx
     .updateTable('wallet')
     .set((eb) => ({ balance: eb('balance', '+', amount), updated_at: new Date() }))

@@ -56,7 +56,8 @@ export function oneOf<T extends string>(fallback: T, describe: string, values: r
     default: fallback,
     describe,
     parse(raw) {
-      if (!values.includes(raw as T)) throw new ConfigError(`must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+      if (!values.includes(raw as T))
+        throw new ConfigError(`must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
       return raw as T;
     },
   };
@@ -87,7 +88,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const commonSettings = {
   LOG_LEVEL: oneOf<LogLevel>('info', 'least severe level that is logged', LOG_LEVELS),
-  SHUTDOWN_TIMEOUT_MS: integer(15000, 'how long a graceful shutdown may take before it is forced', { min: 100, max: 600000 }),
+  SHUTDOWN_TIMEOUT_MS: integer(15000, 'how long a graceful shutdown may take before it is forced', {
+    min: 100,
+    max: 600000,
+  }),
 };
 
 /**
@@ -106,11 +110,25 @@ export const commonSettings = {
  */
 export function databaseSettings(database: string, poolSize = 8) {
   return {
-    DATABASE_URL: url(`postgres://postgres@127.0.0.1:5432/${database}`, 'PostgreSQL of this domain', ['postgres:', 'postgresql:']),
+    DATABASE_URL: url(`postgres://postgres@127.0.0.1:5432/${database}`, 'PostgreSQL of this domain', [
+      'postgres:',
+      'postgresql:',
+    ]),
     DB_POOL_SIZE: integer(poolSize, 'connections in the pool', { min: 1, max: 200 }),
-    DB_CONNECTION_TIMEOUT_MS: integer(2000, 'most a query waits for a pooled connection, or for a new one to connect (C)', { min: 100, max: 60000 }),
-    DB_STATEMENT_TIMEOUT_MS: integer(5000, 'statement_timeout: PostgreSQL cancels a statement running longer and rolls its transaction back (S)', { min: 100, max: 600000 }),
-    DB_LOCK_TIMEOUT_MS: integer(2000, 'lock_timeout: most a statement waits for a lock, within S', { min: 100, max: 600000 }),
+    DB_CONNECTION_TIMEOUT_MS: integer(
+      2000,
+      'most a query waits for a pooled connection, or for a new one to connect (C)',
+      { min: 100, max: 60000 },
+    ),
+    DB_STATEMENT_TIMEOUT_MS: integer(
+      5000,
+      'statement_timeout: PostgreSQL cancels a statement running longer and rolls its transaction back (S)',
+      { min: 100, max: 600000 },
+    ),
+    DB_LOCK_TIMEOUT_MS: integer(2000, 'lock_timeout: most a statement waits for a lock, within S', {
+      min: 100,
+      max: 600000,
+    }),
     DB_IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS: integer(
       20000,
       'idle_in_transaction_session_timeout: PostgreSQL ends a session left idle that long inside a transaction, releasing its locks',

@@ -8,7 +8,9 @@ const INT8_OID = 20;
 // JavaScript number would lose exactness past 2^53.
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-    oid === INT8_OID ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID
+      ? (value: string) => BigInt(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 // pg's query_timeout fails the caller but leaves the connection waiting for
@@ -52,7 +54,11 @@ export const QUERY_TIMEOUT_MARGIN_MS = 1000;
  * idle_in_transaction_session_timeout (25P03), which ends the session and
  * releases its locks. Each of these errors is transient (isTransientError).
  */
-export function createPool(config: DatabaseConfig, onConnectionLost: (error: Error) => void, applicationName: string): pg.Pool {
+export function createPool(
+  config: DatabaseConfig,
+  onConnectionLost: (error: Error) => void,
+  applicationName: string,
+): pg.Pool {
   const pool = new pg.Pool({
     Client: BoundedClient,
     connectionString: config.DATABASE_URL,

@@ -36,7 +36,9 @@ export function parseFaultPlan(spec: string): FaultPlan {
     const [name = '', probability = '1'] = entry.split(':').map((part) => part.trim());
     const p = Number(probability);
     if (!isFaultPoint(name) || probability === '' || !(p >= 0 && p <= 1)) {
-      throw new ConfigError(`has a bad entry ${JSON.stringify(entry)}: want point:probability, a point one of ${FAULT_POINTS.join(', ')}, a probability from 0 to 1`);
+      throw new ConfigError(
+        `has a bad entry ${JSON.stringify(entry)}: want point:probability, a point one of ${FAULT_POINTS.join(', ')}, a probability from 0 to 1`,
+      );
     }
     plan.set(name, p);
   }
@@ -61,6 +63,8 @@ export function armFaultPoints(plan: FaultPlan): void {
 export function reachFaultPoint(point: FaultPoint): void {
   const p = armed.get(point);
   if (p === undefined || Math.random() >= p) return;
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', event: 'fault.kill', point })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level: 'warn', event: 'fault.kill', point })}\n`,
+  );
   process.kill(process.pid, 'SIGKILL');
 }

@@ -34,7 +34,8 @@ export function groupCalls<I, O>(
   const settle = async (calls: Call[], secondRun = false): Promise<void> => {
     try {
       const outputs = await run(calls.map((call) => call.input));
-      if (outputs.length !== calls.length) throw new Error(`groupCalls: ${outputs.length} outputs for ${calls.length} inputs`);
+      if (outputs.length !== calls.length)
+        throw new Error(`groupCalls: ${outputs.length} outputs for ${calls.length} inputs`);
       calls.forEach((call, i) => call.resolve(outputs[i]!));
     } catch (error) {
       if (secondRun) calls[0]!.reject(error);

@@ -37,10 +37,14 @@ export function createLogger(
   write: (line: string) => void = (line) => process.stdout.write(line),
 ): Logger {
   const threshold = SEVERITY[level];
-  const emit = (at: LogLevel) => (event: string, fields: LogFields = {}) => {
-    if (SEVERITY[at] < threshold) return;
-    write(`${toJson({ time: new Date().toISOString(), level: at, service, pid: process.pid, event, ...base, ...fields })}\n`);
-  };
+  const emit =
+    (at: LogLevel) =>
+    (event: string, fields: LogFields = {}) => {
+      if (SEVERITY[at] < threshold) return;
+      write(
+        `${toJson({ time: new Date().toISOString(), level: at, service, pid: process.pid, event, ...base, ...fields })}\n`,
+      );
+    };
   return {
     debug: emit('debug'),
     info: emit('info'),

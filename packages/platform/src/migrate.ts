@@ -44,12 +44,20 @@ export function migrateSettings(database: string) {
   return { ...commonSettings, ...databaseSettings(database) };
 }
 
-export async function runMigrateMain(service: string, settings: ReturnType<typeof migrateSettings>, migrations: Record<string, Migration>): Promise<void> {
+export async function runMigrateMain(
+  service: string,
+  settings: ReturnType<typeof migrateSettings>,
+  migrations: Record<string, Migration>,
+): Promise<void> {
   const config = readConfig(settings);
   const logger = createLogger(service, config.LOG_LEVEL);
   try {
     const created = await ensureDatabase(config.DATABASE_URL);
-    const pool = createPool({ ...config, DB_POOL_SIZE: 1 }, (error) => logger.warn('db.connection_lost', { error }), service);
+    const pool = createPool(
+      { ...config, DB_POOL_SIZE: 1 },
+      (error) => logger.warn('db.connection_lost', { error }),
+      service,
+    );
     const db = createDb(pool);
     try {
       const applied = await migrateToLatest(db, migrations);

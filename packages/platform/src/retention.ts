@@ -26,7 +26,11 @@ export interface PurgeJob {
  * outbox rows every 30 s fell behind above 167 orders/s). Answers how many rows
  * went; a chunk that throws rejects with its error.
  */
-export async function purgeInChunks(deleteChunk: (limit: number) => Promise<number>, chunk: number, stopped: () => boolean): Promise<number> {
+export async function purgeInChunks(
+  deleteChunk: (limit: number) => Promise<number>,
+  chunk: number,
+  stopped: () => boolean,
+): Promise<number> {
   let total = 0;
   for (;;) {
     const deleted = await deleteChunk(chunk);

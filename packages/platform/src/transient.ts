@@ -29,7 +29,16 @@ const TRANSIENT_SQLSTATES = new Set([
   '25P04', // transaction_timeout (PostgreSQL 17)
 ]);
 
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const TRANSIENT_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 // node-postgres and amqplib say these in words only.
 const TRANSIENT_MESSAGES = [
@@ -56,7 +65,12 @@ export function isTransientError(error: unknown): boolean {
   if (error.name === 'TimeoutError') return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
-    if (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_SQLSTATE_CLASSES.has(code.slice(0, 2)) || TRANSIENT_NODE_CODES.has(code)) return true;
+    if (
+      TRANSIENT_SQLSTATES.has(code) ||
+      TRANSIENT_SQLSTATE_CLASSES.has(code.slice(0, 2)) ||
+      TRANSIENT_NODE_CODES.has(code)
+    )
+      return true;
   }
   if (TRANSIENT_MESSAGES.some((m) => error.message.includes(m))) return true;
   return error.cause !== undefined && error.cause !== error && isTransientError(error.cause);

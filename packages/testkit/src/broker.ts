@@ -34,7 +34,10 @@ export async function createTestBroker(label: string) {
     /** Publishes straight to the exchange, as a duplicate or a malformed message would arrive. */
     async publish(type: string, body: string | object, messageId?: string) {
       const content = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-      channel.publish(exchangeName(namespace), type, content, { persistent: true, ...(messageId ? { messageId } : {}) });
+      channel.publish(exchangeName(namespace), type, content, {
+        persistent: true,
+        ...(messageId ? { messageId } : {}),
+      });
       await channel.waitForConfirms();
     },
 

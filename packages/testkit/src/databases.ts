@@ -18,13 +18,20 @@ export function uniqueSuffix(): string {
 }
 
 /** A freshly created and migrated database of its own, dropped (with every connection to it) by drop(). */
-export async function createTestDatabase<DB>(label: string, migrations: Record<string, Migration>): Promise<TestDatabase<DB>> {
+export async function createTestDatabase<DB>(
+  label: string,
+  migrations: Record<string, Migration>,
+): Promise<TestDatabase<DB>> {
   const name = `gozon_test_${label.replace(/\W/g, '_')}_${uniqueSuffix()}`;
   const url = `${POSTGRES_URL}/${name}`;
   await ensureDatabase(url);
   // pg-pool's end() resolves before its idle connections have said goodbye; the
   // forced drop below may terminate one of them, which must not fail the test.
-  const pool = createPool(readConfig(databaseSettings(name), { DATABASE_URL: url, DB_POOL_SIZE: '10' }), () => {}, 'gozon-tests');
+  const pool = createPool(
+    readConfig(databaseSettings(name), { DATABASE_URL: url, DB_POOL_SIZE: '10' }),
+    () => {},
+    'gozon-tests',
+  );
   const db = createDb<DB>(pool);
   await migrateToLatest(db, migrations);
   return {

@@ -77,7 +77,15 @@ export function buildDockerfile(options: {
       const [base, as, name] = rest.split(/\s+/);
       const root = join(options.into, `stage-${stages.length}`);
       mkdirSync(root, { recursive: true });
-      stage = { name: as?.toUpperCase() === 'AS' ? name! : String(stages.length), base: base!, root, workdir: '/', env: {}, cmd: undefined, user: undefined };
+      stage = {
+        name: as?.toUpperCase() === 'AS' ? name! : String(stages.length),
+        base: base!,
+        root,
+        workdir: '/',
+        env: {},
+        cmd: undefined,
+        user: undefined,
+      };
       stages.push(stage);
       options.log(`FROM ${base} (stage ${stage.name})`);
     } else if (!stage) {
@@ -107,7 +115,12 @@ export function buildDockerfile(options: {
       const destination = inStage(target!);
       if (from === undefined) {
         if (source === '.') copyContext(options.context, destination, patterns);
-        else cpSync(join(options.context, source!), destination.endsWith('/') ? join(destination, source!.split('/').pop()!) : destination, { recursive: true });
+        else
+          cpSync(
+            join(options.context, source!),
+            destination.endsWith('/') ? join(destination, source!.split('/').pop()!) : destination,
+            { recursive: true },
+          );
       } else {
         const origin = stages.find((s) => s.name === from);
         if (!origin) throw new Error(`COPY --from=${from}: no such stage`);

@@ -106,7 +106,11 @@ export async function startFaultProxy(): Promise<FaultProxy> {
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           trap = undefined;
-          reject(new Error(`fault proxy: ${times} statement(s) with ${JSON.stringify(text)} did not all come within ${timeoutMs} ms`));
+          reject(
+            new Error(
+              `fault proxy: ${times} statement(s) with ${JSON.stringify(text)} did not all come within ${timeoutMs} ms`,
+            ),
+          );
         }, timeoutMs);
         trap = {
           text,

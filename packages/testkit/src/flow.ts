@@ -14,7 +14,12 @@ export async function createFlow(label: string) {
   const broker = await createTestBroker(label);
   const processes = new Set<LaunchedProcess>();
 
-  const start = async (deployable: 'orders-relay' | 'payments-worker', url: string, extra: Record<string, string>, until: LaunchUntil) => {
+  const start = async (
+    deployable: 'orders-relay' | 'payments-worker',
+    url: string,
+    extra: Record<string, string>,
+    until: LaunchUntil,
+  ) => {
     const started = await launch({
       name: deployable,
       command: [process.execPath, `${deployable}/src/main.ts`],
@@ -32,8 +37,10 @@ export async function createFlow(label: string) {
     payments,
     broker,
     /** Resolves once it is `until` (ready: connected to its database and the broker). */
-    startOrdersRelay: (extra: Record<string, string> = {}, until: LaunchUntil = 'ready') => start('orders-relay', orders.url, extra, until),
-    startPaymentsWorker: (extra: Record<string, string> = {}, until: LaunchUntil = 'ready') => start('payments-worker', payments.url, extra, until),
+    startOrdersRelay: (extra: Record<string, string> = {}, until: LaunchUntil = 'ready') =>
+      start('orders-relay', orders.url, extra, until),
+    startPaymentsWorker: (extra: Record<string, string> = {}, until: LaunchUntil = 'ready') =>
+      start('payments-worker', payments.url, extra, until),
     /** Stops every process still running (SIGTERM), then drops the databases and queues; resolves with how each exited. */
     async close() {
       const codes = await Promise.all([...processes].map((p) => p.stop()));

@@ -82,7 +82,11 @@ function parseJson(text: string): unknown {
  */
 export function createGatewayClient(base = GATEWAY) {
   /** Sends exactly this request: redirects are not followed. */
-  async function request(method: string, path: string, { body, contentType, headers = {} }: RawRequest = {}): Promise<GatewayAnswer<any>> {
+  async function request(
+    method: string,
+    path: string,
+    { body, contentType, headers = {} }: RawRequest = {},
+  ): Promise<GatewayAnswer<any>> {
     const requestHeaders = { ...headers };
     if (body !== undefined && contentType !== null) requestHeaders['content-type'] = contentType ?? 'application/json';
     const response = await fetch(`${base}${path}`, {
@@ -93,10 +97,23 @@ export function createGatewayClient(base = GATEWAY) {
       signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     });
     const text = await response.text();
-    return { method, path, requestHeaders, requestBody: body, status: response.status, headers: response.headers, text, json: parseJson(text) };
+    return {
+      method,
+      path,
+      requestHeaders,
+      requestBody: body,
+      status: response.status,
+      headers: response.headers,
+      text,
+      json: parseJson(text),
+    };
   }
 
-  const post = <T>(path: string, body: unknown, { idempotencyKey, headers }: PostOptions): Promise<GatewayAnswer<Answered<T>>> =>
+  const post = <T>(
+    path: string,
+    body: unknown,
+    { idempotencyKey, headers }: PostOptions,
+  ): Promise<GatewayAnswer<Answered<T>>> =>
     request('POST', path, {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       headers: { ...(idempotencyKey === undefined ? {} : { 'Idempotency-Key': idempotencyKey }), ...headers },
@@ -108,9 +125,11 @@ export function createGatewayClient(base = GATEWAY) {
     base,
     request,
     /** POST /payments/create/{user_id}: 201 with a new wallet, 200 with the one the user has. */
-    openWallet: (userId: string, options: PostOptions = {}) => post<WalletJson>(`/payments/create/${segment(userId)}`, undefined, options),
+    openWallet: (userId: string, options: PostOptions = {}) =>
+      post<WalletJson>(`/payments/create/${segment(userId)}`, undefined, options),
     /** POST /payments/add/{bill_id} with an amount in rubles (at most two decimals). */
-    topUp: (billId: string, amount: number, options: PostOptions = {}) => post<WalletJson>(`/payments/add/${segment(billId)}`, { amount }, options),
+    topUp: (billId: string, amount: number, options: PostOptions = {}) =>
+      post<WalletJson>(`/payments/add/${segment(billId)}`, { amount }, options),
     /** GET /payments/balance/{bill_id}. */
     balance: (billId: string) => get<WalletJson>(`/payments/balance/${segment(billId)}`),
     /** POST /orders/create/{user_id}: 201 with the order, NEW until its payment is decided. */

@@ -40,11 +40,18 @@ const OUTBOX_COUNTS = `select count(*) filter (where sent_at is null and failed_
 
 async function countPending(stack: StackData) {
   const [ordersDb, paymentsDb] = stack.databases as [string, string];
-  const open = await withDb(ordersDb, async (client) => (await client.query(`select count(*)::int as n from "order" where status = 'NEW'`)).rows[0].n as number);
+  const open = await withDb(
+    ordersDb,
+    async (client) =>
+      (await client.query(`select count(*)::int as n from "order" where status = 'NEW'`)).rows[0].n as number,
+  );
   let unsent = 0;
   let setAside = 0;
   for (const database of [ordersDb, paymentsDb]) {
-    const counts = await withDb(database, async (client) => (await client.query<{ unsent: number; set_aside: number }>(OUTBOX_COUNTS)).rows[0]!);
+    const counts = await withDb(
+      database,
+      async (client) => (await client.query<{ unsent: number; set_aside: number }>(OUTBOX_COUNTS)).rows[0]!,
+    );
     unsent += counts.unsent;
     setAside += counts.set_aside;
   }
@@ -61,12 +68,18 @@ async function countPending(stack: StackData) {
  * empty, at most `timeoutMs`, and no longer than `stalledMs` once nothing
  * pending has changed; resolves with the orders still NEW (0 when quiet).
  */
-export async function waitForQuiet(stack: StackData, timeoutMs: number, report: (line: string) => void, stalledMs = timeoutMs): Promise<number> {
+export async function waitForQuiet(
+  stack: StackData,
+  timeoutMs: number,
+  report: (line: string) => void,
+  stalledMs = timeoutMs,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let lastReport = Date.now();
   let lastChange = Date.now();
   let last = { open: -1, unsent: -1, setAside: -1, queued: -1 };
-  const line = () => `${last.open} orders NEW, ${last.unsent} outbox rows unsent, ${last.setAside} set aside, ${last.queued} messages queued`;
+  const line = () =>
+    `${last.open} orders NEW, ${last.unsent} outbox rows unsent, ${last.setAside} set aside, ${last.queued} messages queued`;
   while (Date.now() < deadline && Date.now() - lastChange < stalledMs) {
     try {
       const now = await countPending(stack);
@@ -89,7 +102,15 @@ export async function waitForQuiet(stack: StackData, timeoutMs: number, report: 
 /** Where the orders still NEW stopped on their way, for a run that did not go quiet to say. */
 export async function explainStuck(stack: StackData): Promise<string> {
   const [ordersDb, paymentsDb] = stack.databases as [string, string];
-  const stuck = await withDb(ordersDb, async (client) => (await client.query<{ id: string; created_at: Date }>(`select id, created_at from "order" where status = 'NEW' order by created_at`)).rows);
+  const stuck = await withDb(
+    ordersDb,
+    async (client) =>
+      (
+        await client.query<{ id: string; created_at: Date }>(
+          `select id, created_at from "order" where status = 'NEW' order by created_at`,
+        )
+      ).rows,
+  );
   if (stuck.length === 0) return 'no order is NEW';
   const ids = stuck.map((o) => o.id);
   // Sent rows are purged a minute after they were sent: one not found was sent long ago.
@@ -150,9 +171,21 @@ export interface Audit {
 /** Reads everything once the stack is quiet; `accepted` are the order ids the clients were given. */
 export async function auditStack(stack: StackData, accepted: string[]): Promise<Audit> {
   const [ordersDb, paymentsDb] = stack.databases as [string, string];
-  const orders = await withDb(ordersDb, async (client) => (await client.query<{ id: string; status: string; description: string }>('select id, status, description from "order"')).rows);
+  const orders = await withDb(
+    ordersDb,
+    async (client) =>
+      (
+        await client.query<{ id: string; status: string; description: string }>(
+          'select id, status, description from "order"',
+        )
+      ).rows,
+  );
   const ledger = await withDb(paymentsDb, async (client) => {
-    const debits = (await client.query<{ order_id: string; n: number }>(`select order_id, count(*)::int as n from ledger_entry where kind = 'debit' group by order_id`)).rows;
+    const debits = (
+      await client.query<{ order_id: string; n: number }>(
+        `select order_id, count(*)::int as n from ledger_entry where kind = 'debit' group by order_id`,
+      )
+    ).rows;
     const wallets = (
       await client.query<{ id: string; balance: string; deposits: string; debits: string }>(`
         select w.id, w.balance,
@@ -177,7 +210,8 @@ export async function auditStack(stack: StackData, accepted: string[]): Promise<
 
   const debitsByOrder = new Map(ledger.debits.map((d) => [d.order_id, d.n]));
   const known = new Set(orders.map((o) => o.id));
-  const sum = (key: 'balance' | 'deposits' | 'debits') => ledger.wallets.reduce((total, w) => total + BigInt(w[key]), 0n);
+  const sum = (key: 'balance' | 'deposits' | 'debits') =>
+    ledger.wallets.reduce((total, w) => total + BigInt(w[key]), 0n);
   const ordersByRequest = new Map<string, number>();
   for (const { description } of orders) {
     const requestId = CLIENT_REQUEST_ID.exec(description)?.[1];
@@ -192,7 +226,9 @@ export async function auditStack(stack: StackData, accepted: string[]): Promise<
     finishedWithoutOneDebit: orders.filter((o) => o.status === 'FINISHED' && debitsByOrder.get(o.id) !== 1).length,
     cancelledWithDebit: orders.filter((o) => o.status === 'CANCELLED' && debitsByOrder.has(o.id)).length,
     debitsWithoutOrder: ledger.debits.filter((d) => !known.has(d.order_id)).length,
-    walletsOff: ledger.wallets.filter((w) => BigInt(w.balance) !== BigInt(w.deposits) - BigInt(w.debits)).map((w) => w.id),
+    walletsOff: ledger.wallets
+      .filter((w) => BigInt(w.balance) !== BigInt(w.deposits) - BigInt(w.debits))
+      .map((w) => w.id),
     negativeWallets: ledger.wallets.filter((w) => BigInt(w.balance) < 0n).map((w) => w.id),
     totalsBalance: sum('balance') + sum('debits') === sum('deposits'),
     unsent: pending.unsent,
@@ -208,10 +244,12 @@ export function auditFailures(audit: Audit, expectedDeadLetters: string[] = []):
   if (audit.doubled) failures.push(`${audit.doubled} client requests placed more than one order`);
   if (audit.stuck) failures.push(`${audit.stuck} orders still NEW`);
   if (audit.doubleDebits) failures.push(`${audit.doubleDebits} orders debited twice`);
-  if (audit.finishedWithoutOneDebit) failures.push(`${audit.finishedWithoutOneDebit} FINISHED orders without exactly one debit`);
+  if (audit.finishedWithoutOneDebit)
+    failures.push(`${audit.finishedWithoutOneDebit} FINISHED orders without exactly one debit`);
   if (audit.cancelledWithDebit) failures.push(`${audit.cancelledWithDebit} CANCELLED orders with a debit`);
   if (audit.debitsWithoutOrder) failures.push(`${audit.debitsWithoutOrder} debits without an order`);
-  if (audit.walletsOff.length) failures.push(`wallets where balance ≠ deposits − debits: ${audit.walletsOff.join(', ')}`);
+  if (audit.walletsOff.length)
+    failures.push(`wallets where balance ≠ deposits − debits: ${audit.walletsOff.join(', ')}`);
   if (audit.negativeWallets.length) failures.push(`negative wallets: ${audit.negativeWallets.join(', ')}`);
   if (!audit.totalsBalance) failures.push('Σ balances + Σ debits ≠ Σ deposits');
   if (audit.unsent) failures.push(`${audit.unsent} outbox rows unsent`);

@@ -96,11 +96,21 @@ export async function freePort(): Promise<number> {
  * running is stopped (stop(): a stack runner stops its own processes first).
  */
 export async function launch(options: LaunchOptions): Promise<LaunchedProcess> {
-  const { name, healthPortVariable, ownProcessGroup = false, stopGraceMs = STOP_GRACE_MS, timeoutMs = READY_TIMEOUT_MS } = options;
+  const {
+    name,
+    healthPortVariable,
+    ownProcessGroup = false,
+    stopGraceMs = STOP_GRACE_MS,
+    timeoutMs = READY_TIMEOUT_MS,
+  } = options;
   const healthPort = healthPortVariable ? await freePort() : undefined;
   const healthBase = healthPort === undefined ? undefined : `http://127.0.0.1:${healthPort}/health`;
   const until = options.until ?? (healthBase || options.readyUrl ? 'ready' : 'started');
-  const untilUrl = { ready: options.readyUrl ?? (healthBase && `${healthBase}/ready`), live: healthBase && `${healthBase}/live`, started: undefined }[until];
+  const untilUrl = {
+    ready: options.readyUrl ?? (healthBase && `${healthBase}/ready`),
+    live: healthBase && `${healthBase}/live`,
+    started: undefined,
+  }[until];
   if (until !== 'started' && !untilUrl) throw new Error(`${name}: cannot wait until ${until} without a health port`);
   const env = {
     ...(options.inheritEnv === false ? {} : process.env),
@@ -135,7 +145,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchedProcess> {
   };
   child.stdout.on('data', collect('stdout'));
   child.stderr.on('data', collect('stderr'));
-  const exited = new Promise<number | string>((done) => child.on('exit', (code, signal) => done(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((done) =>
+    child.on('exit', (code, signal) => done(code ?? signal ?? 'unknown')),
+  );
   let hasExited = false;
   void exited.then(() => (hasExited = true));
 
@@ -180,7 +192,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchedProcess> {
   try {
     await waitForOk(untilUrl, timeoutMs, () => hasExited);
   } catch (error) {
-    const why = hasExited ? `exited (${await exited}) before it was ${until}` : `not ${until} at ${untilUrl} after ${timeoutMs} ms (${(error as Error).message})`;
+    const why = hasExited
+      ? `exited (${await exited}) before it was ${until}`
+      : `not ${until} at ${untilUrl} after ${timeoutMs} ms (${(error as Error).message})`;
     await launched.stop();
     throw new Error(`${name} ${why}; its last log lines:\n${lastLines()}`);
   }

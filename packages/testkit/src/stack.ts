@@ -53,7 +53,8 @@ export async function startStack(label: string, env: Record<string, string> = {}
   const cleanUp = async () => {
     const admin = new pg.Client({ connectionString: `${POSTGRES_URL}/postgres` });
     await admin.connect();
-    for (const name of databases) await admin.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
+    for (const name of databases)
+      await admin.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
     await admin.end();
     const connection = await amqp.connect(AMQP_URL);
     const channel = await connection.createChannel();

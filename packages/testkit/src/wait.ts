@@ -7,7 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * a wait that lost a race must not go on polling into later tests, where the
  * queues and tables it reads may be gone.
  */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000, signal?: AbortSignal): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  signal?: AbortSignal,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -21,5 +26,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     }
     await sleep(50, undefined, { signal });
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : String(last)}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : String(last)}`,
+  );
 }

@@ -21,7 +21,10 @@ function setup() {
 }
 
 async function post(app: Hono, path: string, body?: string): Promise<Response> {
-  return app.request(path, { method: 'POST', ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body }) });
+  return app.request(path, {
+    method: 'POST',
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body }),
+  });
 }
 
 /** A wallet holding `kopecks`, put there as a top-up would. */
@@ -33,7 +36,12 @@ async function walletWith(userId: string, kopecks: bigint) {
 
 async function storedWallet(billId: string) {
   const wallet = await database.db.selectFrom('wallet').select('balance').where('id', '=', billId).executeTakeFirst();
-  const ledger = await database.db.selectFrom('ledger_entry').select(['kind', 'amount']).where('wallet_id', '=', billId).orderBy('id').execute();
+  const ledger = await database.db
+    .selectFrom('ledger_entry')
+    .select(['kind', 'amount'])
+    .where('wallet_id', '=', billId)
+    .orderBy('id')
+    .execute();
   return { balance: wallet?.balance, ledger };
 }
 
@@ -59,29 +67,38 @@ stored('a known wallet answers its balance in rubles, looked up in upper case to
   }
 });
 
-stored('a new wallet is 201 with a zero balance, in one statement; opening it again is 200 with the wallet that exists', async () => {
-  const { app, statements } = setup();
-  const opened = await post(app, '/payments/create/opener');
-  assert.is(opened.status, 201);
-  const wallet = (await opened.json()) as { bill_id: string };
-  assert.equal(wallet, { bill_id: wallet.bill_id, user_id: 'opener', balance: 0 });
-  assert.is(statements(), 1);
-  assert.equal(await storedWallet(wallet.bill_id), { balance: 0n, ledger: [] });
+stored(
+  'a new wallet is 201 with a zero balance, in one statement; opening it again is 200 with the wallet that exists',
+  async () => {
+    const { app, statements } = setup();
+    const opened = await post(app, '/payments/create/opener');
+    assert.is(opened.status, 201);
+    const wallet = (await opened.json()) as { bill_id: string };
+    assert.equal(wallet, { bill_id: wallet.bill_id, user_id: 'opener', balance: 0 });
+    assert.is(statements(), 1);
+    assert.equal(await storedWallet(wallet.bill_id), { balance: 0n, ledger: [] });
 
-  await database.db.transaction().execute((trx) => topUp(trx, wallet.bill_id, 500n));
-  const again = await post(app, '/payments/create/opener');
-  assert.is(again.status, 200);
-  assert.equal(await again.json(), { bill_id: wallet.bill_id, user_id: 'opener', balance: 5 });
-  assert.is(statements(), 1 + 2, 'the insert that found the user’s wallet there, then its read');
-});
+    await database.db.transaction().execute((trx) => topUp(trx, wallet.bill_id, 500n));
+    const again = await post(app, '/payments/create/opener');
+    assert.is(again.status, 200);
+    assert.equal(await again.json(), { bill_id: wallet.bill_id, user_id: 'opener', balance: 5 });
+    assert.is(statements(), 1 + 2, 'the insert that found the user’s wallet there, then its read');
+  },
+);
 
 stored('wallets opened at once for one user are one wallet', async () => {
   const { app } = setup();
   const responses = await Promise.all(Array.from({ length: 8 }, () => post(app, '/payments/create/racer')));
   assert.equal(responses.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 201]);
-  const bills = new Set(await Promise.all(responses.map(async (r) => ((await r.json()) as { bill_id: string }).bill_id)));
+  const bills = new Set(
+    await Promise.all(responses.map(async (r) => ((await r.json()) as { bill_id: string }).bill_id)),
+  );
   assert.is(bills.size, 1, 'all answered with the same wallet');
-  assert.is((await database.db.selectFrom('wallet').select('id').where('user_id', '=', 'racer').execute()).length, 1, 'one wallet stored');
+  assert.is(
+    (await database.db.selectFrom('wallet').select('id').where('user_id', '=', 'racer').execute()).length,
+    1,
+    'one wallet stored',
+  );
 });
 
 stored('a top-up credits exact kopecks, writes a deposit, and answers the new balance', async () => {
@@ -103,7 +120,11 @@ stored('a top-up credits exact kopecks, writes a deposit, and answers the new ba
 stored('a top-up of an unknown bill id is 404 ACCOUNT_NOT_FOUND, and no ledger entry is written', async () => {
   const before = await ledgerSize();
   const { app } = setup();
-  const message = await expectError(await post(app, `/payments/add/${UNKNOWN_BILL}`, '{"amount":100}'), 404, 'ACCOUNT_NOT_FOUND');
+  const message = await expectError(
+    await post(app, `/payments/add/${UNKNOWN_BILL}`, '{"amount":100}'),
+    404,
+    'ACCOUNT_NOT_FOUND',
+  );
   assert.match(message, UNKNOWN_BILL);
   assert.is(await ledgerSize(), before);
 });
@@ -111,9 +132,16 @@ stored('a top-up of an unknown bill id is 404 ACCOUNT_NOT_FOUND, and no ledger e
 stored('a top-up past the most a wallet may hold is 409 BALANCE_LIMIT, and no ledger entry is written', async () => {
   const billId = await walletWith('full', MAX_KOPECKS);
   const { app } = setup();
-  const message = await expectError(await post(app, `/payments/add/${billId}`, '{"amount":0.01}'), 409, 'BALANCE_LIMIT');
+  const message = await expectError(
+    await post(app, `/payments/add/${billId}`, '{"amount":0.01}'),
+    409,
+    'BALANCE_LIMIT',
+  );
   assert.match(message, /at most 1000000000000\.00/);
-  assert.equal(await storedWallet(billId), { balance: MAX_KOPECKS, ledger: [{ kind: 'deposit', amount: MAX_KOPECKS }] });
+  assert.equal(await storedWallet(billId), {
+    balance: MAX_KOPECKS,
+    ledger: [{ kind: 'deposit', amount: MAX_KOPECKS }],
+  });
 });
 
 stored.run();

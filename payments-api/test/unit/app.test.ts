@@ -40,7 +40,8 @@ function postJson(app: Hono, path: string, body: string, contentType = 'applicat
 
 // ---------------------------------------------------------------------------
 
-const CONNECTION_REFUSED = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+const CONNECTION_REFUSED = () =>
+  Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 
 const balance = suite('payments-api: balance');
 
@@ -53,7 +54,11 @@ balance('an unknown bill id is 404 ACCOUNT_NOT_FOUND, after one lookup', async (
 
 balance('a bill id in upper case is looked up in lower case', async () => {
   const { app } = setup();
-  const message = await expectError(await request(app, `/payments/balance/${BILL_ID.toUpperCase()}`), 404, 'ACCOUNT_NOT_FOUND');
+  const message = await expectError(
+    await request(app, `/payments/balance/${BILL_ID.toUpperCase()}`),
+    404,
+    'ACCOUNT_NOT_FOUND',
+  );
   assert.match(message, BILL_ID);
 });
 
@@ -118,7 +123,11 @@ add('Content-Type text/plain is 415 and nothing reaches the database', async () 
 
 add('a body with no Content-Type is 415 and nothing reaches the database', async () => {
   const { app, statements } = setup();
-  await expectError(await request(app, ADD, { method: 'POST', body: new TextEncoder().encode('{"amount":100}') }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  await expectError(
+    await request(app, ADD, { method: 'POST', body: new TextEncoder().encode('{"amount":100}') }),
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+  );
   assert.is(statements(), 0);
 });
 
@@ -143,7 +152,11 @@ for (const [what, encoded] of [
 ] as const) {
   open(`a user_id with ${what} is 400 INVALID_USER_ID with no query`, async () => {
     const { app, statements } = setup();
-    const message = await expectError(await request(app, `/payments/create/${encoded}`, { method: 'POST' }), 400, 'INVALID_USER_ID');
+    const message = await expectError(
+      await request(app, `/payments/create/${encoded}`, { method: 'POST' }),
+      400,
+      'INVALID_USER_ID',
+    );
     assert.match(message, 'user_id');
     assert.is(statements(), 0);
   });

@@ -42,33 +42,39 @@ function phaseOf(seconds: number, requests: Array<{ at: number; latency: number;
   return { name: 'max', rate: null, seconds, started: 0, ended: seconds * 1000, samples, accepted, skipped: 0 };
 }
 
-stats('summarizeHttp: latencies sorted before the percentiles, failures by outcome, accepted per second of the phase', () => {
-  const phase = phaseOf(2, [
-    { at: 10, latency: 30 },
-    { at: 20, latency: 10 },
-    { at: 1500, latency: 20, outcome: 503 },
-    { at: 1600, latency: 40, outcome: 'ECONNRESET' },
-    { at: 1700, latency: 50 },
-  ]);
-  const summary = summarizeHttp(phase);
-  assert.is(summary.requests, 5);
-  assert.is(summary.errors, 2);
-  assert.equal(summary.errorsByOutcome, { '503': 1, ECONNRESET: 1 });
-  assert.is(summary.acceptedPerSecond, 1.5);
-  assert.equal(summary.http, { p50: 30, p95: 50, p99: 50 });
-});
+stats(
+  'summarizeHttp: latencies sorted before the percentiles, failures by outcome, accepted per second of the phase',
+  () => {
+    const phase = phaseOf(2, [
+      { at: 10, latency: 30 },
+      { at: 20, latency: 10 },
+      { at: 1500, latency: 20, outcome: 503 },
+      { at: 1600, latency: 40, outcome: 'ECONNRESET' },
+      { at: 1700, latency: 50 },
+    ]);
+    const summary = summarizeHttp(phase);
+    assert.is(summary.requests, 5);
+    assert.is(summary.errors, 2);
+    assert.equal(summary.errorsByOutcome, { '503': 1, ECONNRESET: 1 });
+    assert.is(summary.acceptedPerSecond, 1.5);
+    assert.equal(summary.http, { p50: 30, p95: 50, p99: 50 });
+  },
+);
 
-stats('summarizeHttp: the timeline has one row per second that sent something, in order, with that second’s p99', () => {
-  const phase = phaseOf(3, [
-    { at: 2100, latency: 5 },
-    { at: 100, latency: 9 },
-    { at: 200, latency: 3 },
-  ]);
-  assert.equal(summarizeHttp(phase).httpTimeline, [
-    { second: 0, accepted: 2, httpP99: 9 },
-    { second: 2, accepted: 1, httpP99: 5 },
-  ]);
-});
+stats(
+  'summarizeHttp: the timeline has one row per second that sent something, in order, with that second’s p99',
+  () => {
+    const phase = phaseOf(3, [
+      { at: 2100, latency: 5 },
+      { at: 100, latency: 9 },
+      { at: 200, latency: 3 },
+    ]);
+    assert.equal(summarizeHttp(phase).httpTimeline, [
+      { second: 0, accepted: 2, httpP99: 9 },
+      { second: 2, accepted: 1, httpP99: 5 },
+    ]);
+  },
+);
 
 stats.run();
 
@@ -134,7 +140,15 @@ function result(name: string, fields: Partial<PhaseResult> = {}): PhaseResult {
 }
 
 function reportOf(runs: Report['runs']): Report {
-  return { at: '2026-11-30T00:00:00.000Z', cores: 2, machine: '2 × test cpu', pgbenchTps: 4000, pgbenchMachineBusyPercent: 80, postgres: 'postgres://x', runs };
+  return {
+    at: '2026-11-30T00:00:00.000Z',
+    cores: 2,
+    machine: '2 × test cpu',
+    pgbenchTps: 4000,
+    pgbenchMachineBusyPercent: 80,
+    postgres: 'postgres://x',
+    runs,
+  };
 }
 
 report('a phase row: rates, the ratio to pgbench, the three percentiles of each latency, errors by outcome', () => {
@@ -142,12 +156,24 @@ report('a phase row: rates, the ratio to pgbench, the three percentiles of each 
     reportOf([
       {
         replicas: 2,
-        phases: [result('500/s', { acceptedPerSecond: 499.8, completedPerSecond: 498.6, errors: 3, errorsByOutcome: { '503': 2, ECONNRESET: 1 } })],
+        phases: [
+          result('500/s', {
+            acceptedPerSecond: 499.8,
+            completedPerSecond: 498.6,
+            errors: 3,
+            errorsByOutcome: { '503': 2, ECONNRESET: 1 },
+          }),
+        ],
         invariants: 'held',
       },
     ]),
   );
-  assert.ok(markdown.includes('| 2 | 500/s | 499.8 | 498.6 | 0.125 | 2 / 5 / 9 | 20 / 50 / 90 | 3 (2× 503, 1× ECONNRESET) | 50 | 2 / 1 | 0.4 |'), markdown);
+  assert.ok(
+    markdown.includes(
+      '| 2 | 500/s | 499.8 | 498.6 | 0.125 | 2 / 5 / 9 | 20 / 50 / 90 | 3 (2× 503, 1× ECONNRESET) | 50 | 2 / 1 | 0.4 |',
+    ),
+    markdown,
+  );
   assert.ok(markdown.includes('**4000 tps**,\nwith the machine 80% busy: 0.4 CPU ms per transaction'), markdown);
 });
 
@@ -158,7 +184,10 @@ report('the invariants line says what broke, run by run', () => {
       { replicas: 2, phases: [result('max')], invariants: ['3 accepted orders missing', '1 orders still NEW'] },
     ]),
   );
-  assert.ok(markdown.includes('Invariants after the load: 1×: held; 2×: 3 accepted orders missing; 1 orders still NEW.'), markdown);
+  assert.ok(
+    markdown.includes('Invariants after the load: 1×: held; 2×: 3 accepted orders missing; 1 orders still NEW.'),
+    markdown,
+  );
 });
 
 report('where the CPU goes: the costliest process first, the idle ones left out, the total per order', () => {
@@ -166,7 +195,12 @@ report('where the CPU goes: the costliest process first, the idle ones left out,
     reportOf([
       {
         replicas: 1,
-        phases: [result('max', { cpuMsPerOrder: { nginx: 0.1, 'orders-api': 0.5, idle: 0 }, cpuPercent: { nginx: 10, 'orders-api': 50, idle: 0 } })],
+        phases: [
+          result('max', {
+            cpuMsPerOrder: { nginx: 0.1, 'orders-api': 0.5, idle: 0 },
+            cpuPercent: { nginx: 10, 'orders-api': 50, idle: 0 },
+          }),
+        ],
         invariants: 'held',
       },
     ]),
@@ -175,10 +209,14 @@ report('where the CPU goes: the costliest process first, the idle ones left out,
 });
 
 report('the chart lays the phases end to end, 2 s apart, with four lines', () => {
-  const timeline = (seconds: number) => Array.from({ length: seconds }, (_, second) => ({ second, accepted: 100, httpP99: 9 }));
+  const timeline = (seconds: number) =>
+    Array.from({ length: seconds }, (_, second) => ({ second, accepted: 100, httpP99: 9 }));
   const svg = renderChart({
     replicas: 1,
-    phases: [result('max', { seconds: 10, httpTimeline: timeline(10) }), result('250/s', { seconds: 5, httpTimeline: timeline(5) })],
+    phases: [
+      result('max', { seconds: 10, httpTimeline: timeline(10) }),
+      result('250/s', { seconds: 5, httpTimeline: timeline(5) }),
+    ],
     invariants: 'held',
   });
   assert.is(svg.match(/<polyline /g)?.length, 4);

@@ -1,6 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GATEWAY_TEMPLATE, UI_TEMPLATE, gatewayValues, nativeNginxConf, renderTemplate, renderTemplateFile, uiValues } from '../../stack/nginx.ts';
+import {
+  GATEWAY_TEMPLATE,
+  UI_TEMPLATE,
+  gatewayValues,
+  nativeNginxConf,
+  renderTemplate,
+  renderTemplateFile,
+  uiValues,
+} from '../../stack/nginx.ts';
 import { serviceProcesses } from '../../stack/processes.ts';
 
 // The pure parts of `npm run stack`: the nginx config it renders and the
@@ -19,7 +27,10 @@ const config = {
 const nginx = suite('the native nginx config');
 
 nginx('a template gets its ${NAME}s replaced, and nginx’s own $variables stay as they are', () => {
-  assert.is(renderTemplate('listen ${PORT}; add_header X $request_id; set $a ${lower};', { PORT: '80' }), 'listen 80; add_header X $request_id; set $a ${lower};');
+  assert.is(
+    renderTemplate('listen ${PORT}; add_header X $request_id; set $a ${lower};', { PORT: '80' }),
+    'listen 80; add_header X $request_id; set $a ${lower};',
+  );
 });
 
 nginx('a placeholder without a value is an error that names it once, not an empty string', () => {
@@ -69,7 +80,16 @@ processes('each replica of each worker is started, each with a health port of it
   const services = serviceProcesses({ ...options, replicas: 3 });
   assert.equal(
     services.map((s) => s.name),
-    ['orders-api', 'payments-api', 'orders-relay-1', 'payments-worker-1', 'orders-relay-2', 'payments-worker-2', 'orders-relay-3', 'payments-worker-3'],
+    [
+      'orders-api',
+      'payments-api',
+      'orders-relay-1',
+      'payments-worker-1',
+      'orders-relay-2',
+      'payments-worker-2',
+      'orders-relay-3',
+      'payments-worker-3',
+    ],
   );
   const ports = services.map((s) => s.healthPort);
   assert.is(new Set(ports).size, ports.length, `distinct health ports: ${ports.join(', ')}`);

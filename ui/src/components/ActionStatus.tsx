@@ -7,7 +7,17 @@ import { Notice } from './Field.tsx';
  * retried, so nobody is left wondering whether to click again. The live region
  * is always there, so a screen reader hears the line when it appears.
  */
-export function StillWorking({ show, retry, words, testId }: { show: boolean; retry: RetryNotice | null; words: ActionWords; testId: string }) {
+export function StillWorking({
+  show,
+  retry,
+  words,
+  testId,
+}: {
+  show: boolean;
+  retry: RetryNotice | null;
+  words: ActionWords;
+  testId: string;
+}) {
   return (
     <div class="still-working" id={testId} role="status" aria-live="polite" data-testid={testId}>
       {show && (
@@ -21,7 +31,15 @@ export function StillWorking({ show, retry, words, testId }: { show: boolean; re
 }
 
 /** A form's failure: the words, and for an action whose outcome is unknown a "Try again" that resends it under its key. */
-export function ActionFailure({ message, onAgain, testId }: { message: string; onAgain: (() => void) | null; testId: string }) {
+export function ActionFailure({
+  message,
+  onAgain,
+  testId,
+}: {
+  message: string;
+  onAgain: (() => void) | null;
+  testId: string;
+}) {
   return (
     <div class="action-failure">
       <Notice tone="error" testId={testId}>

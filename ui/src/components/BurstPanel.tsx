@@ -67,7 +67,9 @@ export function BurstPanel({ api, userId, walletId, orders, pending, addPlaced, 
       ),
     );
     const placed = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ order: batch[i]!, error: r.reason as unknown }] : []));
+    const failures = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ order: batch[i]!, error: r.reason as unknown }] : [],
+    );
     const unsure = failures.filter((f) => outcomeUnknown(f.error));
     const refused = failures.filter((f) => !outcomeUnknown(f.error));
     addPlaced([...placed].reverse());
@@ -119,7 +121,10 @@ export function BurstPanel({ api, userId, walletId, orders, pending, addPlaced, 
     }
 
     // Each order is its own action with its own key, made now.
-    const batch = Array.from({ length: count.value }, (_, i) => ({ key: newActionKey(), payload: `Burst order ${i + 1} of ${count.value}` }));
+    const batch = Array.from({ length: count.value }, (_, i) => ({
+      key: newActionKey(),
+      payload: `Burst order ${i + 1} of ${count.value}`,
+    }));
     await send(batch, { ids: [], amount: amount.value, before, refused: 0, firstError: null });
   };
 
@@ -127,7 +132,13 @@ export function BurstPanel({ api, userId, walletId, orders, pending, addPlaced, 
   const tryAgain = () => {
     if (running.current || run === null || run.phase === 'placing' || run.unsure.length === 0) return;
     running.current = true;
-    void send(run.unsure, { ids: run.ids, amount: run.amount, before: run.before, refused: run.refused, firstError: run.firstError });
+    void send(run.unsure, {
+      ids: run.ids,
+      amount: run.amount,
+      before: run.before,
+      refused: run.refused,
+      firstError: run.firstError,
+    });
   };
 
   // Every placed order final → read the balance once and compare.
@@ -192,8 +203,17 @@ export function BurstPanel({ api, userId, walletId, orders, pending, addPlaced, 
             disabled={busy}
           />
         </div>
-        <button type="submit" class="button button-wide button-secondary" disabled={busy || pending} aria-describedby="burst-working">
-          {run?.phase === 'placing' ? <Busy label={`Placing ${run.count} ${run.count === 1 ? 'order' : 'orders'}…`} /> : 'Place them all at once'}
+        <button
+          type="submit"
+          class="button button-wide button-secondary"
+          disabled={busy || pending}
+          aria-describedby="burst-working"
+        >
+          {run?.phase === 'placing' ? (
+            <Busy label={`Placing ${run.count} ${run.count === 1 ? 'order' : 'orders'}…`} />
+          ) : (
+            'Place them all at once'
+          )}
         </button>
         <div class="still-working" id="burst-working" role="status" aria-live="polite" data-testid="burst-working">
           {run?.phase === 'placing' && (slow || run.retrying > 0) && (
@@ -255,7 +275,11 @@ function BurstResult({ run, onAgain }: { run: Extract<Run, { phase: 'done' }>; o
     summary.noWallet > 0 ? `no wallet (${summary.noWallet})` : '',
   ].filter(Boolean);
   return (
-    <div class={`burst-result ${summary.matches ? 'is-match' : unknown ? 'is-unknown' : 'is-mismatch'}`} data-testid="burst-summary" role="status">
+    <div
+      class={`burst-result ${summary.matches ? 'is-match' : unknown ? 'is-unknown' : 'is-mismatch'}`}
+      data-testid="burst-summary"
+      role="status"
+    >
       <dl class="tally">
         <div class="tally-finished">
           <dt>Finished</dt>
@@ -281,11 +305,15 @@ function BurstResult({ run, onAgain }: { run: Extract<Run, { phase: 'done' }>; o
           </div>
           <div class="ledger-total ledger-sep">
             <dt>Expected balance</dt>
-            <dd data-testid="burst-expected">{summary.expectedBalance === null ? '—' : formatRubles(summary.expectedBalance)}</dd>
+            <dd data-testid="burst-expected">
+              {summary.expectedBalance === null ? '—' : formatRubles(summary.expectedBalance)}
+            </dd>
           </div>
           <div class="ledger-total">
             <dt>Actual balance</dt>
-            <dd data-testid="burst-actual">{summary.actualBalance === null ? '—' : formatRubles(summary.actualBalance)}</dd>
+            <dd data-testid="burst-actual">
+              {summary.actualBalance === null ? '—' : formatRubles(summary.actualBalance)}
+            </dd>
           </div>
         </dl>
       ) : (
@@ -297,7 +325,9 @@ function BurstResult({ run, onAgain }: { run: Extract<Run, { phase: 'done' }>; o
             <span class="verdict-mark" aria-hidden="true">
               ✓
             </span>
-            {summary.balanceBefore !== null ? 'Balance matches: each finished order was paid exactly once.' : 'Every order was cancelled, as expected.'}
+            {summary.balanceBefore !== null
+              ? 'Balance matches: each finished order was paid exactly once.'
+              : 'Every order was cancelled, as expected.'}
           </>
         ) : unknown ? (
           <>
@@ -311,7 +341,9 @@ function BurstResult({ run, onAgain }: { run: Extract<Run, { phase: 'done' }>; o
             <span class="verdict-mark" aria-hidden="true">
               ✗
             </span>
-            {summary.balanceBefore !== null ? 'The balance does not match the finished orders.' : 'Some orders were paid without a wallet.'}
+            {summary.balanceBefore !== null
+              ? 'The balance does not match the finished orders.'
+              : 'Some orders were paid without a wallet.'}
           </>
         )}
       </p>

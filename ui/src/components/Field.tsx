@@ -18,7 +18,9 @@ interface FieldProps {
 
 /** A labelled text input with its hint and its own error message underneath. */
 export function Field(props: FieldProps) {
-  const describedBy = [props.hint ? `${props.id}-hint` : '', props.error ? `${props.id}-error` : ''].filter(Boolean).join(' ');
+  const describedBy = [props.hint ? `${props.id}-hint` : '', props.error ? `${props.id}-error` : '']
+    .filter(Boolean)
+    .join(' ');
   return (
     <div class={`field ${props.class ?? ''}`}>
       <label for={props.id}>{props.label}</label>
@@ -62,7 +64,15 @@ export function Field(props: FieldProps) {
 export const NOTE_MS = 6_000;
 
 /** A form-level message: an error from the server or the network, or a quiet success note. */
-export function Notice({ tone, children, testId }: { tone: 'error' | 'ok' | 'info'; children: ComponentChildren; testId?: string }) {
+export function Notice({
+  tone,
+  children,
+  testId,
+}: {
+  tone: 'error' | 'ok' | 'info';
+  children: ComponentChildren;
+  testId?: string;
+}) {
   return (
     <p class={`notice notice-${tone}`} role={tone === 'error' ? 'alert' : 'status'} data-testid={testId}>
       {children}

@@ -43,7 +43,10 @@ export function OrderForm({ hasWallet, onPlace }: OrderFormProps) {
     const result = await run();
     if (result.status === 'busy') return;
     if (result.status === 'failed') {
-      setFailure({ message: result.unsure ? unsureText(result.error, WORDS.order) : errorText(result.error), unsure: result.unsure });
+      setFailure({
+        message: result.unsure ? unsureText(result.error, WORDS.order) : errorText(result.error),
+        unsure: result.unsure,
+      });
       return;
     }
     const order = result.value;
@@ -81,7 +84,9 @@ export function OrderForm({ hasWallet, onPlace }: OrderFormProps) {
   return (
     <section class="card card-order" aria-labelledby="order-title">
       <h2 id="order-title">Place an order</h2>
-      {!hasWallet && <p class="muted small">Without a wallet the order is placed, then cancelled: there is nothing to pay with.</p>}
+      {!hasWallet && (
+        <p class="muted small">Without a wallet the order is placed, then cancelled: there is nothing to pay with.</p>
+      )}
       <form onSubmit={(event) => void submit(event)} noValidate data-testid="order-form">
         <div class="form-grid">
           <Field
@@ -118,9 +123,18 @@ export function OrderForm({ hasWallet, onPlace }: OrderFormProps) {
         <button type="submit" class="button button-wide" disabled={busy} aria-describedby="order-working">
           {busy ? <Busy label="Placing…" /> : 'Place order'}
         </button>
-        <StillWorking show={place.slow} retry={place.working?.retry ?? null} words={WORDS.order} testId="order-working" />
+        <StillWorking
+          show={place.slow}
+          retry={place.working?.retry ?? null}
+          words={WORDS.order}
+          testId="order-working"
+        />
         {failure && (
-          <ActionFailure message={failure.message} onAgain={failure.unsure && !busy ? () => void send(place.again) : null} testId="order-form-error" />
+          <ActionFailure
+            message={failure.message}
+            onAgain={failure.unsure && !busy ? () => void send(place.again) : null}
+            testId="order-form-error"
+          />
         )}
         {placed && <Notice tone="ok">{placed}</Notice>}
       </form>

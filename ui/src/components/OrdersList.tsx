@@ -69,7 +69,12 @@ export function OrdersList({ orders, error, pending, onRetry }: OrdersListProps)
       {orders !== null && visible !== null && orders.length > 0 && (
         <ul class="orders" data-testid="orders" id="orders-list">
           {visible.map((order) => (
-            <li key={order.orderId} class={`order order-${order.status.toLowerCase()}`} data-order-id={order.orderId} data-status={order.status}>
+            <li
+              key={order.orderId}
+              class={`order order-${order.status.toLowerCase()}`}
+              data-order-id={order.orderId}
+              data-status={order.status}
+            >
               <div class="order-main">
                 <p class="order-description">{order.description}</p>
                 <p class="order-meta">
@@ -98,7 +103,13 @@ export function OrdersList({ orders, error, pending, onRetry }: OrdersListProps)
       )}
 
       {orders !== null && orders.length > FIRST_ORDERS && (
-        <button type="button" class="button button-quiet button-more" aria-controls="orders-list" aria-expanded={showAll} onClick={() => setShowAll(!showAll)}>
+        <button
+          type="button"
+          class="button button-quiet button-more"
+          aria-controls="orders-list"
+          aria-expanded={showAll}
+          onClick={() => setShowAll(!showAll)}
+        >
           {showAll ? 'Show the latest only' : `Show all ${orders.length} orders`}
         </button>
       )}

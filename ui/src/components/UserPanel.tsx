@@ -38,7 +38,10 @@ export function UserPanel({ current, recent, onSelect, onForget }: UserPanelProp
             {current.slice(0, 1).toUpperCase()}
           </span>
           <span>
-            Shopping as <strong data-testid="current-user" title={current}>{current}</strong>
+            Shopping as{' '}
+            <strong data-testid="current-user" title={current}>
+              {current}
+            </strong>
           </span>
         </p>
       ) : (

@@ -35,7 +35,10 @@ export function WalletPanel({ userId, state, onOpen, onTopUp, onRefresh }: Walle
     setOpenError(null);
     const result = await (again ? opening.again() : opening.run(userId));
     if (result.status === 'failed') {
-      setOpenError({ message: result.unsure ? unsureText(result.error, WORDS.wallet) : errorText(result.error), unsure: result.unsure });
+      setOpenError({
+        message: result.unsure ? unsureText(result.error, WORDS.wallet) : errorText(result.error),
+        unsure: result.unsure,
+      });
     }
   };
 
@@ -63,10 +66,21 @@ export function WalletPanel({ userId, state, onOpen, onTopUp, onRefresh }: Walle
           <p>
             <strong>{userId}</strong> has no wallet in this shop yet. Orders placed without one are cancelled.
           </p>
-          <button type="button" class="button" onClick={() => void open(false)} disabled={opening.working !== null} aria-describedby="wallet-working">
+          <button
+            type="button"
+            class="button"
+            onClick={() => void open(false)}
+            disabled={opening.working !== null}
+            aria-describedby="wallet-working"
+          >
             {opening.working ? <Busy label="Opening…" /> : 'Open wallet'}
           </button>
-          <StillWorking show={opening.slow} retry={opening.working?.retry ?? null} words={WORDS.wallet} testId="wallet-working" />
+          <StillWorking
+            show={opening.slow}
+            retry={opening.working?.retry ?? null}
+            words={WORDS.wallet}
+            testId="wallet-working"
+          />
           {openError && (
             <ActionFailure
               message={openError.message}
@@ -129,7 +143,10 @@ function TopUpForm({ onTopUp }: { onTopUp: (kopecks: bigint, action: Write) => P
     const result = await run();
     if (result.status === 'busy') return;
     if (result.status === 'failed') {
-      setFailure({ message: result.unsure ? unsureText(result.error, WORDS.topUp) : errorText(result.error), unsure: result.unsure });
+      setFailure({
+        message: result.unsure ? unsureText(result.error, WORDS.topUp) : errorText(result.error),
+        unsure: result.unsure,
+      });
       return;
     }
     setAmount('');
@@ -177,9 +194,18 @@ function TopUpForm({ onTopUp }: { onTopUp: (kopecks: bigint, action: Write) => P
           {busy ? <Busy label="Adding…" /> : 'Add money'}
         </button>
       </div>
-      <StillWorking show={adding.slow} retry={adding.working?.retry ?? null} words={WORDS.topUp} testId="topup-working" />
+      <StillWorking
+        show={adding.slow}
+        retry={adding.working?.retry ?? null}
+        words={WORDS.topUp}
+        testId="topup-working"
+      />
       {failure && (
-        <ActionFailure message={failure.message} onAgain={failure.unsure && !busy ? () => void send(adding.again) : null} testId="topup-error" />
+        <ActionFailure
+          message={failure.message}
+          onAgain={failure.unsure && !busy ? () => void send(adding.again) : null}
+          testId="topup-error"
+        />
       )}
       {done && <Notice tone="ok">{done}</Notice>}
     </form>

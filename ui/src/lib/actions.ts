@@ -149,7 +149,8 @@ export function retryReason(error: ApiError): string {
 
 /** The "still working" line while an action is in flight. */
 export function workingText(retry: RetryNotice | null, words: ActionWords): string {
-  if (retry === null) return `Still working… ${words.once.charAt(0).toUpperCase()}${words.once.slice(1)}, so there is no need to click again.`;
+  if (retry === null)
+    return `Still working… ${words.once.charAt(0).toUpperCase()}${words.once.slice(1)}, so there is no need to click again.`;
   return `Still working: ${retryReason(retry.reason)}. Trying again (${retry.attempt} of ${retry.attempts}); ${words.once}.`;
 }
 

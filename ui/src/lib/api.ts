@@ -49,7 +49,13 @@ export class ApiError extends Error {
   /** How long the server asked to wait before trying again (Retry-After), when it said and the browser lets us read it. */
   readonly retryAfterMs: number | null;
 
-  constructor(kind: ApiErrorKind, status: number | null, code: string, message: string, retryAfterMs: number | null = null) {
+  constructor(
+    kind: ApiErrorKind,
+    status: number | null,
+    code: string,
+    message: string,
+    retryAfterMs: number | null = null,
+  ) {
     super(message);
     this.kind = kind;
     this.status = status;
@@ -156,7 +162,8 @@ function field<T>(body: Record<string, unknown>, name: string, check: (v: unknow
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isStatus = (v: unknown): v is OrderStatus => v === 'NEW' || v === 'FINISHED' || v === 'CANCELLED';
-const isReason = (v: unknown): v is CancelReason | null => v === null || v === 'NO_ACCOUNT' || v === 'INSUFFICIENT_FUNDS';
+const isReason = (v: unknown): v is CancelReason | null =>
+  v === null || v === 'NO_ACCOUNT' || v === 'INSUFFICIENT_FUNDS';
 
 export function parseWallet(body: unknown): Wallet {
   if (!isRecord(body)) throw new ShapeError('a wallet must be an object');
@@ -197,7 +204,13 @@ export function createApi({
   const base = baseUrl.replace(/\/+$/, '');
 
   /** One attempt: body is the exact text to send, so every attempt of a write sends the same bytes. */
-  async function send<T>(method: 'GET' | 'POST', path: string, body: string | undefined, key: string | undefined, parse: (json: unknown) => T): Promise<T> {
+  async function send<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: string | undefined,
+    key: string | undefined,
+    parse: (json: unknown) => T,
+  ): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (key !== undefined) headers['idempotency-key'] = key;
@@ -212,16 +225,31 @@ export function createApi({
       response = await fetchImpl(`${base}${path}`, init);
     } catch (error) {
       if (error instanceof Error && error.name === 'TimeoutError') {
-        throw new ApiError('network', null, 'TIMEOUT', `The gateway at ${base} did not answer within ${Math.round(timeoutMs / 1000)} s.`);
+        throw new ApiError(
+          'network',
+          null,
+          'TIMEOUT',
+          `The gateway at ${base} did not answer within ${Math.round(timeoutMs / 1000)} s.`,
+        );
       }
-      throw new ApiError('network', null, 'NETWORK', `The gateway at ${base} cannot be reached. Check that the shop’s API is running.`);
+      throw new ApiError(
+        'network',
+        null,
+        'NETWORK',
+        `The gateway at ${base} cannot be reached. Check that the shop’s API is running.`,
+      );
     }
 
     let text: string;
     try {
       text = await response.text();
     } catch {
-      throw new ApiError('network', response.status, 'NETWORK', `The connection to the gateway at ${base} broke off mid-answer.`);
+      throw new ApiError(
+        'network',
+        response.status,
+        'NETWORK',
+        `The connection to the gateway at ${base} broke off mid-answer.`,
+      );
     }
 
     if (!response.ok) {
@@ -242,8 +270,14 @@ export function createApi({
     try {
       return parse(JSON.parse(text));
     } catch (error) {
-      const detail = error instanceof ShapeError || error instanceof RangeError ? `: ${error.message}` : ': it is not JSON';
-      throw new ApiError('invalid-response', response.status, 'INVALID_RESPONSE', `The gateway sent an answer the shop does not understand${detail}.`);
+      const detail =
+        error instanceof ShapeError || error instanceof RangeError ? `: ${error.message}` : ': it is not JSON';
+      throw new ApiError(
+        'invalid-response',
+        response.status,
+        'INVALID_RESPONSE',
+        `The gateway sent an answer the shop does not understand${detail}.`,
+      );
     }
   }
 
@@ -252,7 +286,12 @@ export function createApi({
   }
 
   /** A POST under the action's key, sent again while it gets no answer or a 503, at most writeAttempts times. */
-  async function write<T>(path: string, body: unknown, { key, onRetry }: Write, parse: (json: unknown) => T): Promise<T> {
+  async function write<T>(
+    path: string,
+    body: unknown,
+    { key, onRetry }: Write,
+    parse: (json: unknown) => T,
+  ): Promise<T> {
     const text = body === undefined ? undefined : JSON.stringify(body);
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -282,7 +321,12 @@ export function createApi({
       return read(`/payments/balance/${segment(walletId)}`, parseWallet);
     },
     async placeOrder(userId: string, kopecks: bigint, description: string, action: Write): Promise<Order> {
-      return write(`/orders/create/${segment(userId)}`, { amount: toRublesNumber(kopecks), description }, action, parseOrder);
+      return write(
+        `/orders/create/${segment(userId)}`,
+        { amount: toRublesNumber(kopecks), description },
+        action,
+        parseOrder,
+      );
     },
     async listOrders(userId: string): Promise<Order[]> {
       return read(`/orders/orders/${segment(userId)}`, parseOrderList);

@@ -8,7 +8,9 @@ export interface ShopConfig {
   apiBaseUrl: string;
 }
 
-export async function loadConfig(fetchImpl: FetchLike = (url, init) => globalThis.fetch(url, init)): Promise<ShopConfig> {
+export async function loadConfig(
+  fetchImpl: FetchLike = (url, init) => globalThis.fetch(url, init),
+): Promise<ShopConfig> {
   try {
     const response = await fetchImpl('/config.json', { headers: { accept: 'application/json' }, cache: 'no-store' });
     if (!response.ok) return { apiBaseUrl: DEFAULT_API_BASE_URL };

@@ -41,7 +41,9 @@ export function loadUsers(storage: StorageLike | null): UsersState {
   const { current, recent } = raw as { current?: unknown; recent?: unknown };
   const users = Array.isArray(recent)
     ? (recent as unknown[])
-        .filter((u): u is StoredUser => typeof u === 'object' && u !== null && 'userId' in u && typeof u.userId === 'string')
+        .filter(
+          (u): u is StoredUser => typeof u === 'object' && u !== null && 'userId' in u && typeof u.userId === 'string',
+        )
         .map((u) => ({ userId: u.userId, walletId: storedWalletId(u) }))
         .slice(0, MAX_RECENT)
     : [];

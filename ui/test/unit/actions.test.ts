@@ -1,7 +1,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ApiError, createApi, type FetchLike, type Write } from '../../src/lib/api.ts';
-import { actionFor, createActionRunner, newActionKey, outcomeUnknown, unsureText, workingText, WORDS, type ActionView } from '../../src/lib/actions.ts';
+import {
+  actionFor,
+  createActionRunner,
+  newActionKey,
+  outcomeUnknown,
+  unsureText,
+  workingText,
+  WORDS,
+  type ActionView,
+} from '../../src/lib/actions.ts';
 
 const BASE = 'http://localhost:8080';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -29,20 +38,25 @@ interface Sent {
 function orderForm(answer: (sent: Sent) => Response | Promise<Response>) {
   const sent: Sent[] = [];
   const fetch: FetchLike = async (_url, init) => {
-    const one = { key: (init?.headers as Record<string, string>)['idempotency-key'], body: init?.body as string | undefined };
+    const one = {
+      key: (init?.headers as Record<string, string>)['idempotency-key'],
+      body: init?.body as string | undefined,
+    };
     sent.push(one);
     return answer(one);
   };
   const api = createApi({ baseUrl: BASE, fetch, sleep: async () => {} });
   const views: Array<ActionView<{ amount: bigint; description: string }>> = [];
   const runner = createActionRunner(
-    (order: { amount: bigint; description: string }, write: Write) => api.placeOrder('alice', order.amount, order.description, write),
+    (order: { amount: bigint; description: string }, write: Write) =>
+      api.placeOrder('alice', order.amount, order.description, write),
     (view) => views.push(view),
   );
   return { runner, sent, views };
 }
 
-const placed = (sent: Sent) => new Response(JSON.stringify(orderJson(JSON.parse(sent.body ?? '{}').description)), { status: 201 });
+const placed = (sent: Sent) =>
+  new Response(JSON.stringify(orderJson(JSON.parse(sent.body ?? '{}').description)), { status: 201 });
 const noAnswer = (): Response => {
   throw new TypeError('Failed to fetch');
 };
@@ -59,35 +73,41 @@ keys('a new action gets a new key: the same order placed twice on purpose is two
   assert.is.not(sent[0]!.key, sent[1]!.key);
 });
 
-keys('no answer after every automatic retry → the outcome is unknown, and "Try again" resends it under the same key and body', async () => {
-  let down = true;
-  const { runner, sent, views } = orderForm((one) => (down ? noAnswer() : placed(one)));
-  const first = await runner.run({ amount: 1000n, description: 'a book' });
-  assert.is(first.status, 'failed');
-  assert.ok(first.status === 'failed' && first.unsure, 'kept to try again');
-  assert.is(sent.length, 3, 'three attempts, then the person is told');
-  assert.equal(views.at(-1), { working: null, unsure: { amount: 1000n, description: 'a book' } });
+keys(
+  'no answer after every automatic retry → the outcome is unknown, and "Try again" resends it under the same key and body',
+  async () => {
+    let down = true;
+    const { runner, sent, views } = orderForm((one) => (down ? noAnswer() : placed(one)));
+    const first = await runner.run({ amount: 1000n, description: 'a book' });
+    assert.is(first.status, 'failed');
+    assert.ok(first.status === 'failed' && first.unsure, 'kept to try again');
+    assert.is(sent.length, 3, 'three attempts, then the person is told');
+    assert.equal(views.at(-1), { working: null, unsure: { amount: 1000n, description: 'a book' } });
 
-  down = false;
-  const again = await runner.again();
-  assert.is(again.status, 'done');
-  assert.is(sent.length, 4);
-  assert.is(new Set(sent.map((s) => s.key)).size, 1, 'every attempt, automatic or by hand, under one key');
-  assert.is(new Set(sent.map((s) => s.body)).size, 1, 'and with one body');
-  assert.equal(views.at(-1), { working: null, unsure: null }, 'settled: nothing left to try again');
+    down = false;
+    const again = await runner.again();
+    assert.is(again.status, 'done');
+    assert.is(sent.length, 4);
+    assert.is(new Set(sent.map((s) => s.key)).size, 1, 'every attempt, automatic or by hand, under one key');
+    assert.is(new Set(sent.map((s) => s.body)).size, 1, 'and with one body');
+    assert.equal(views.at(-1), { working: null, unsure: null }, 'settled: nothing left to try again');
 
-  await runner.run({ amount: 1000n, description: 'a book' });
-  assert.is.not(sent[4]!.key, sent[0]!.key, 'the next action after that is a new one');
-});
+    await runner.run({ amount: 1000n, description: 'a book' });
+    assert.is.not(sent[4]!.key, sent[0]!.key, 'the next action after that is a new one');
+  },
+);
 
-keys('submitting the same order again after an unknown outcome is the same action (a second click cannot pay twice)', async () => {
-  let down = true;
-  const { runner, sent } = orderForm((one) => (down ? noAnswer() : placed(one)));
-  await runner.run({ amount: 1000n, description: 'a book' });
-  down = false;
-  await runner.run({ amount: 1000n, description: 'a book' });
-  assert.is(new Set(sent.map((s) => s.key)).size, 1);
-});
+keys(
+  'submitting the same order again after an unknown outcome is the same action (a second click cannot pay twice)',
+  async () => {
+    let down = true;
+    const { runner, sent } = orderForm((one) => (down ? noAnswer() : placed(one)));
+    await runner.run({ amount: 1000n, description: 'a book' });
+    down = false;
+    await runner.run({ amount: 1000n, description: 'a book' });
+    assert.is(new Set(sent.map((s) => s.key)).size, 1);
+  },
+);
 
 keys('an edited order after an unknown outcome is a new action with a new key', async () => {
   let down = true;
@@ -101,7 +121,9 @@ keys('an edited order after an unknown outcome is a new action with a new key', 
 });
 
 keys('a refusal settles the action: the next submit is a new one', async () => {
-  const { runner, sent } = orderForm(() => new Response(JSON.stringify({ error: { code: 'INVALID_AMOUNT', message: 'no' } }), { status: 400 }));
+  const { runner, sent } = orderForm(
+    () => new Response(JSON.stringify({ error: { code: 'INVALID_AMOUNT', message: 'no' } }), { status: 400 }),
+  );
   const refused = await runner.run({ amount: 1000n, description: 'a book' });
   assert.ok(refused.status === 'failed' && !refused.unsure);
   await runner.run({ amount: 1000n, description: 'a book' });
@@ -118,7 +140,11 @@ keys('while an action is in flight a second one starts nothing', async () => {
   });
   const first = runner.run({ amount: 1000n, description: 'a book' });
   assert.ok(runner.busy());
-  assert.equal(views.at(-1)?.working, { payload: { amount: 1000n, description: 'a book' }, retry: null }, 'shown as working');
+  assert.equal(
+    views.at(-1)?.working,
+    { payload: { amount: 1000n, description: 'a book' }, retry: null },
+    'shown as working',
+  );
   assert.equal(await runner.run({ amount: 1000n, description: 'a book' }), { status: 'busy' });
   assert.equal(await runner.run({ amount: 5n, description: 'other' }), { status: 'busy' });
   release();
@@ -140,7 +166,9 @@ keys('the view tells each automatic retry while it happens', async () => {
 keys('keys are random v4 UUIDs, also where crypto.randomUUID is missing (plain http on another host)', () => {
   assert.match(newActionKey(), UUID);
   assert.is.not(newActionKey(), newActionKey());
-  const withoutRandomUuid = { getRandomValues: (array: Uint8Array<ArrayBuffer>) => globalThis.crypto.getRandomValues(array) };
+  const withoutRandomUuid = {
+    getRandomValues: (array: Uint8Array<ArrayBuffer>) => globalThis.crypto.getRandomValues(array),
+  };
   const fallback = newActionKey(withoutRandomUuid);
   assert.match(fallback, UUID);
   assert.is.not(fallback, newActionKey(withoutRandomUuid));
@@ -169,17 +197,31 @@ words('which failures leave the outcome unknown', () => {
 });
 
 words('still working, and why it is trying again', () => {
-  assert.is(workingText(null, WORDS.order), 'Still working… The order will be placed only once, so there is no need to click again.');
+  assert.is(
+    workingText(null, WORDS.order),
+    'Still working… The order will be placed only once, so there is no need to click again.',
+  );
   const reason = new ApiError('network', null, 'TIMEOUT', 'The gateway at x did not answer within 15 s.');
   assert.is(
     workingText({ attempt: 2, attempts: 3, reason, delayMs: 1000 }, WORDS.order),
     'Still working: no answer yet. Trying again (2 of 3); the order will be placed only once.',
   );
-  assert.match(workingText({ attempt: 3, attempts: 3, reason: new ApiError('http', 503, 'SERVICE_UNAVAILABLE', 'x'), delayMs: 1 }, WORDS.topUp), /unavailable for a moment.*added only once/);
+  assert.match(
+    workingText(
+      { attempt: 3, attempts: 3, reason: new ApiError('http', 503, 'SERVICE_UNAVAILABLE', 'x'), delayMs: 1 },
+      WORDS.topUp,
+    ),
+    /unavailable for a moment.*added only once/,
+  );
 });
 
 words('an unknown outcome says so and what "Try again" does', () => {
-  const error = new ApiError('network', null, 'NETWORK', 'The gateway at http://localhost:8080 cannot be reached. Check that the shop’s API is running.');
+  const error = new ApiError(
+    'network',
+    null,
+    'NETWORK',
+    'The gateway at http://localhost:8080 cannot be reached. Check that the shop’s API is running.',
+  );
   assert.is(
     unsureText(error, WORDS.order),
     'The gateway at http://localhost:8080 cannot be reached. Check that the shop’s API is running. It is not known yet whether the order was placed. “Try again” sends the same order, and it can never be placed twice.',

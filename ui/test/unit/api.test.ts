@@ -1,6 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ApiError, asSentence, createApi, errorText, parseRetryAfter, type FetchLike, type RetryNotice } from '../../src/lib/api.ts';
+import {
+  ApiError,
+  asSentence,
+  createApi,
+  errorText,
+  parseRetryAfter,
+  type FetchLike,
+  type RetryNotice,
+} from '../../src/lib/api.ts';
 
 const BASE = 'http://localhost:8080';
 const WALLET_ID = '7c0c8b0e-7c0c-4b0e-8b0e-7c0c8b0e7c0c';
@@ -84,7 +92,13 @@ success('placeOrder sends amount and description and reads the order', async () 
 });
 
 success('listOrders reads the list in the order given, with cancel reasons', async () => {
-  const cancelled = { ...orderJson, order_id: '5d1e2f00-2222-4333-8444-a55566667777', status: 'CANCELLED', cancel_reason: 'INSUFFICIENT_FUNDS', amount: 1000000000000 };
+  const cancelled = {
+    ...orderJson,
+    order_id: '5d1e2f00-2222-4333-8444-a55566667777',
+    status: 'CANCELLED',
+    cancel_reason: 'INSUFFICIENT_FUNDS',
+    amount: 1000000000000,
+  };
   const { fetch, seen } = fakeFetch(() => json(200, { user_id: 'a.b@c', orders: [cancelled, orderJson] }));
   const orders = await createApi({ baseUrl: BASE, fetch }).listOrders('a.b@c');
   assert.is(seen[0]?.url, `${BASE}/orders/orders/a.b%40c`, 'the user id is one path segment');
@@ -111,7 +125,9 @@ success.run();
 const errors = suite('the API client: errors become words');
 
 errors('the JSON error shape → ApiError with the server’s code and message', async () => {
-  const { fetch } = fakeFetch(() => json(400, { error: { code: 'INVALID_AMOUNT', message: 'amount must have at most two decimals' } }));
+  const { fetch } = fakeFetch(() =>
+    json(400, { error: { code: 'INVALID_AMOUNT', message: 'amount must have at most two decimals' } }),
+  );
   const error = await failure(createApi({ baseUrl: BASE, fetch }).placeOrder('alice', 1n, 'x', { key: 'k' }));
   assert.is(error.kind, 'http');
   assert.is(error.status, 400);
@@ -137,7 +153,12 @@ errors('404, 413, 415 and 503 from the gateway keep their codes', async () => {
 
 errors('a 502 with an HTML body → words with the status, no HTML', async () => {
   const { fetch } = fakeFetch(
-    () => new Response('<html><body><h1>502 Bad Gateway</h1></body></html>', { status: 502, statusText: 'Bad Gateway', headers: { 'content-type': 'text/html' } }),
+    () =>
+      new Response('<html><body><h1>502 Bad Gateway</h1></body></html>', {
+        status: 502,
+        statusText: 'Bad Gateway',
+        headers: { 'content-type': 'text/html' },
+      }),
   );
   const error = await failure(createApi({ baseUrl: BASE, fetch }).listOrders('alice'));
   assert.is(error.kind, 'http');
@@ -200,7 +221,11 @@ errors('a 200 whose body is not the API’s → invalid-response in words', asyn
 });
 
 errors('an order with an unknown status or reason is refused, not shown wrongly', async () => {
-  for (const bad of [{ ...orderJson, status: 'PAID' }, { ...orderJson, cancel_reason: 'FRAUD' }, { ...orderJson, amount: null }]) {
+  for (const bad of [
+    { ...orderJson, status: 'PAID' },
+    { ...orderJson, cancel_reason: 'FRAUD' },
+    { ...orderJson, amount: null },
+  ]) {
     const { fetch } = fakeFetch(() => json(200, { user_id: 'alice', orders: [bad] }));
     const error = await failure(createApi({ baseUrl: BASE, fetch }).listOrders('alice'));
     assert.is(error.kind, 'invalid-response');
@@ -210,8 +235,14 @@ errors('an order with an unknown status or reason is refused, not shown wrongly'
 });
 
 errors('errorText words anything thrown', () => {
-  assert.is(errorText(new ApiError('http', 409, 'BALANCE_LIMIT', 'the balance would pass the limit')), 'The balance would pass the limit.');
-  assert.is(errorText(new ApiError('network', null, 'NETWORK', 'The gateway at x cannot be reached. Check it.')), 'The gateway at x cannot be reached. Check it.');
+  assert.is(
+    errorText(new ApiError('http', 409, 'BALANCE_LIMIT', 'the balance would pass the limit')),
+    'The balance would pass the limit.',
+  );
+  assert.is(
+    errorText(new ApiError('network', null, 'NETWORK', 'The gateway at x cannot be reached. Check it.')),
+    'The gateway at x cannot be reached. Check it.',
+  );
   assert.is(errorText(new Error('boom')), 'Something went wrong: boom');
   assert.is(errorText('just a string'), 'Something went wrong.');
 });
@@ -226,7 +257,8 @@ errors.run();
 
 const writes = suite('the API client: every write carries its action’s key, and is retried only under it');
 
-const header = (seen: Seen | undefined, name: string) => (seen?.init?.headers as Record<string, string> | undefined)?.[name];
+const header = (seen: Seen | undefined, name: string) =>
+  (seen?.init?.headers as Record<string, string> | undefined)?.[name];
 
 /** A fetch that plays the given answers in turn, one per request (the last one again once they run out). */
 function scripted(...answers: Array<() => Response>) {
@@ -245,16 +277,27 @@ const timedOut = () => {
   throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
 };
 const unavailable = (retryAfter?: string) => () =>
-  new Response(JSON.stringify({ error: { code: 'SERVICE_UNAVAILABLE', message: 'the service behind the gateway is unavailable, try again' } }), {
-    status: 503,
-    headers: retryAfter === undefined ? {} : { 'retry-after': retryAfter },
-  });
+  new Response(
+    JSON.stringify({
+      error: { code: 'SERVICE_UNAVAILABLE', message: 'the service behind the gateway is unavailable, try again' },
+    }),
+    {
+      status: 503,
+      headers: retryAfter === undefined ? {} : { 'retry-after': retryAfter },
+    },
+  );
 const placedOrder = () => json(201, orderJson);
 
 /** An API whose waits between retries are recorded instead of waited. */
 function recordingApi(fetch: FetchLike, options: { writeAttempts?: number } = {}) {
   const slept: number[] = [];
-  const api = createApi({ baseUrl: BASE, fetch, retryDelayMs: 1000, sleep: async (ms) => void slept.push(ms), ...options });
+  const api = createApi({
+    baseUrl: BASE,
+    fetch,
+    retryDelayMs: 1000,
+    sleep: async (ms) => void slept.push(ms),
+    ...options,
+  });
   return { api, slept };
 }
 
@@ -284,20 +327,34 @@ writes('no answer, then the same order again: same key, same body, one order bac
   const order = await api.placeOrder('alice', 14990n, 'a book', { key: 'the-click', onRetry: (r) => retries.push(r) });
   assert.is(order.orderId, ORDER);
   assert.is(seen.length, 2);
-  assert.equal(seen.map((s) => header(s, 'idempotency-key')), ['the-click', 'the-click']);
+  assert.equal(
+    seen.map((s) => header(s, 'idempotency-key')),
+    ['the-click', 'the-click'],
+  );
   assert.is(seen[1]?.init?.body, seen[0]?.init?.body, 'byte for byte the same body');
   assert.is(seen[1]?.url, seen[0]?.url);
-  assert.equal(retries.map((r) => [r.attempt, r.attempts, r.reason.code]), [[2, 3, 'NETWORK']]);
+  assert.equal(
+    retries.map((r) => [r.attempt, r.attempts, r.reason.code]),
+    [[2, 3, 'NETWORK']],
+  );
   assert.equal(slept, [1000]);
 });
 
 writes('a time-out, then a 503, then the answer: three attempts under one key, waits growing', async () => {
-  const { fetch, seen } = scripted(timedOut, unavailable(), () => json(200, { bill_id: WALLET_ID, user_id: 'alice', balance: 500.5 }));
+  const { fetch, seen } = scripted(timedOut, unavailable(), () =>
+    json(200, { bill_id: WALLET_ID, user_id: 'alice', balance: 500.5 }),
+  );
   const { api, slept } = recordingApi(fetch);
   const wallet = await api.topUp(WALLET_ID, 50050n, { key: 'top-up-1' });
   assert.is(wallet.balance, 50050n);
-  assert.equal(seen.map((s) => header(s, 'idempotency-key')), ['top-up-1', 'top-up-1', 'top-up-1']);
-  assert.equal(seen.map((s) => s.init?.body), ['{"amount":500.5}', '{"amount":500.5}', '{"amount":500.5}']);
+  assert.equal(
+    seen.map((s) => header(s, 'idempotency-key')),
+    ['top-up-1', 'top-up-1', 'top-up-1'],
+  );
+  assert.equal(
+    seen.map((s) => s.init?.body),
+    ['{"amount":500.5}', '{"amount":500.5}', '{"amount":500.5}'],
+  );
   assert.equal(slept, [1000, 2000]);
 });
 

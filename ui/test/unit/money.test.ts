@@ -77,7 +77,11 @@ formatting('two decimals, groups of three, the ruble sign after a no-break space
   assert.is(formatRubles(100000n), `1${NBSP}000.00${NBSP}₽`);
   assert.is(formatRubles(123450n), `1${NBSP}234.50${NBSP}₽`);
   assert.is(formatRubles(99999999999999n), `999${NBSP}999${NBSP}999${NBSP}999.99${NBSP}₽`);
-  assert.is(formatRubles(MAX_KOPECKS * 3n), `3${NBSP}000${NBSP}000${NBSP}000${NBSP}000.00${NBSP}₽`, 'a balance may pass the per-amount limit');
+  assert.is(
+    formatRubles(MAX_KOPECKS * 3n),
+    `3${NBSP}000${NBSP}000${NBSP}000${NBSP}000.00${NBSP}₽`,
+    'a balance may pass the per-amount limit',
+  );
 });
 
 formatting('a negative amount gets a minus sign', () => {

@@ -1,8 +1,25 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Order } from '../../src/lib/api.ts';
-import { cancelReasonText, hasPending, mergeOrders, settledSince, statusText, summarizeBurst } from '../../src/lib/orders.ts';
-import { EMPTY, forgetUser, loadUsers, MAX_RECENT, rememberWallet, saveUsers, selectUser, STORAGE_KEY, type StorageLike } from '../../src/lib/users.ts';
+import {
+  cancelReasonText,
+  hasPending,
+  mergeOrders,
+  settledSince,
+  statusText,
+  summarizeBurst,
+} from '../../src/lib/orders.ts';
+import {
+  EMPTY,
+  forgetUser,
+  loadUsers,
+  MAX_RECENT,
+  rememberWallet,
+  saveUsers,
+  selectUser,
+  STORAGE_KEY,
+  type StorageLike,
+} from '../../src/lib/users.ts';
 
 let clock = 0;
 function order(id: string, status: Order['status'], extra: Partial<Order> = {}): Order {
@@ -54,9 +71,16 @@ watching('mergeOrders keeps just-placed orders the list does not show yet, newes
   const old = order('old', 'FINISHED');
   const placed = order('placed', 'NEW');
   const merged = mergeOrders([old], [placed]);
-  assert.equal(merged.map((o) => o.orderId), ['placed', 'old']);
+  assert.equal(
+    merged.map((o) => o.orderId),
+    ['placed', 'old'],
+  );
   const listed = { ...placed, status: 'FINISHED' as const };
-  assert.equal(mergeOrders([listed, old], [placed]).map((o) => `${o.orderId}:${o.status}`), ['placed:FINISHED', 'old:FINISHED'], 'the server’s copy wins');
+  assert.equal(
+    mergeOrders([listed, old], [placed]).map((o) => `${o.orderId}:${o.status}`),
+    ['placed:FINISHED', 'old:FINISHED'],
+    'the server’s copy wins',
+  );
 });
 
 watching.run();
@@ -86,7 +110,10 @@ burst('a balance that differs, or an order still NEW, is no match', () => {
 });
 
 burst('without a wallet every order must be cancelled', () => {
-  const cancelled = [order('a', 'CANCELLED', { cancelReason: 'NO_ACCOUNT' }), order('b', 'CANCELLED', { cancelReason: 'NO_ACCOUNT' })];
+  const cancelled = [
+    order('a', 'CANCELLED', { cancelReason: 'NO_ACCOUNT' }),
+    order('b', 'CANCELLED', { cancelReason: 'NO_ACCOUNT' }),
+  ];
   const summary = summarizeBurst(cancelled, 100n, null, null);
   assert.is(summary.noWallet, 2);
   assert.is(summary.expectedBalance, null);
@@ -109,7 +136,13 @@ users('select, remember a wallet, save and load again', () => {
   state = selectUser(state, 'bob');
   state = rememberWallet(state, 'bob', 'wallet-1');
   state = selectUser(state, 'alice');
-  assert.equal(state, { current: 'alice', recent: [{ userId: 'alice', walletId: null }, { userId: 'bob', walletId: 'wallet-1' }] });
+  assert.equal(state, {
+    current: 'alice',
+    recent: [
+      { userId: 'alice', walletId: null },
+      { userId: 'bob', walletId: 'wallet-1' },
+    ],
+  });
   saveUsers(storage, state);
   assert.equal(loadUsers(storage), state);
 });
@@ -136,10 +169,15 @@ users('garbage in storage, or no storage, is an empty start', () => {
   assert.equal(loadUsers(null), EMPTY);
   assert.equal(loadUsers(memoryStorage({ [STORAGE_KEY]: '{not json' })), EMPTY);
   assert.equal(loadUsers(memoryStorage({ [STORAGE_KEY]: '42' })), EMPTY);
-  assert.equal(loadUsers(memoryStorage({ [STORAGE_KEY]: '{"current":"ghost","recent":[{"userId":7},{"userId":"a","walletId":3}]}' })), {
-    current: null,
-    recent: [{ userId: 'a', walletId: null }],
-  });
+  assert.equal(
+    loadUsers(
+      memoryStorage({ [STORAGE_KEY]: '{"current":"ghost","recent":[{"userId":7},{"userId":"a","walletId":3}]}' }),
+    ),
+    {
+      current: null,
+      recent: [{ userId: 'a', walletId: null }],
+    },
+  );
   const throwing: StorageLike = {
     getItem: () => null,
     setItem: () => {

@@ -67,7 +67,9 @@ const config = suite('loadConfig: /config.json or the default');
 const answer = (status: number, body: string) => async () => new Response(body, { status });
 
 config('reads apiBaseUrl and drops a trailing slash', async () => {
-  assert.equal(await loadConfig(answer(200, '{"apiBaseUrl":"https://api.example.com/"}')), { apiBaseUrl: 'https://api.example.com' });
+  assert.equal(await loadConfig(answer(200, '{"apiBaseUrl":"https://api.example.com/"}')), {
+    apiBaseUrl: 'https://api.example.com',
+  });
 });
 
 config('falls back to http://localhost:8080 when missing, not JSON, or odd', async () => {

@@ -16,7 +16,13 @@ function printList(letters: DeadLetter[], namespace: string): void {
     console.log(`${queue} (${inQueue.length})`);
     const rows = [['MESSAGE ID', 'DEAD-LETTERED AT', 'ROUTING KEY', 'ERROR', 'BODY']];
     for (const letter of inQueue) {
-      rows.push([cell(letter.messageId, 36), cell(letter.deadLetteredAt, 24), cell(letter.routingKey, 30), cell(letter.error, 70), cell(letter.preview, 60)]);
+      rows.push([
+        cell(letter.messageId, 36),
+        cell(letter.deadLetteredAt, 24),
+        cell(letter.routingKey, 30),
+        cell(letter.error, 70),
+        cell(letter.preview, 60),
+      ]);
     }
     for (const line of table(rows)) console.log(`  ${line}`);
     console.log('');
@@ -43,10 +49,19 @@ function printDone(command: 'replay' | 'drop', done: Array<DeadLetter | Replayed
     }
   }
   const succeeded = done.filter((letter) => !('replayed' in letter) || letter.replayed).length;
-  summarize(command === 'drop' ? `${succeeded} dropped` : `${succeeded} replayed, ${done.length - succeeded} not replayed`, json);
+  summarize(
+    command === 'drop' ? `${succeeded} dropped` : `${succeeded} replayed, ${done.length - succeeded} not replayed`,
+    json,
+  );
 }
 
-async function runDeadLetterCommand(connection: AmqpConnection, namespace: string, command: DeadLetterCommand, selection: DeadLetterSelection, json: boolean): Promise<number> {
+async function runDeadLetterCommand(
+  connection: AmqpConnection,
+  namespace: string,
+  command: DeadLetterCommand,
+  selection: DeadLetterSelection,
+  json: boolean,
+): Promise<number> {
   const ids = selection.ids ?? [];
   const where = selection.queue ? ` in ${selection.queue}` : '';
   if (command === 'list') {
@@ -57,7 +72,10 @@ async function runDeadLetterCommand(connection: AmqpConnection, namespace: strin
   }
   let done: Array<DeadLetter | ReplayedDeadLetter>;
   try {
-    done = command === 'replay' ? await replayDeadLetters(connection, namespace, selection) : await dropDeadLetters(connection, namespace, selection);
+    done =
+      command === 'replay'
+        ? await replayDeadLetters(connection, namespace, selection)
+        : await dropDeadLetters(connection, namespace, selection);
   } catch (error) {
     if (error instanceof DeadLetterOperationError) printDone(command, error.done as DeadLetter[], json);
     throw error;
@@ -88,7 +106,9 @@ export async function onDeadLetters(command: DeadLetterCommand, invocation: Invo
       console.error(`dlq: ${error.message}`);
     } else {
       const cause = error instanceof DeadLetterOperationError ? error.cause : error;
-      console.error(`dlq: ${command} failed: ${describeError(lost ?? cause)}; every message not reported above is still in its DLQ`);
+      console.error(
+        `dlq: ${command} failed: ${describeError(lost ?? cause)}; every message not reported above is still in its DLQ`,
+      );
     }
     return 1;
   } finally {

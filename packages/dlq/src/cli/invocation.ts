@@ -48,8 +48,10 @@ export function parseInvocation(argv: string[]): Invocation | 'help' {
   if (positionals.length === 0) throw new UsageError('missing command');
   if (positionals.length > 1) throw new UsageError(`one command at a time, got: ${positionals.join(' ')}`);
   const command = positionals[0] as Command;
-  if (![...DEAD_LETTER_COMMANDS, ...OUTBOX_COMMANDS].includes(command)) throw new UsageError(`unknown command ${JSON.stringify(positionals[0])}`);
-  if (values.queue !== undefined && isOutboxCommand(command)) throw new UsageError(`--queue selects a dead-letter queue; ${command} works on the outbox rows of both databases`);
+  if (![...DEAD_LETTER_COMMANDS, ...OUTBOX_COMMANDS].includes(command))
+    throw new UsageError(`unknown command ${JSON.stringify(positionals[0])}`);
+  if (values.queue !== undefined && isOutboxCommand(command))
+    throw new UsageError(`--queue selects a dead-letter queue; ${command} works on the outbox rows of both databases`);
   const ids = values.id ?? [];
   if (ids.some((id) => id.trim() === '')) throw new UsageError('--id needs a message id');
   return { command, queue: values.queue, ids, json: values.json };
@@ -59,7 +61,9 @@ export function parseInvocation(argv: string[]): Invocation | 'help' {
 export function deadLetterSelection(invocation: Invocation, namespace: string): DeadLetterSelection {
   const queues = deadLetterQueuesOf(namespace);
   if (invocation.queue !== undefined && !queues.includes(invocation.queue)) {
-    throw new UsageError(`--queue ${invocation.queue} is not a dead-letter queue of namespace '${namespace}'; they are:\n  ${queues.join('\n  ')}`);
+    throw new UsageError(
+      `--queue ${invocation.queue} is not a dead-letter queue of namespace '${namespace}'; they are:\n  ${queues.join('\n  ')}`,
+    );
   }
   return { queue: invocation.queue, ids: invocation.ids };
 }

@@ -17,7 +17,9 @@ export async function runDlq(argv: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    return isOutboxCommand(invocation.command) ? await onOutbox(invocation.command, invocation) : await onDeadLetters(invocation.command, invocation);
+    return isOutboxCommand(invocation.command)
+      ? await onOutbox(invocation.command, invocation)
+      : await onDeadLetters(invocation.command, invocation);
   } catch (error) {
     if (error instanceof UsageError) console.error(`dlq: ${error.message}\n\n${USAGE}`);
     else if (error instanceof ConfigError) console.error(`dlq: ${error.message}`);

@@ -1,5 +1,11 @@
 import { readConfig } from '@gozon/platform';
-import { outboxDatabaseSettings, SET_ASIDE_PER_RUN, workOnSetAside, type OutboxOutcome, type SetAsideRow } from '../set-aside-outbox.ts';
+import {
+  outboxDatabaseSettings,
+  SET_ASIDE_PER_RUN,
+  workOnSetAside,
+  type OutboxOutcome,
+  type SetAsideRow,
+} from '../set-aside-outbox.ts';
 import type { Invocation, OutboxCommand } from './invocation.ts';
 import { cell, describeError, redacted, reportMissingIds, summarize, table } from './output.ts';
 
@@ -9,7 +15,14 @@ function printSetAside(outcomes: OutboxOutcome[]): void {
     console.log(`${outcome.database} outbox at ${redacted(outcome.url)} (${outcome.rows.length})`);
     const rows = [['MESSAGE ID', 'SET ASIDE AT', 'TYPE', 'ATTEMPTS', 'ERROR', 'BODY']];
     for (const row of outcome.rows) {
-      rows.push([cell(row.messageId, 36), cell(row.setAsideAt, 24), cell(row.type, 30), String(row.attempts), cell(row.error, 70), cell(row.preview, 60)]);
+      rows.push([
+        cell(row.messageId, 36),
+        cell(row.setAsideAt, 24),
+        cell(row.type, 30),
+        String(row.attempts),
+        cell(row.error, 70),
+        cell(row.preview, 60),
+      ]);
     }
     for (const line of table(rows)) console.log(`  ${line}`);
     console.log('');
@@ -35,27 +48,43 @@ export async function onOutbox(command: OutboxCommand, invocation: Invocation): 
   const notLookedAt: string[] = [];
   for (const outcome of outcomes) {
     if ('trouble' in outcome) {
-      console.error(`dlq: ${command} failed on the ${outcome.database} database at ${redacted(outcome.url)}: ${describeError(outcome.trouble)}`);
+      console.error(
+        `dlq: ${command} failed on the ${outcome.database} database at ${redacted(outcome.url)}: ${describeError(outcome.trouble)}`,
+      );
       counts.push(`${outcome.database} failed`);
       notLookedAt.push(`the ${outcome.database} database failed`);
       continue;
     }
     counts.push(`${outcome.retried ?? outcome.rows.length} in ${outcome.database}`);
     if (outcome.retried !== undefined && outcome.retried < outcome.rows.length) {
-      summarize(`${outcome.rows.length - outcome.retried} of those in ${outcome.database} had been retried meanwhile by someone else`, json);
+      summarize(
+        `${outcome.rows.length - outcome.retried} of those in ${outcome.database} had been retried meanwhile by someone else`,
+        json,
+      );
     }
     if (outcome.more) {
-      summarize(`more than ${SET_ASIDE_PER_RUN} rows are set aside in ${outcome.database}; only the oldest ${SET_ASIDE_PER_RUN} were looked at${retry ? ': run retry-outbox again for the rest' : ''}`, json);
+      summarize(
+        `more than ${SET_ASIDE_PER_RUN} rows are set aside in ${outcome.database}; only the oldest ${SET_ASIDE_PER_RUN} were looked at${retry ? ': run retry-outbox again for the rest' : ''}`,
+        json,
+      );
       notLookedAt.push(`only the oldest ${SET_ASIDE_PER_RUN} of ${outcome.database} were looked at`);
     }
   }
-  const total = outcomes.reduce((sum, outcome) => sum + ('trouble' in outcome ? 0 : (outcome.retried ?? outcome.rows.length)), 0);
+  const total = outcomes.reduce(
+    (sum, outcome) => sum + ('trouble' in outcome ? 0 : (outcome.retried ?? outcome.rows.length)),
+    0,
+  );
   summarize(
     retry
       ? `${total} retried (${counts.join(', ')})${total > 0 ? `; a relay publishes ${total === 1 ? 'it' : 'them'} within its poll interval` : ''}`
       : `${total} outbox row${total === 1 ? '' : 's'} set aside (${counts.join(', ')})`,
     json,
   );
-  const missing = reportMissingIds(ids, found, 'set-aside outbox row', notLookedAt.length > 0 ? ` (${notLookedAt.join('; ')})` : '');
+  const missing = reportMissingIds(
+    ids,
+    found,
+    'set-aside outbox row',
+    notLookedAt.length > 0 ? ` (${notLookedAt.join('; ')})` : '',
+  );
   return missing || outcomes.some((outcome) => 'trouble' in outcome) ? 1 : 0;
 }

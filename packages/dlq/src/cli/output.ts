@@ -25,7 +25,12 @@ export function cell(value: string | undefined, width: number): string {
 /** Rows as lines of aligned columns; the first row is the heading. */
 export function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((value, column) => (column === row.length - 1 ? value : value.padEnd(widths[column]!))).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((value, column) => (column === row.length - 1 ? value : value.padEnd(widths[column]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** A closing count: on stdout under a table, on stderr with --json so that stdout carries only the objects. */
@@ -35,7 +40,12 @@ export function summarize(line: string, json: boolean): void {
 }
 
 /** The requested ids that matched nothing, each said on stderr as "not found: no <what> with message id <id><where>"; true when any. */
-export function reportMissingIds(ids: readonly string[], found: Array<{ messageId: string | undefined }>, what: string, where = ''): boolean {
+export function reportMissingIds(
+  ids: readonly string[],
+  found: Array<{ messageId: string | undefined }>,
+  what: string,
+  where = '',
+): boolean {
   const missing = ids.filter((id) => !found.some((one) => one.messageId === id));
   for (const id of missing) console.error(`not found: no ${what} with message id ${id}${where}`);
   return missing.length > 0;

@@ -6,11 +6,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
 import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED, PAYMENT_SUCCEEDED } from '@gozon/contracts';
-import { sendToDeadLetters, type AmqpConnection, type ConfirmChannel, type Delivery, type MessagingTables } from '@gozon/messaging';
+import {
+  sendToDeadLetters,
+  type AmqpConnection,
+  type ConfirmChannel,
+  type Delivery,
+  type MessagingTables,
+} from '@gozon/messaging';
 import { ordersMigrations } from '@gozon/orders';
 import { paymentsMigrations } from '@gozon/payments';
 import { newId } from '@gozon/platform';
-import { AMQP_URL, REPO_ROOT, createTestBroker, createTestDatabase, type TestBroker, type TestDatabase } from '@gozon/testkit';
+import {
+  AMQP_URL,
+  REPO_ROOT,
+  createTestBroker,
+  createTestDatabase,
+  type TestBroker,
+  type TestDatabase,
+} from '@gozon/testkit';
 import { SET_ASIDE_PER_RUN, type DeadLetter, type SetAsideRow } from '@gozon/dlq';
 
 interface Run {
@@ -51,7 +64,11 @@ let deadLetters: string;
 // Three messages the payments worker gave up on, as its consumer sends them, and one
 // RabbitMQ dead-lettered by itself after the quorum queue's delivery limit.
 const poison = { id: newId(), body: '{"this is": "not a payment request"', error: new Error('body is not JSON') };
-const unknownOrder = { id: newId(), body: '{"message_id":"m1","order_id":"o1"}', error: new Error('order o1 has no amount') };
+const unknownOrder = {
+  id: newId(),
+  body: '{"message_id":"m1","order_id":"o1"}',
+  error: new Error('order o1 has no amount'),
+};
 const later = { id: newId(), body: '{"message_id":"m2"}', error: 'a string thrown' };
 const crasher = { id: newId(), body: '{"crashes":"the consumer every time"}' };
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -60,7 +77,13 @@ async function sendAsConsumerWould(message: { id: string; body: string; error: u
   if (message.error instanceof Error) message.error.name = 'MalformedMessageError';
   const delivery = {
     content: Buffer.from(message.body),
-    fields: { deliveryTag: 1, redelivered: false, exchange: broker.exchange, routingKey: PAYMENT_REQUESTED, consumerTag: 'test' },
+    fields: {
+      deliveryTag: 1,
+      redelivered: false,
+      exchange: broker.exchange,
+      routingKey: PAYMENT_REQUESTED,
+      consumerTag: 'test',
+    },
     properties: { messageId: message.id, contentType: 'application/json', headers: { traceparent: TRACEPARENT } },
   } as unknown as Delivery;
   await sendToDeadLetters(channel, mainQueue, delivery, message.error);
@@ -111,7 +134,10 @@ test('list --json shows every dead letter with its error, and leaves them all in
     assert.is(letter.queue, deadLetters);
     assert.is(letter.originalQueue, mainQueue);
     assert.is(letter.routingKey, PAYMENT_REQUESTED);
-    assert.ok(letter.deadLetteredAt && Math.abs(Date.parse(letter.deadLetteredAt) - Date.now()) < 60_000, `a recent time: ${letter.deadLetteredAt}`);
+    assert.ok(
+      letter.deadLetteredAt && Math.abs(Date.parse(letter.deadLetteredAt) - Date.now()) < 60_000,
+      `a recent time: ${letter.deadLetteredAt}`,
+    );
   }
   assert.is(byId.get(poison.id)?.preview, poison.body);
   assert.is(byId.get(poison.id)?.source, 'consumer');
@@ -132,7 +158,8 @@ test('list prints a table with the ids, errors and a count', async () => {
   const run = await dlq(['list']);
   assert.is(run.code, 0, run.stderr);
   assert.ok(run.stdout.includes(`${deadLetters} (4)`), run.stdout);
-  for (const { id } of [poison, unknownOrder, later, crasher]) assert.ok(run.stdout.includes(id), `${id} in\n${run.stdout}`);
+  for (const { id } of [poison, unknownOrder, later, crasher])
+    assert.ok(run.stdout.includes(id), `${id} in\n${run.stdout}`);
   assert.ok(run.stdout.includes('MalformedMessageError: body is not JSON'));
   assert.match(run.stdout, /4 dead letters in namespace/);
   assert.is(await broker.count(deadLetters), 4);
@@ -179,7 +206,11 @@ test('replay of a message the broker dead-lettered drops its x-death headers', a
   assert.is(message?.messageId, crasher.id);
   assert.is(message?.routingKey, PAYMENT_REQUESTED);
   // The quorum queue stamps x-delivery-count on every delivery (0: a fresh start against the delivery limit).
-  assert.equal(message?.headers, { 'x-delivery-count': 0 }, `no x-death, x-first-death-*: ${JSON.stringify(message?.headers)}`);
+  assert.equal(
+    message?.headers,
+    { 'x-delivery-count': 0 },
+    `no x-death, x-first-death-*: ${JSON.stringify(message?.headers)}`,
+  );
   assert.is(await broker.count(deadLetters), 2);
 });
 
@@ -202,7 +233,12 @@ test('a replay the broker cannot route leaves the message in the DLQ and exits 1
   await channel.waitForConfirms();
   const run = await dlq(['replay', '--id', stray]);
   assert.is(run.code, 1);
-  assert.match(run.stdout, new RegExp(`NOT replayed ${stray}.*no queue is bound to ${broker.exchange.replace(/\./g, '\\.')} with routing key payment\\.nowhere`));
+  assert.match(
+    run.stdout,
+    new RegExp(
+      `NOT replayed ${stray}.*no queue is bound to ${broker.exchange.replace(/\./g, '\\.')} with routing key payment\\.nowhere`,
+    ),
+  );
   assert.match(run.stdout, /0 replayed, 1 not replayed/);
   assert.is(await broker.count(deadLetters), 3);
   const left = jsonLines<DeadLetter>(await dlq(['list', '--json', '--id', stray]));
@@ -220,7 +256,14 @@ test('drop empties the DLQ', async () => {
 });
 
 test('bad usage exits 2 with the usage text', async () => {
-  for (const args of [[], ['peek'], ['list', 'replay'], ['list', '--nope'], ['replay', '--id'], ['list', '--queue', 'not-a-dlq']]) {
+  for (const args of [
+    [],
+    ['peek'],
+    ['list', 'replay'],
+    ['list', '--nope'],
+    ['replay', '--id'],
+    ['list', '--queue', 'not-a-dlq'],
+  ]) {
     const run = await dlq(args);
     assert.is(run.code, 2, `dlq ${args.join(' ')}: ${run.stderr}`);
     assert.match(run.stderr, /usage: npm run dlq -- <command>/);
@@ -252,19 +295,41 @@ let outboxEnv: Record<string, string>;
 
 // In the orders outbox a type nothing binds (as the relay records it after five
 // returned publishes) and a row still in line; in the payments outbox one too big.
-const unroutable = { id: newId(), type: 'payment.nowhere', body: '{"order_id": "o-1",\n "amount": 500}', error: 'unroutable: no queue is bound for its type (NO_ROUTE)' };
+const unroutable = {
+  id: newId(),
+  type: 'payment.nowhere',
+  body: '{"order_id": "o-1",\n "amount": 500}',
+  error: 'unroutable: no queue is bound for its type (NO_ROUTE)',
+};
 const inLine = { id: newId(), type: PAYMENT_REQUESTED, body: '{"order_id":"o-2"}' };
-const oversize = { id: newId(), type: PAYMENT_SUCCEEDED, body: `{"padding":"${'x'.repeat(300)}"}`, error: 'oversize: 300 kB exceeds the broker limit' };
+const oversize = {
+  id: newId(),
+  type: PAYMENT_SUCCEEDED,
+  body: `{"padding":"${'x'.repeat(300)}"}`,
+  error: 'oversize: 300 kB exceeds the broker limit',
+};
 
-async function insertOutbox(db: Kysely<MessagingTables>, row: { id: string; type: string; body: string }, setAsideWith?: string) {
+async function insertOutbox(
+  db: Kysely<MessagingTables>,
+  row: { id: string; type: string; body: string },
+  setAsideWith?: string,
+) {
   await db.insertInto('outbox_message').values({ id: row.id, type: row.type, body: row.body }).execute();
   if (setAsideWith) {
-    await db.updateTable('outbox_message').set({ attempts: 5, last_error: setAsideWith, failed_at: new Date() }).where('id', '=', row.id).execute();
+    await db
+      .updateTable('outbox_message')
+      .set({ attempts: 5, last_error: setAsideWith, failed_at: new Date() })
+      .where('id', '=', row.id)
+      .execute();
   }
 }
 
 async function outboxRow(db: Kysely<MessagingTables>, id: string) {
-  return db.selectFrom('outbox_message').select(['attempts', 'last_error', 'failed_at', 'sent_at']).where('id', '=', id).executeTakeFirstOrThrow();
+  return db
+    .selectFrom('outbox_message')
+    .select(['attempts', 'last_error', 'failed_at', 'sent_at'])
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
 }
 
 outbox.before(async () => {
@@ -274,7 +339,11 @@ outbox.before(async () => {
   await insertOutbox(orders.db, inLine);
   await insertOutbox(payments.db, oversize, oversize.error);
   // RabbitMQ unreachable on purpose: the outbox commands need only the databases.
-  outboxEnv = { ORDERS_DATABASE_URL: orders.url, PAYMENTS_DATABASE_URL: payments.url, AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' };
+  outboxEnv = {
+    ORDERS_DATABASE_URL: orders.url,
+    PAYMENTS_DATABASE_URL: payments.url,
+    AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
+  };
 });
 
 outbox.after(async () => {
@@ -282,22 +351,39 @@ outbox.after(async () => {
   await payments?.drop();
 });
 
-outbox('list-outbox --json shows the set-aside rows of both databases with their errors, and changes nothing', async () => {
-  const run = await dlq(['list-outbox', '--json'], outboxEnv);
-  assert.is(run.code, 0, run.stderr);
-  const rows = jsonLines<SetAsideRow>(run);
-  assert.equal(rows.map((row) => row.messageId).sort(), [unroutable.id, oversize.id].sort(), 'the row in line is not listed');
-  const byId = new Map(rows.map((row) => [row.messageId, row]));
-  const stuck = byId.get(unroutable.id);
-  assert.equal([stuck?.database, stuck?.type, stuck?.attempts, stuck?.error], ['orders', unroutable.type, 5, unroutable.error]);
-  assert.is(stuck?.preview, '{"order_id": "o-1", "amount": 500}', 'the body on one line');
-  assert.is(stuck?.size, Buffer.byteLength(unroutable.body));
-  assert.ok(stuck && Math.abs(Date.parse(stuck.setAsideAt) - Date.now()) < 60_000, `a recent time: ${stuck?.setAsideAt}`);
-  assert.equal([byId.get(oversize.id)?.database, byId.get(oversize.id)?.error], ['payments', oversize.error]);
-  assert.match(String(byId.get(oversize.id)?.preview), /…$/, 'a long body is cut');
-  assert.match(run.stderr, /2 outbox rows set aside \(1 in orders, 1 in payments\)/, 'the count goes to stderr with --json');
-  assert.ok((await outboxRow(orders.db, unroutable.id)).failed_at, 'still set aside');
-});
+outbox(
+  'list-outbox --json shows the set-aside rows of both databases with their errors, and changes nothing',
+  async () => {
+    const run = await dlq(['list-outbox', '--json'], outboxEnv);
+    assert.is(run.code, 0, run.stderr);
+    const rows = jsonLines<SetAsideRow>(run);
+    assert.equal(
+      rows.map((row) => row.messageId).sort(),
+      [unroutable.id, oversize.id].sort(),
+      'the row in line is not listed',
+    );
+    const byId = new Map(rows.map((row) => [row.messageId, row]));
+    const stuck = byId.get(unroutable.id);
+    assert.equal(
+      [stuck?.database, stuck?.type, stuck?.attempts, stuck?.error],
+      ['orders', unroutable.type, 5, unroutable.error],
+    );
+    assert.is(stuck?.preview, '{"order_id": "o-1", "amount": 500}', 'the body on one line');
+    assert.is(stuck?.size, Buffer.byteLength(unroutable.body));
+    assert.ok(
+      stuck && Math.abs(Date.parse(stuck.setAsideAt) - Date.now()) < 60_000,
+      `a recent time: ${stuck?.setAsideAt}`,
+    );
+    assert.equal([byId.get(oversize.id)?.database, byId.get(oversize.id)?.error], ['payments', oversize.error]);
+    assert.match(String(byId.get(oversize.id)?.preview), /…$/, 'a long body is cut');
+    assert.match(
+      run.stderr,
+      /2 outbox rows set aside \(1 in orders, 1 in payments\)/,
+      'the count goes to stderr with --json',
+    );
+    assert.ok((await outboxRow(orders.db, unroutable.id)).failed_at, 'still set aside');
+  },
+);
 
 outbox('list-outbox prints a table per database with the ids, errors and a count', async () => {
   const run = await dlq(['list-outbox'], outboxEnv);
@@ -316,15 +402,27 @@ outbox('list-outbox prints a table per database with the ids, errors and a count
 outbox('retry-outbox --id puts exactly that row back in line with a fresh count', async () => {
   const run = await dlq(['retry-outbox', '--id', unroutable.id], outboxEnv);
   assert.is(run.code, 0, run.stderr);
-  assert.ok(run.stdout.includes(`retried ${unroutable.id} in the orders outbox (${unroutable.type}; 5 attempts; ${unroutable.error})`), run.stdout);
+  assert.ok(
+    run.stdout.includes(
+      `retried ${unroutable.id} in the orders outbox (${unroutable.type}; 5 attempts; ${unroutable.error})`,
+    ),
+    run.stdout,
+  );
   assert.match(run.stdout, /1 retried \(1 in orders, 0 in payments\); a relay publishes it within its poll interval/);
   const retried = await outboxRow(orders.db, unroutable.id);
-  assert.equal([retried.failed_at, retried.attempts, retried.sent_at], [null, 0, null], 'back in line, unsent, counting from 0');
+  assert.equal(
+    [retried.failed_at, retried.attempts, retried.sent_at],
+    [null, 0, null],
+    'back in line, unsent, counting from 0',
+  );
   assert.is(retried.last_error, unroutable.error, 'its last error stays for the record');
   assert.ok((await outboxRow(payments.db, oversize.id)).failed_at, 'the other stays set aside');
   assert.equal((await outboxRow(orders.db, inLine.id)).attempts, 0);
   const left = jsonLines<SetAsideRow>(await dlq(['list-outbox', '--json'], outboxEnv));
-  assert.equal(left.map((row) => row.messageId), [oversize.id]);
+  assert.equal(
+    left.map((row) => row.messageId),
+    [oversize.id],
+  );
 });
 
 outbox('retry-outbox --id of a row that is not set aside changes nothing and exits 1', async () => {
@@ -357,23 +455,52 @@ outbox('retry-outbox --json retries every row left, one object per row on stdout
 outbox('more rows than one run takes: the oldest are taken, and it says so', async () => {
   await sql`
     insert into outbox_message (id, type, body, attempts, last_error, failed_at)
-    select gen_random_uuid(), 'payment.nowhere', '{}', 5, ${unroutable.error}, now() from generate_series(1, ${SET_ASIDE_PER_RUN + 1})`.execute(orders.db);
-  const newest = await orders.db.selectFrom('outbox_message').select('id').where('failed_at', 'is not', null).orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+    select gen_random_uuid(), 'payment.nowhere', '{}', 5, ${unroutable.error}, now() from generate_series(1, ${SET_ASIDE_PER_RUN + 1})`.execute(
+    orders.db,
+  );
+  const newest = await orders.db
+    .selectFrom('outbox_message')
+    .select('id')
+    .where('failed_at', 'is not', null)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirstOrThrow();
   const countSetAside = async () =>
-    Number((await orders.db.selectFrom('outbox_message').select((eb) => eb.fn.countAll<string>().as('n')).where('failed_at', 'is not', null).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await orders.db
+          .selectFrom('outbox_message')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('failed_at', 'is not', null)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   const listed = await dlq(['list-outbox', '--json'], outboxEnv);
   assert.is(listed.code, 0, listed.stderr);
   assert.is(jsonLines<SetAsideRow>(listed).length, SET_ASIDE_PER_RUN);
-  assert.ok(listed.stderr.includes(`more than ${SET_ASIDE_PER_RUN} rows are set aside in orders; only the oldest ${SET_ASIDE_PER_RUN} were looked at`), listed.stderr);
+  assert.ok(
+    listed.stderr.includes(
+      `more than ${SET_ASIDE_PER_RUN} rows are set aside in orders; only the oldest ${SET_ASIDE_PER_RUN} were looked at`,
+    ),
+    listed.stderr,
+  );
 
   const beyond = await dlq(['retry-outbox', '--id', newest.id], outboxEnv);
   assert.is(beyond.code, 1);
-  assert.ok(beyond.stderr.includes(`not found: no set-aside outbox row with message id ${newest.id} (only the oldest ${SET_ASIDE_PER_RUN} of orders were looked at)`), beyond.stderr);
+  assert.ok(
+    beyond.stderr.includes(
+      `not found: no set-aside outbox row with message id ${newest.id} (only the oldest ${SET_ASIDE_PER_RUN} of orders were looked at)`,
+    ),
+    beyond.stderr,
+  );
 
   const first = await dlq(['retry-outbox'], outboxEnv);
   assert.is(first.code, 0, first.stderr);
-  assert.match(first.stdout, new RegExp(`^${SET_ASIDE_PER_RUN} retried \\(${SET_ASIDE_PER_RUN} in orders, 0 in payments\\)`, 'm'));
+  assert.match(
+    first.stdout,
+    new RegExp(`^${SET_ASIDE_PER_RUN} retried \\(${SET_ASIDE_PER_RUN} in orders, 0 in payments\\)`, 'm'),
+  );
   assert.match(first.stdout, /run retry-outbox again for the rest/);
   assert.is(await countSetAside(), 1);
   const second = await dlq(['retry-outbox', '--id', newest.id], outboxEnv);
@@ -381,37 +508,62 @@ outbox('more rows than one run takes: the oldest are taken, and it says so', asy
   assert.is(await countSetAside(), 0);
 });
 
-outbox('a database that does not answer fails within DB_CONNECTION_TIMEOUT_MS with a clear message; the other is still served', async () => {
-  // Accepts connections and never says a word, like a server that hangs.
-  const silent: Server = createServer(() => {});
-  await new Promise<void>((ready) => silent.listen(0, '127.0.0.1', ready));
-  const port = (silent.address() as AddressInfo).port;
-  await insertOutbox(payments.db, { id: newId(), type: PAYMENT_SUCCEEDED, body: '{}' }, oversize.error);
-  try {
-    const started = Date.now();
-    const run = await dlq(['list-outbox'], { ...outboxEnv, ORDERS_DATABASE_URL: `postgres://postgres:secret@127.0.0.1:${port}/gozon_orders`, DB_CONNECTION_TIMEOUT_MS: '500' });
-    assert.ok(Date.now() - started < 10_000, `it took ${Date.now() - started} ms`);
-    assert.is(run.code, 1);
-    assert.match(run.stderr, new RegExp(`list-outbox failed on the orders database at postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:${port}/gozon_orders: .*timeout`));
-    assert.not.match(run.stderr, /secret/);
-    assert.match(run.stdout, /1 outbox row set aside \(orders failed, 1 in payments\)/);
-    const refused = await dlq(['retry-outbox', '--id', newId()], { ...outboxEnv, PAYMENTS_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/gozon_payments' });
-    assert.is(refused.code, 1);
-    assert.match(refused.stderr, /retry-outbox failed on the payments database at postgres:\/\/postgres@127\.0\.0\.1:1\/gozon_payments: .*ECONNREFUSED/);
-    assert.match(refused.stderr, /not found: .* \(the payments database failed\)/);
-  } finally {
-    silent.close();
-  }
-});
+outbox(
+  'a database that does not answer fails within DB_CONNECTION_TIMEOUT_MS with a clear message; the other is still served',
+  async () => {
+    // Accepts connections and never says a word, like a server that hangs.
+    const silent: Server = createServer(() => {});
+    await new Promise<void>((ready) => silent.listen(0, '127.0.0.1', ready));
+    const port = (silent.address() as AddressInfo).port;
+    await insertOutbox(payments.db, { id: newId(), type: PAYMENT_SUCCEEDED, body: '{}' }, oversize.error);
+    try {
+      const started = Date.now();
+      const run = await dlq(['list-outbox'], {
+        ...outboxEnv,
+        ORDERS_DATABASE_URL: `postgres://postgres:secret@127.0.0.1:${port}/gozon_orders`,
+        DB_CONNECTION_TIMEOUT_MS: '500',
+      });
+      assert.ok(Date.now() - started < 10_000, `it took ${Date.now() - started} ms`);
+      assert.is(run.code, 1);
+      assert.match(
+        run.stderr,
+        new RegExp(
+          `list-outbox failed on the orders database at postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:${port}/gozon_orders: .*timeout`,
+        ),
+      );
+      assert.not.match(run.stderr, /secret/);
+      assert.match(run.stdout, /1 outbox row set aside \(orders failed, 1 in payments\)/);
+      const refused = await dlq(['retry-outbox', '--id', newId()], {
+        ...outboxEnv,
+        PAYMENTS_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/gozon_payments',
+      });
+      assert.is(refused.code, 1);
+      assert.match(
+        refused.stderr,
+        /retry-outbox failed on the payments database at postgres:\/\/postgres@127\.0\.0\.1:1\/gozon_payments: .*ECONNREFUSED/,
+      );
+      assert.match(refused.stderr, /not found: .* \(the payments database failed\)/);
+    } finally {
+      silent.close();
+    }
+  },
+);
 
 outbox('bad usage or configuration exits 2', async () => {
   const queue = await dlq(['list-outbox', '--queue', deadLetters], outboxEnv);
   assert.is(queue.code, 2);
   assert.match(queue.stderr, /--queue selects a dead-letter queue/);
   assert.match(queue.stderr, /usage: npm run dlq -- <command>/);
-  const config = await dlq(['list-outbox'], { ...outboxEnv, ORDERS_DATABASE_URL: 'http://localhost/gozon_orders', DB_CONNECTION_TIMEOUT_MS: 'soon' });
+  const config = await dlq(['list-outbox'], {
+    ...outboxEnv,
+    ORDERS_DATABASE_URL: 'http://localhost/gozon_orders',
+    DB_CONNECTION_TIMEOUT_MS: 'soon',
+  });
   assert.is(config.code, 2);
-  assert.match(config.stderr, /ORDERS_DATABASE_URL must use postgres: or postgresql:.*DB_CONNECTION_TIMEOUT_MS must be an integer/);
+  assert.match(
+    config.stderr,
+    /ORDERS_DATABASE_URL must use postgres: or postgresql:.*DB_CONNECTION_TIMEOUT_MS must be an integer/,
+  );
 });
 
 outbox.run();
@@ -426,7 +578,10 @@ anonymous.before(async () => {
   bare = await createTestBroker('dlq_bare');
   const connection = await amqp.connect(AMQP_URL);
   const channel = await connection.createConfirmChannel();
-  channel.sendToQueue(bare.deadLettersOf('payments-worker', PAYMENT_REQUESTED), Buffer.from('{}'), { persistent: true, headers: { 'x-error': 'Error: by hand' } });
+  channel.sendToQueue(bare.deadLettersOf('payments-worker', PAYMENT_REQUESTED), Buffer.from('{}'), {
+    persistent: true,
+    headers: { 'x-error': 'Error: by hand' },
+  });
   await channel.waitForConfirms();
   await connection.close();
 });

@@ -20,7 +20,10 @@ const ENTRIES = [...globSync('*/src/main.ts', { cwd: ROOT }), ...globSync('packa
 /** The workspace packages, by name, to the file their "." export names. */
 const PACKAGES = new Map(
   globSync('packages/*/package.json', { cwd: ROOT }).map((file) => {
-    const manifest = JSON.parse(readFileSync(join(ROOT, file), 'utf8')) as { name: string; exports: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(join(ROOT, file), 'utf8')) as {
+      name: string;
+      exports: Record<string, string>;
+    };
     return [manifest.name, join(ROOT, dirname(file), manifest.exports['.']!)] as const;
   }),
 );
@@ -62,7 +65,10 @@ test('the entries are the deployables and the migrations', () => {
     'payments-api/src/main.ts',
     'payments-worker/src/main.ts',
   ]);
-  assert.ok(TOOL_OPERATIONS.includes('replayDeadLetters') && TOOL_OPERATIONS.includes('workOnSetAside'), TOOL_OPERATIONS.join(', '));
+  assert.ok(
+    TOOL_OPERATIONS.includes('replayDeadLetters') && TOOL_OPERATIONS.includes('workOnSetAside'),
+    TOOL_OPERATIONS.join(', '),
+  );
 });
 
 for (const entry of ENTRIES) {
@@ -78,7 +84,11 @@ for (const entry of ENTRIES) {
     for (const [file, chain] of loadedBy(entry)) {
       const source = readFileSync(file, 'utf8');
       for (const name of TOOL_OPERATIONS) {
-        assert.not.match(source, new RegExp(`\\b(function|class|const|let)\\s+${name}\\b`), `${name} is defined in ${chain.join(' → ')}`);
+        assert.not.match(
+          source,
+          new RegExp(`\\b(function|class|const|let)\\s+${name}\\b`),
+          `${name} is defined in ${chain.join(' → ')}`,
+        );
       }
     }
   });

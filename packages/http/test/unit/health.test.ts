@@ -7,10 +7,16 @@ const health = suite('health: readiness, liveness and the unready bound');
 
 health('readiness lists what is wrong; liveness fails only once its predicate says so', async () => {
   let live = true;
-  const routes = healthRoutes({ database: async () => {}, broker: async () => Promise.reject(new Error('inbox retrying: read-only')) }, () => live);
+  const routes = healthRoutes(
+    { database: async () => {}, broker: async () => Promise.reject(new Error('inbox retrying: read-only')) },
+    () => live,
+  );
   const ready = await routes.request('/ready');
   assert.is(ready.status, 503);
-  assert.equal(await ready.json(), { status: 'unavailable', checks: { database: 'ok', broker: 'inbox retrying: read-only' } });
+  assert.equal(await ready.json(), {
+    status: 'unavailable',
+    checks: { database: 'ok', broker: 'inbox retrying: read-only' },
+  });
   assert.is((await routes.request('/live')).status, 200);
   live = false;
   assert.is((await routes.request('/live')).status, 503);
@@ -27,7 +33,11 @@ async function until(what: string, done: () => boolean) {
 health('the watch calls out a process unready past its bound, and a ready moment starts the count again', async () => {
   let problem: string | null = 'broker: not connected';
   const tooLong: string[] = [];
-  const watch = watchReadiness(() => problem, 2500, (_ms, why) => tooLong.push(why));
+  const watch = watchReadiness(
+    () => problem,
+    2500,
+    (_ms, why) => tooLong.push(why),
+  );
   try {
     await until('counting', () => watch.unreadyMs() > 0);
     problem = null;

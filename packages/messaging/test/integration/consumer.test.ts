@@ -3,9 +3,24 @@ import * as assert from 'uvu/assert';
 import amqp from 'amqplib';
 import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
-import { createMessagingTables, declareTopology, recordMessagingFailures, type MessagingTables } from '@gozon/messaging';
+import {
+  createMessagingTables,
+  declareTopology,
+  recordMessagingFailures,
+  type MessagingTables,
+} from '@gozon/messaging';
 import { newId } from '@gozon/platform';
-import { AMQP_URL, createTestBroker, createTestDatabase, launch, waitFor, type LaunchUntil, type LaunchedProcess, type TestBroker, type TestDatabase } from '@gozon/testkit';
+import {
+  AMQP_URL,
+  createTestBroker,
+  createTestDatabase,
+  launch,
+  waitFor,
+  type LaunchUntil,
+  type LaunchedProcess,
+  type TestBroker,
+  type TestDatabase,
+} from '@gozon/testkit';
 
 // The inbox consumer as a process, as orchestrators see it: killed, restarted,
 // starved of its database. The delivery limit must catch poison, not bad luck.
@@ -32,7 +47,8 @@ function startConsumer(env: Record<string, string> = {}, until: LaunchUntil = 'r
 
 async function publishAll(kinds: string[]): Promise<string[]> {
   const ids = kinds.map(() => newId());
-  for (const [i, kind] of kinds.entries()) await broker.publish(PAYMENT_REQUESTED, { message_id: ids[i], kind }, ids[i]);
+  for (const [i, kind] of kinds.entries())
+    await broker.publish(PAYMENT_REQUESTED, { message_id: ids[i], kind }, ids[i]);
   return ids;
 }
 
@@ -62,7 +78,13 @@ consumer.before(async () => {
   database = await createTestDatabase<TestTables>('consumer', {
     '0001_messaging': createMessagingTables,
     '0005_messaging_failures': recordMessagingFailures,
-    '0100_applied': { up: (db: Kysely<any>) => db.schema.createTable('applied').addColumn('message_id', 'uuid', (c) => c.primaryKey()).execute() },
+    '0100_applied': {
+      up: (db: Kysely<any>) =>
+        db.schema
+          .createTable('applied')
+          .addColumn('message_id', 'uuid', (c) => c.primaryKey())
+          .execute(),
+    },
   });
   broker = await createTestBroker('consumer');
   queue = broker.queueOf('payments-worker', PAYMENT_REQUESTED);
@@ -79,39 +101,50 @@ consumer.after(async () => {
   await database.drop();
 });
 
-consumer('a message that kills its consumer is dead-lettered as poison after a few deaths; the others are applied once', async () => {
-  const innocents = await publishAll(['fine', 'fine', 'fine', 'fine', 'fine']);
-  const [poison] = await publishAll(['poison']);
-  innocents.push(...(await publishAll(['fine', 'fine', 'fine', 'fine', 'fine'])));
+consumer(
+  'a message that kills its consumer is dead-lettered as poison after a few deaths; the others are applied once',
+  async () => {
+    const innocents = await publishAll(['fine', 'fine', 'fine', 'fine', 'fine']);
+    const [poison] = await publishAll(['poison']);
+    innocents.push(...(await publishAll(['fine', 'fine', 'fine', 'fine', 'fine'])));
 
-  let deaths = 0;
-  for (let life = 0; life < 10; life += 1) {
-    // As an orchestrator does: start it again each time it dies, until the queue is settled.
-    const process = await startConsumer({}, 'started');
-    const watching = new AbortController();
-    const settled = waitFor('the queue settled', async () => (await broker.count(deadLetters)) === 1 && (await appliedIds()).length === innocents.length, 20_000, watching.signal).then(() => true);
-    const outcome = await Promise.race([settled, process.exited.then(() => false)]);
-    // A death won the race: stop this life's poller before the next life starts (left running, it would poll the
-    // dead-letter queue after the suite deleted it, and the broker closes the shared channel on that 404).
-    watching.abort();
-    await settled.catch(() => {});
-    if (outcome) {
-      assert.is(await process.stop(), 0);
-      break;
+    let deaths = 0;
+    for (let life = 0; life < 10; life += 1) {
+      // As an orchestrator does: start it again each time it dies, until the queue is settled.
+      const process = await startConsumer({}, 'started');
+      const watching = new AbortController();
+      const settled = waitFor(
+        'the queue settled',
+        async () => (await broker.count(deadLetters)) === 1 && (await appliedIds()).length === innocents.length,
+        20_000,
+        watching.signal,
+      ).then(() => true);
+      const outcome = await Promise.race([settled, process.exited.then(() => false)]);
+      // A death won the race: stop this life's poller before the next life starts (left running, it would poll the
+      // dead-letter queue after the suite deleted it, and the broker closes the shared channel on that 404).
+      watching.abort();
+      await settled.catch(() => {});
+      if (outcome) {
+        assert.is(await process.stop(), 0);
+        break;
+      }
+      deaths += 1;
     }
-    deaths += 1;
-  }
-  assert.ok(deaths >= 2 && deaths <= 4, `the poison killed its consumer at most INBOX_MAX_ATTEMPTS + 1 = 4 times, not ${deaths}`);
-  const letters = await broker.drain(deadLetters);
-  assert.equal(
-    letters.map((l) => l.messageId),
-    [poison],
-    'only the poison is dead-lettered',
-  );
-  assert.match(String(letters[0]!.headers['x-error']), /PoisonMessageError/);
-  assert.equal(await appliedIds(), [...innocents].sort(), 'every innocent message applied, each once');
-  assert.is(await broker.count(queue), 0);
-});
+    assert.ok(
+      deaths >= 2 && deaths <= 4,
+      `the poison killed its consumer at most INBOX_MAX_ATTEMPTS + 1 = 4 times, not ${deaths}`,
+    );
+    const letters = await broker.drain(deadLetters);
+    assert.equal(
+      letters.map((l) => l.messageId),
+      [poison],
+      'only the poison is dead-lettered',
+    );
+    assert.match(String(letters[0]!.headers['x-error']), /PoisonMessageError/);
+    assert.equal(await appliedIds(), [...innocents].sort(), 'every innocent message applied, each once');
+    assert.is(await broker.count(queue), 0);
+  },
+);
 
 consumer('21 kills of a consumer holding the same prefetched messages dead-letter none of them', async () => {
   const ids = await publishAll(Array.from({ length: 10 }, () => 'fine'));
@@ -135,24 +168,27 @@ consumer('21 kills of a consumer holding the same prefetched messages dead-lette
   assert.is(await broker.count(deadLetters), 0, 'nothing dead-lettered');
 });
 
-consumer('a transient failure is retried in-process while it lasts, never returned to the broker nor dead-lettered', async () => {
-  const process = await startConsumer({ DB_LOCK_TIMEOUT_MS: '100' });
-  const release = await lockTables('applied');
-  const ids = await publishAll(['fine', 'fine', 'fine']);
-  try {
-    await waitFor('lock timeouts retried', async () => process.events('inbox.apply_retrying').length >= 5);
-  } finally {
-    await release();
-  }
-  await waitFor('all three applied', async () => (await appliedIds()).length === ids.length);
-  const reports = process.events('consumer.report').map((line) => line.problem as string | null);
-  assert.match(reports[0] ?? '', /lock timeout/, 'readiness hears the failure');
-  assert.is(reports.at(-1), null, 'and that it is over');
-  assert.ok(process.running(), 'the consumer never died');
-  assert.not.ok(process.output().includes('"redelivered"'), 'nothing came back');
-  assert.is(await process.stop(), 0);
-  assert.is(await broker.count(deadLetters), 0);
-});
+consumer(
+  'a transient failure is retried in-process while it lasts, never returned to the broker nor dead-lettered',
+  async () => {
+    const process = await startConsumer({ DB_LOCK_TIMEOUT_MS: '100' });
+    const release = await lockTables('applied');
+    const ids = await publishAll(['fine', 'fine', 'fine']);
+    try {
+      await waitFor('lock timeouts retried', async () => process.events('inbox.apply_retrying').length >= 5);
+    } finally {
+      await release();
+    }
+    await waitFor('all three applied', async () => (await appliedIds()).length === ids.length);
+    const reports = process.events('consumer.report').map((line) => line.problem as string | null);
+    assert.match(reports[0] ?? '', /lock timeout/, 'readiness hears the failure');
+    assert.is(reports.at(-1), null, 'and that it is over');
+    assert.ok(process.running(), 'the consumer never died');
+    assert.not.ok(process.output().includes('"redelivered"'), 'nothing came back');
+    assert.is(await process.stop(), 0);
+    assert.is(await broker.count(deadLetters), 0);
+  },
+);
 
 consumer('tries of a redelivered message that the database cut short are not counted against it', async () => {
   const [id] = await publishAll(['fine']);
@@ -164,7 +200,11 @@ consumer('tries of a redelivered message that the database cut short are not cou
     // Redelivered now: each try that reaches the handler counts, and the lock timeout that ends it takes it back.
     const second = await startConsumer({ DB_LOCK_TIMEOUT_MS: '200' });
     await waitFor('five tries cut short', async () => second.events('inbox.apply_retrying').length >= 5);
-    const row = await database.db.selectFrom('inbox_attempt').select('attempts').where('message_id', '=', id!).executeTakeFirst();
+    const row = await database.db
+      .selectFrom('inbox_attempt')
+      .select('attempts')
+      .where('message_id', '=', id!)
+      .executeTakeFirst();
     assert.ok((row?.attempts ?? 0) <= 1, `at most the try under way is counted, not ${row?.attempts}`);
     await release();
     await waitFor('applied', async () => (await appliedIds()).length === 1);
@@ -172,38 +212,51 @@ consumer('tries of a redelivered message that the database cut short are not cou
   } finally {
     await release();
   }
-  assert.equal(await database.db.selectFrom('inbox_attempt').selectAll().execute(), [], 'its count forgotten once applied');
+  assert.equal(
+    await database.db.selectFrom('inbox_attempt').selectAll().execute(),
+    [],
+    'its count forgotten once applied',
+  );
   assert.is(await broker.count(deadLetters), 0);
 });
 
-consumer('a batch that fails for no message of its own gives up the session, so its deliveries go back to the queue', async () => {
-  const [id] = await publishAll(['parse-bug']);
-  const process = await startConsumer({}, 'started');
-  assert.is(await process.exited, 3, 'the session given up');
-  assert.match(process.output(), /"event":"consumer\.lost"[^\n]*a handler bug/);
-  await waitFor('the delivery back in the queue', async () => (await broker.count(queue)) === 1);
-  assert.equal((await broker.drain(queue)).map((m) => m.messageId), [id]);
-  assert.is(await broker.count(deadLetters), 0);
-});
+consumer(
+  'a batch that fails for no message of its own gives up the session, so its deliveries go back to the queue',
+  async () => {
+    const [id] = await publishAll(['parse-bug']);
+    const process = await startConsumer({}, 'started');
+    assert.is(await process.exited, 3, 'the session given up');
+    assert.match(process.output(), /"event":"consumer\.lost"[^\n]*a handler bug/);
+    await waitFor('the delivery back in the queue', async () => (await broker.count(queue)) === 1);
+    assert.equal(
+      (await broker.drain(queue)).map((m) => m.messageId),
+      [id],
+    );
+    assert.is(await broker.count(deadLetters), 0);
+  },
+);
 
-consumer('deliveries in hand when their queue is deleted are applied before the consumer gives up its session', async () => {
-  const ids = await publishAll(Array.from({ length: 10 }, () => 'fine'));
-  const release = await lockTables('applied');
-  const process = await startConsumer();
-  try {
-    await waitFor('all ten in hand', async () => (await broker.count(queue)) === 0);
+consumer(
+  'deliveries in hand when their queue is deleted are applied before the consumer gives up its session',
+  async () => {
+    const ids = await publishAll(Array.from({ length: 10 }, () => 'fine'));
+    const release = await lockTables('applied');
+    const process = await startConsumer();
+    try {
+      await waitFor('all ten in hand', async () => (await broker.count(queue)) === 0);
+      const connection = await amqp.connect(AMQP_URL);
+      await (await connection.createChannel()).deleteQueue(queue);
+      await connection.close();
+      await waitFor('the cancel heard', async () => process.events('inbox.cancelled_by_broker').length > 0);
+    } finally {
+      await release();
+    }
+    assert.is(await process.exited, 3, 'the session given up (onLost) only after');
+    assert.equal(await appliedIds(), [...ids].sort(), 'nothing that was in hand is lost');
     const connection = await amqp.connect(AMQP_URL);
-    await (await connection.createChannel()).deleteQueue(queue);
+    await declareTopology(connection, broker.namespace);
     await connection.close();
-    await waitFor('the cancel heard', async () => process.events('inbox.cancelled_by_broker').length > 0);
-  } finally {
-    await release();
-  }
-  assert.is(await process.exited, 3, 'the session given up (onLost) only after');
-  assert.equal(await appliedIds(), [...ids].sort(), 'nothing that was in hand is lost');
-  const connection = await amqp.connect(AMQP_URL);
-  await declareTopology(connection, broker.namespace);
-  await connection.close();
-});
+  },
+);
 
 consumer.run();

@@ -2,9 +2,35 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import amqp from 'amqplib';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
-import { countUnsent, declareTopology, relayBatch, listFailedOutbox, recordMessagingFailures, retryFailedOutbox, purgeReceived, purgeSent, createMessagingTables, startOutboxRelay, type MessagingTables } from '@gozon/messaging';
-import { createListenClient, createLogger, newId, purgeInChunks, startRetention, type Stoppable } from '@gozon/platform';
-import { AMQP_URL, createTestBroker, createTestDatabase, waitFor, type TestBroker, type TestDatabase } from '@gozon/testkit';
+import {
+  countUnsent,
+  declareTopology,
+  relayBatch,
+  listFailedOutbox,
+  recordMessagingFailures,
+  retryFailedOutbox,
+  purgeReceived,
+  purgeSent,
+  createMessagingTables,
+  startOutboxRelay,
+  type MessagingTables,
+} from '@gozon/messaging';
+import {
+  createListenClient,
+  createLogger,
+  newId,
+  purgeInChunks,
+  startRetention,
+  type Stoppable,
+} from '@gozon/platform';
+import {
+  AMQP_URL,
+  createTestBroker,
+  createTestDatabase,
+  waitFor,
+  type TestBroker,
+  type TestDatabase,
+} from '@gozon/testkit';
 
 const logger = createLogger('relay-test', 'error');
 const relay = suite('outbox relay');
@@ -56,14 +82,21 @@ async function insertRequests(count: number): Promise<string[]> {
   for (let i = 0; i < ids.length; i += 250) {
     await database.db
       .insertInto('outbox_message')
-      .values(ids.slice(i, i + 250).map((id) => ({ id, type: PAYMENT_REQUESTED, body: JSON.stringify({ message_id: id }), traceparent: null })))
+      .values(
+        ids
+          .slice(i, i + 250)
+          .map((id) => ({ id, type: PAYMENT_REQUESTED, body: JSON.stringify({ message_id: id }), traceparent: null })),
+      )
       .execute();
   }
   return ids;
 }
 
 relay.before(async () => {
-  database = await createTestDatabase<MessagingTables>('relay', { '0001_messaging': createMessagingTables, '0005_messaging_failures': recordMessagingFailures });
+  database = await createTestDatabase<MessagingTables>('relay', {
+    '0001_messaging': createMessagingTables,
+    '0005_messaging_failures': recordMessagingFailures,
+  });
   broker = await createTestBroker('relay');
   connection = await amqp.connect(AMQP_URL);
 });
@@ -115,10 +148,16 @@ relay('sent rows are purged after the retention', async () => {
   await insertRequests(20);
   await startRelay();
   // As a worker runs it beside its relay (runMessagingWorker).
-  const retention = startRetention([{ table: 'outbox_message', intervalMs: 1000, deleteChunk: (limit) => purgeSent(database.db, 0, limit) }], logger);
+  const retention = startRetention(
+    [{ table: 'outbox_message', intervalMs: 1000, deleteChunk: (limit) => purgeSent(database.db, 0, limit) }],
+    logger,
+  );
   try {
     await waitFor('sent rows purged', async () => {
-      const row = await database.db.selectFrom('outbox_message').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      const row = await database.db
+        .selectFrom('outbox_message')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(row.n) === 0;
     });
   } finally {
@@ -128,19 +167,46 @@ relay('sent rows are purged after the retention', async () => {
 
 relay('the purge deletes every sent row past the retention, however many chunks that takes', async () => {
   await insertRequests(25);
-  await database.db.updateTable('outbox_message').set({ sent_at: new Date(Date.now() - 120_000) }).execute();
+  await database.db
+    .updateTable('outbox_message')
+    .set({ sent_at: new Date(Date.now() - 120_000) })
+    .execute();
   await insertRequests(3);
   await database.db.updateTable('outbox_message').set({ sent_at: new Date() }).where('sent_at', 'is', null).execute();
-  assert.is(await purgeInChunks((limit) => purgeSent(database.db, 60, limit), 10, () => false), 25);
-  const left = await database.db.selectFrom('outbox_message').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  assert.is(
+    await purgeInChunks(
+      (limit) => purgeSent(database.db, 60, limit),
+      10,
+      () => false,
+    ),
+    25,
+  );
+  const left = await database.db
+    .selectFrom('outbox_message')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   assert.is(Number(left.n), 3, 'rows sent within the retention stay');
 });
 
 relay('the inbox forgets message ids received before its retention, and keeps the rest', async () => {
-  const old = Array.from({ length: 25 }, () => ({ message_id: newId(), type: PAYMENT_REQUESTED, received_at: new Date(Date.now() - 3 * 3600_000) }));
+  const old = Array.from({ length: 25 }, () => ({
+    message_id: newId(),
+    type: PAYMENT_REQUESTED,
+    received_at: new Date(Date.now() - 3 * 3600_000),
+  }));
   const recent = Array.from({ length: 4 }, () => ({ message_id: newId(), type: PAYMENT_REQUESTED }));
-  await database.db.insertInto('inbox_message').values([...old, ...recent]).execute();
-  assert.is(await purgeInChunks((limit) => purgeReceived(database.db, 2, limit), 10, () => false), 25);
+  await database.db
+    .insertInto('inbox_message')
+    .values([...old, ...recent])
+    .execute();
+  assert.is(
+    await purgeInChunks(
+      (limit) => purgeReceived(database.db, 2, limit),
+      10,
+      () => false,
+    ),
+    25,
+  );
   const left = await database.db.selectFrom('inbox_message').select('message_id').execute();
   assert.equal(left.map((row) => row.message_id).sort(), recent.map((m) => m.message_id).sort());
 });
@@ -148,7 +214,10 @@ relay('the inbox forgets message ids received before its retention, and keeps th
 relay('a row no queue takes is set aside after its attempts, and the rows behind it flow', async () => {
   // The oldest id of all, so that it comes first in every claim.
   const poison = '00000000-0000-7000-8000-000000000001';
-  await database.db.insertInto('outbox_message').values({ id: poison, type: 'nobody.listens', body: '{}', traceparent: null }).execute();
+  await database.db
+    .insertInto('outbox_message')
+    .values({ id: poison, type: 'nobody.listens', body: '{}', traceparent: null })
+    .execute();
   const ids = await insertRequests(10);
   await startRelay();
   const queue = broker.queueOf('payments-worker', PAYMENT_REQUESTED);
@@ -159,10 +228,17 @@ relay('a row no queue takes is set aside after its attempts, and the rows behind
   assert.is(failed!.attempts, 5);
   assert.match(failed!.last_error ?? '', /unroutable/);
   assert.is(await countUnsent(database.db), 1, 'only the poison row is unsent');
-  assert.equal((await broker.drain(queue)).map((m) => m.messageId).sort(), [...ids].sort(), 'each row behind it published once');
+  assert.equal(
+    (await broker.drain(queue)).map((m) => m.messageId).sort(),
+    [...ids].sort(),
+    'each row behind it published once',
+  );
 
   assert.is(await retryFailedOutbox(database.db, [poison]), 1, 'an operator puts it back in line');
-  await waitFor('set aside again after its new attempts', async () => (await listFailedOutbox(database.db, 10)).length === 1);
+  await waitFor(
+    'set aside again after its new attempts',
+    async () => (await listFailedOutbox(database.db, 10)).length === 1,
+  );
   await database.db.deleteFrom('outbox_message').where('id', '=', poison).execute();
 });
 
@@ -182,13 +258,27 @@ relay('a closed channel fails the whole batch: no row is counted against, none s
   const ids = await insertRequests(3);
   const channel = await connection.createConfirmChannel();
   await channel.close();
-  const batch = relayBatch({ db: database.db, channel, exchange: broker.exchange, batchSize: 10, confirmTimeoutMs: 1000, maxAttempts: 1 });
+  const batch = relayBatch({
+    db: database.db,
+    channel,
+    exchange: broker.exchange,
+    batchSize: 10,
+    confirmTimeoutMs: 1000,
+    maxAttempts: 1,
+  });
   await batch.then(
     () => assert.unreachable('the batch must fail'),
     (error: Error) => assert.match(error.message, /closed/i),
   );
-  const rows = await database.db.selectFrom('outbox_message').select(['attempts', 'failed_at']).where('id', 'in', ids).execute();
-  assert.equal(rows, ids.map(() => ({ attempts: 0, failed_at: null })));
+  const rows = await database.db
+    .selectFrom('outbox_message')
+    .select(['attempts', 'failed_at'])
+    .where('id', 'in', ids)
+    .execute();
+  assert.equal(
+    rows,
+    ids.map(() => ({ attempts: 0, failed_at: null })),
+  );
   await database.db.deleteFrom('outbox_message').where('id', 'in', ids).execute();
 });
 

@@ -31,7 +31,10 @@ for (const [text, why] of [
   ['1000000000000.01', /at most/],
 ] as const) {
   parse(`refuses ${JSON.stringify(text)}`, () => {
-    assert.throws(() => parseRubles(text), (error: Error) => error instanceof AmountError && why.test(error.message));
+    assert.throws(
+      () => parseRubles(text),
+      (error: Error) => error instanceof AmountError && why.test(error.message),
+    );
   });
 }
 

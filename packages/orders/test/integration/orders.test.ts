@@ -1,7 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PAYMENT_FAILED, PAYMENT_REQUESTED, PAYMENT_SUCCEEDED, type PaymentResult } from '@gozon/contracts';
-import { applyPaymentResults, findOrder, listOrdersOfUser, ordersMigrations, placeOrders, prepareOrder, type OrdersDb } from '@gozon/orders';
+import {
+  applyPaymentResults,
+  findOrder,
+  listOrdersOfUser,
+  ordersMigrations,
+  placeOrders,
+  prepareOrder,
+  type OrdersDb,
+} from '@gozon/orders';
 import { newId, newTraceparent } from '@gozon/platform';
 import { createTestDatabase, type TestDatabase } from '@gozon/testkit';
 
@@ -14,7 +22,12 @@ let database: TestDatabase<OrdersDb>;
 const prepared = (userId: string, amount: bigint, description = 'a book') =>
   prepareOrder({ userId, amount, description, traceparent: newTraceparent() });
 
-const succeeded = (orderId: string): PaymentResult => ({ type: PAYMENT_SUCCEEDED, message_id: newId(), order_id: orderId, occurred_at: new Date().toISOString() });
+const succeeded = (orderId: string): PaymentResult => ({
+  type: PAYMENT_SUCCEEDED,
+  message_id: newId(),
+  order_id: orderId,
+  occurred_at: new Date().toISOString(),
+});
 const failed = (orderId: string, reason: 'NO_ACCOUNT' | 'INSUFFICIENT_FUNDS'): PaymentResult => ({
   type: PAYMENT_FAILED,
   message_id: newId(),
@@ -43,7 +56,15 @@ orders('orders are placed NEW, each with one payment request in the outbox carry
     inputs.map((i) => [i.orderId, i.userId, i.amount, 'NEW']),
     'answered in the order of the inputs',
   );
-  const tasks = await database.db.selectFrom('outbox_message').select(['id', 'type', 'body']).where('id', 'in', inputs.map((i) => i.paymentRequestId)).execute();
+  const tasks = await database.db
+    .selectFrom('outbox_message')
+    .select(['id', 'type', 'body'])
+    .where(
+      'id',
+      'in',
+      inputs.map((i) => i.paymentRequestId),
+    )
+    .execute();
   assert.is(tasks.length, 3);
   for (const input of inputs) {
     const task = tasks.find((t) => t.id === input.paymentRequestId)!;
@@ -51,7 +72,10 @@ orders('orders are placed NEW, each with one payment request in the outbox carry
     const body = JSON.parse(task.body) as { order_id: string; user_id: string; amount: number };
     assert.equal([body.order_id, body.user_id], [input.orderId, input.userId]);
   }
-  assert.equal((await listOrdersOfUser(database.db, 'alice', 10)).map((o) => o.id).sort(), [inputs[0]!.orderId, inputs[1]!.orderId].sort());
+  assert.equal(
+    (await listOrdersOfUser(database.db, 'alice', 10)).map((o) => o.id).sort(),
+    [inputs[0]!.orderId, inputs[1]!.orderId].sort(),
+  );
 });
 
 orders('placing the same prepared orders again places nothing twice and answers the orders already there', async () => {
@@ -65,30 +89,61 @@ orders('placing the same prepared orders again places nothing twice and answers 
   const count = await database.db
     .selectFrom('outbox_message')
     .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('id', 'in', inputs.map((i) => i.paymentRequestId))
+    .where(
+      'id',
+      'in',
+      inputs.map((i) => i.paymentRequestId),
+    )
     .executeTakeFirstOrThrow();
   assert.is(Number(count.n), 2, 'one payment request each');
   assert.is((await listOrdersOfUser(database.db, 'carol', 10)).length, 2);
 });
 
 orders('a success finishes an order, a failure cancels it with its reason; only NEW orders move', async () => {
-  const [paid, refused, poor] = await placeOrders(database.db, [prepared('dave', 10n), prepared('dave', 20n), prepared('dave', 30n)]);
-  const moved = await apply([succeeded(paid!.id), failed(refused!.id, 'NO_ACCOUNT'), failed(poor!.id, 'INSUFFICIENT_FUNDS'), succeeded(newId())]);
+  const [paid, refused, poor] = await placeOrders(database.db, [
+    prepared('dave', 10n),
+    prepared('dave', 20n),
+    prepared('dave', 30n),
+  ]);
+  const moved = await apply([
+    succeeded(paid!.id),
+    failed(refused!.id, 'NO_ACCOUNT'),
+    failed(poor!.id, 'INSUFFICIENT_FUNDS'),
+    succeeded(newId()),
+  ]);
   assert.equal(moved, new Set([paid!.id, refused!.id, poor!.id]), 'an unknown order moves nothing');
-  assert.equal([(await findOrder(database.db, paid!.id))?.status, (await findOrder(database.db, paid!.id))?.cancel_reason], ['FINISHED', null]);
-  assert.equal([(await findOrder(database.db, refused!.id))?.status, (await findOrder(database.db, refused!.id))?.cancel_reason], ['CANCELLED', 'NO_ACCOUNT']);
+  assert.equal(
+    [(await findOrder(database.db, paid!.id))?.status, (await findOrder(database.db, paid!.id))?.cancel_reason],
+    ['FINISHED', null],
+  );
+  assert.equal(
+    [(await findOrder(database.db, refused!.id))?.status, (await findOrder(database.db, refused!.id))?.cancel_reason],
+    ['CANCELLED', 'NO_ACCOUNT'],
+  );
   assert.equal((await findOrder(database.db, poor!.id))?.cancel_reason, 'INSUFFICIENT_FUNDS');
 });
 
-orders('final states never change: a later result of either kind is ignored, and of two in one batch the first wins', async () => {
-  const [finished, cancelled, both] = await placeOrders(database.db, [prepared('erin', 10n), prepared('erin', 20n), prepared('erin', 30n)]);
-  await apply([succeeded(finished!.id), failed(cancelled!.id, 'INSUFFICIENT_FUNDS')]);
-  const before = await Promise.all([finished!, cancelled!].map((o) => findOrder(database.db, o.id)));
-  const moved = await apply([failed(finished!.id, 'NO_ACCOUNT'), succeeded(cancelled!.id), failed(both!.id, 'NO_ACCOUNT'), succeeded(both!.id)]);
-  assert.equal(moved, new Set([both!.id]));
-  const after = await Promise.all([finished!, cancelled!].map((o) => findOrder(database.db, o.id)));
-  assert.equal(after, before, 'finished stays finished, cancelled stays cancelled, untouched');
-  assert.equal((await findOrder(database.db, both!.id))?.status, 'CANCELLED', 'the first of the two results');
-});
+orders(
+  'final states never change: a later result of either kind is ignored, and of two in one batch the first wins',
+  async () => {
+    const [finished, cancelled, both] = await placeOrders(database.db, [
+      prepared('erin', 10n),
+      prepared('erin', 20n),
+      prepared('erin', 30n),
+    ]);
+    await apply([succeeded(finished!.id), failed(cancelled!.id, 'INSUFFICIENT_FUNDS')]);
+    const before = await Promise.all([finished!, cancelled!].map((o) => findOrder(database.db, o.id)));
+    const moved = await apply([
+      failed(finished!.id, 'NO_ACCOUNT'),
+      succeeded(cancelled!.id),
+      failed(both!.id, 'NO_ACCOUNT'),
+      succeeded(both!.id),
+    ]);
+    assert.equal(moved, new Set([both!.id]));
+    const after = await Promise.all([finished!, cancelled!].map((o) => findOrder(database.db, o.id)));
+    assert.equal(after, before, 'finished stays finished, cancelled stays cancelled, untouched');
+    assert.equal((await findOrder(database.db, both!.id))?.status, 'CANCELLED', 'the first of the two results');
+  },
+);
 
 orders.run();

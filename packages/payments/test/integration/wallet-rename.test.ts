@@ -19,7 +19,9 @@ const bob = newId();
 rename.before(async () => {
   payments = await createTestDatabase<PaymentsDb>('wallet_rename', before);
   // Written as the code before 0006 wrote them: by the old names, which PaymentsDb no longer has.
-  await sql`insert into account (id, user_id, balance) values (${ann}, 'ann', 700), (${bob}, 'bob', 0)`.execute(payments.db);
+  await sql`insert into account (id, user_id, balance) values (${ann}, 'ann', 700), (${bob}, 'bob', 0)`.execute(
+    payments.db,
+  );
   await sql`
     insert into ledger_entry (account_id, kind, amount, order_id)
     values (${ann}, 'deposit', 1000, null), (${ann}, 'debit', 300, ${newId()}), (${bob}, 'deposit', 50, null), (${bob}, 'debit', 50, ${newId()})
@@ -44,12 +46,20 @@ rename('applies once, and every wallet keeps its id, balance and ledger', async 
   assert.equal(await migrateToLatest(payments.db, paymentsMigrations), [RENAME]);
   assert.equal(await migrateToLatest(payments.db, paymentsMigrations), [], 'a second run applies nothing');
 
-  const wallets = await payments.db.selectFrom('wallet').select(['id', 'user_id', 'balance']).orderBy('user_id').execute();
+  const wallets = await payments.db
+    .selectFrom('wallet')
+    .select(['id', 'user_id', 'balance'])
+    .orderBy('user_id')
+    .execute();
   assert.equal(wallets, [
     { id: ann, user_id: 'ann', balance: 700n },
     { id: bob, user_id: 'bob', balance: 0n },
   ]);
-  const ledger = await payments.db.selectFrom('ledger_entry').select(['wallet_id', 'kind', 'amount']).orderBy('id').execute();
+  const ledger = await payments.db
+    .selectFrom('ledger_entry')
+    .select(['wallet_id', 'kind', 'amount'])
+    .orderBy('id')
+    .execute();
   assert.equal(
     ledger.map((l) => [l.wallet_id, l.kind, l.amount]),
     [
@@ -64,9 +74,18 @@ rename('applies once, and every wallet keeps its id, balance and ledger', async 
 rename('the renamed wallet takes a top-up and keeps its guards', async () => {
   const result = await payments.db.transaction().execute((trx) => topUp(trx, ann, 5n));
   assert.ok('wallet' in result && result.wallet.balance === 705n);
-  assert.match(await refusal(payments.db.updateTable('wallet').set({ balance: -1n }).where('id', '=', bob).execute()), 'wallet_balance_check');
-  assert.match(await refusal(payments.db.insertInto('wallet').values({ id: newId(), user_id: 'ann' }).execute()), 'wallet_user_id_key');
-  const orphan = payments.db.insertInto('ledger_entry').values({ wallet_id: newId(), kind: 'deposit', amount: 1n, order_id: null }).execute();
+  assert.match(
+    await refusal(payments.db.updateTable('wallet').set({ balance: -1n }).where('id', '=', bob).execute()),
+    'wallet_balance_check',
+  );
+  assert.match(
+    await refusal(payments.db.insertInto('wallet').values({ id: newId(), user_id: 'ann' }).execute()),
+    'wallet_user_id_key',
+  );
+  const orphan = payments.db
+    .insertInto('ledger_entry')
+    .values({ wallet_id: newId(), kind: 'deposit', amount: 1n, order_id: null })
+    .execute();
   assert.match(await refusal(orphan), 'ledger_entry_wallet_id_fkey');
 });
 

@@ -13,7 +13,11 @@ const pool = suite('a pooled connection that dies while checked out');
 
 pool('is reported, does not crash the process, and its next query fails as transient', async () => {
   const lost: Error[] = [];
-  const subject = createPool(readConfig(databaseSettings('postgres'), { DATABASE_URL: `${POSTGRES_URL}/postgres`, DB_POOL_SIZE: '2' }), (error) => lost.push(error), 'pool-test');
+  const subject = createPool(
+    readConfig(databaseSettings('postgres'), { DATABASE_URL: `${POSTGRES_URL}/postgres`, DB_POOL_SIZE: '2' }),
+    (error) => lost.push(error),
+    'pool-test',
+  );
   const client = await subject.connect();
   await client.query('begin');
   const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');

@@ -1,7 +1,18 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { apiSettings } from '@gozon/http';
-import { ConfigError, QUERY_TIMEOUT_MARGIN_MS, amqpSettings, commonSettings, databaseSettings, integer, oneOf, readConfig, text, url } from '@gozon/platform';
+import {
+  ConfigError,
+  QUERY_TIMEOUT_MARGIN_MS,
+  amqpSettings,
+  commonSettings,
+  databaseSettings,
+  integer,
+  oneOf,
+  readConfig,
+  text,
+  url,
+} from '@gozon/platform';
 
 /** The message readConfig throws for this spec and environment; fails the test if it does not throw a ConfigError. */
 function problemsOf(spec: Parameters<typeof readConfig>[0], env: NodeJS.ProcessEnv): string {
@@ -43,12 +54,22 @@ read('the environment overrides the defaults, integers parsed as numbers', () =>
     DATABASE_URL: 'postgresql://user:secret@db:6543/other',
     LOG_LEVEL: 'debug',
   });
-  assert.equal(config, { GREETING: 'hi', PORT: 8080, DATABASE_URL: 'postgresql://user:secret@db:6543/other', LOG_LEVEL: 'debug' });
+  assert.equal(config, {
+    GREETING: 'hi',
+    PORT: 8080,
+    DATABASE_URL: 'postgresql://user:secret@db:6543/other',
+    LOG_LEVEL: 'debug',
+  });
   assert.type(config.PORT, 'number');
 });
 
 read('variables the spec does not name are ignored', () => {
-  assert.equal(Object.keys(readConfig(spec, { UNRELATED: 'x', PATH: '/bin' })).sort(), ['DATABASE_URL', 'GREETING', 'LOG_LEVEL', 'PORT']);
+  assert.equal(Object.keys(readConfig(spec, { UNRELATED: 'x', PATH: '/bin' })).sort(), [
+    'DATABASE_URL',
+    'GREETING',
+    'LOG_LEVEL',
+    'PORT',
+  ]);
 });
 
 read('reads process.env when no environment is given', () => {
@@ -78,7 +99,10 @@ read('a bad integer is reported with the variable, the range and the value', () 
 
 for (const raw of ['12.5', '1e3', '', '0x50', '80abc']) {
   read(`the integer ${JSON.stringify(raw)} is refused`, () => {
-    assert.match(problemsOf(spec, { PORT: raw }), `PORT must be an integer from 1 to 65535, got ${JSON.stringify(raw)}`);
+    assert.match(
+      problemsOf(spec, { PORT: raw }),
+      `PORT must be an integer from 1 to 65535, got ${JSON.stringify(raw)}`,
+    );
   });
 }
 
@@ -98,16 +122,25 @@ read('a negative integer is accepted when the range allows it', () => {
 });
 
 read('a value that is not a URL is reported', () => {
-  assert.match(problemsOf(spec, { DATABASE_URL: 'localhost:5432/db' }), /DATABASE_URL must (be a URL|use postgres: or postgresql:)/);
+  assert.match(
+    problemsOf(spec, { DATABASE_URL: 'localhost:5432/db' }),
+    /DATABASE_URL must (be a URL|use postgres: or postgresql:)/,
+  );
   assert.match(problemsOf(spec, { DATABASE_URL: 'not a url' }), 'DATABASE_URL must be a URL, got "not a url"');
 });
 
 read('a URL with the wrong protocol is reported with the protocols allowed', () => {
-  assert.match(problemsOf(spec, { DATABASE_URL: 'mysql://root@127.0.0.1/db' }), 'DATABASE_URL must use postgres: or postgresql:, got mysql:');
+  assert.match(
+    problemsOf(spec, { DATABASE_URL: 'mysql://root@127.0.0.1/db' }),
+    'DATABASE_URL must use postgres: or postgresql:, got mysql:',
+  );
 });
 
 read('a value outside oneOf is reported with the values allowed', () => {
-  assert.match(problemsOf(spec, { LOG_LEVEL: 'verbose' }), 'LOG_LEVEL must be one of debug, info, warn, error, got "verbose"');
+  assert.match(
+    problemsOf(spec, { LOG_LEVEL: 'verbose' }),
+    'LOG_LEVEL must be one of debug, info, warn, error, got "verbose"',
+  );
 });
 
 read('oneOf is case-sensitive', () => {
@@ -157,7 +190,10 @@ shared('the worst API request on the default timeouts ends before the gateway gi
   const grouped = 4 * c.DB_CONNECTION_TIMEOUT_MS + 3 * statement;
   assert.ok(Math.max(withKey, grouped) < 60_000, `${withKey} ms and ${grouped} ms`);
   assert.ok(c.DB_LOCK_TIMEOUT_MS < c.DB_STATEMENT_TIMEOUT_MS, 'a lock wait fails before its statement does');
-  assert.ok(c.DB_IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS >= 15_000, 'a relay awaiting publisher confirms keeps its claim');
+  assert.ok(
+    c.DB_IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS >= 15_000,
+    'a relay awaiting publisher confirms keeps its claim',
+  );
 });
 
 shared('AMQP settings default to the local broker and no namespace', () => {
@@ -166,7 +202,10 @@ shared('AMQP settings default to the local broker and no namespace', () => {
 
 shared('AMQP accepts amqps and refuses http', () => {
   assert.is(readConfig(amqpSettings, { AMQP_URL: 'amqps://u:p@broker:5671' }).AMQP_URL, 'amqps://u:p@broker:5671');
-  assert.match(problemsOf(amqpSettings, { AMQP_URL: 'http://broker:15672' }), 'AMQP_URL must use amqp: or amqps:, got http:');
+  assert.match(
+    problemsOf(amqpSettings, { AMQP_URL: 'http://broker:15672' }),
+    'AMQP_URL must use amqp: or amqps:, got http:',
+  );
 });
 
 shared('API settings combine common, database, port and the key purge', () => {

@@ -2,16 +2,28 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ConfigError, armFaultPoints, faultPointSettings, parseFaultPlan, readConfig, reachFaultPoint } from '@gozon/platform';
+import {
+  ConfigError,
+  armFaultPoints,
+  faultPointSettings,
+  parseFaultPlan,
+  readConfig,
+  reachFaultPoint,
+} from '@gozon/platform';
 
 const points = suite('fault points');
 
 points('GOZON_FAULTS reads points with their probabilities, 1 when none is given', () => {
-  const { GOZON_FAULTS } = readConfig(faultPointSettings, { GOZON_FAULTS: 'relay.after-publish:0.01, consumer.after-commit' });
-  assert.equal([...GOZON_FAULTS], [
-    ['relay.after-publish', 0.01],
-    ['consumer.after-commit', 1],
-  ]);
+  const { GOZON_FAULTS } = readConfig(faultPointSettings, {
+    GOZON_FAULTS: 'relay.after-publish:0.01, consumer.after-commit',
+  });
+  assert.equal(
+    [...GOZON_FAULTS],
+    [
+      ['relay.after-publish', 0.01],
+      ['consumer.after-commit', 1],
+    ],
+  );
 });
 
 points('unset, GOZON_FAULTS arms nothing', () => {
@@ -55,7 +67,12 @@ points('a point armed at probability 1 kills its process there, saying which', (
   assert.is(child.signal, 'SIGKILL');
   const lines = child.stdout.trim().split('\n');
   assert.is(lines[0], 'passed the disarmed point');
-  assert.equal(JSON.parse(lines[1]!), { time: JSON.parse(lines[1]!).time, level: 'warn', event: 'fault.kill', point: 'consumer.after-commit' });
+  assert.equal(JSON.parse(lines[1]!), {
+    time: JSON.parse(lines[1]!).time,
+    level: 'warn',
+    event: 'fault.kill',
+    point: 'consumer.after-commit',
+  });
   assert.is(lines.length, 2, 'nothing after the kill');
 });
 

@@ -60,7 +60,12 @@ group('when a batch fails, each call is run once more alone: only the bad one fa
   const op = doubler();
   const double = groupCalls(op.run, { maxBatch: 10, maxInFlight: 1, maxWaitMs: 60_000 });
   const first = double(1);
-  const rest = [2, -3, 4].map((n) => double(n).then((value) => ({ value }), (error: Error) => ({ error: error.message })));
+  const rest = [2, -3, 4].map((n) =>
+    double(n).then(
+      (value) => ({ value }),
+      (error: Error) => ({ error: error.message }),
+    ),
+  );
   await tick();
   op.finishAll();
   await first;
@@ -72,23 +77,26 @@ group('when a batch fails, each call is run once more alone: only the bad one fa
   assert.equal(op.batches, [[1], [2, -3, 4], [2], [-3], [4]]);
 });
 
-group('a call that fails alone is run once more: an outcome that was unknown is answered from the second run', async () => {
-  // The first run commits and then loses its acknowledgement; the second finds the work done.
-  const runs: number[][] = [];
-  const done = new Set<number>();
-  const placeOnce = groupCalls(
-    async (inputs: number[]) => {
-      runs.push(inputs);
-      const again = inputs.every((n) => done.has(n));
-      inputs.forEach((n) => done.add(n));
-      if (!again) throw new Error('connection lost after commit');
-      return inputs;
-    },
-    { maxBatch: 10, maxInFlight: 1, maxWaitMs: 60_000 },
-  );
-  assert.is(await placeOnce(7), 7);
-  assert.equal(runs, [[7], [7]]);
-});
+group(
+  'a call that fails alone is run once more: an outcome that was unknown is answered from the second run',
+  async () => {
+    // The first run commits and then loses its acknowledgement; the second finds the work done.
+    const runs: number[][] = [];
+    const done = new Set<number>();
+    const placeOnce = groupCalls(
+      async (inputs: number[]) => {
+        runs.push(inputs);
+        const again = inputs.every((n) => done.has(n));
+        inputs.forEach((n) => done.add(n));
+        if (!again) throw new Error('connection lost after commit');
+        return inputs;
+      },
+      { maxBatch: 10, maxInFlight: 1, maxWaitMs: 60_000 },
+    );
+    assert.is(await placeOnce(7), 7);
+    assert.equal(runs, [[7], [7]]);
+  },
+);
 
 group('a call whose second run fails too gets the error of that run', async () => {
   let runs = 0;
@@ -99,7 +107,10 @@ group('a call whose second run fails too gets the error of that run', async () =
     },
     { maxBatch: 10, maxInFlight: 1, maxWaitMs: 60_000 },
   );
-  const error = await failing(1).then(() => null, (e: Error) => e);
+  const error = await failing(1).then(
+    () => null,
+    (e: Error) => e,
+  );
   assert.is(error?.message, 'run 2 failed');
   assert.is(runs, 2, 'never a third time');
 });
@@ -108,7 +119,10 @@ group('a call that cannot start within maxWaitMs fails with a TimeoutError and i
   const op = doubler();
   const double = groupCalls(op.run, { maxBatch: 10, maxInFlight: 1, maxWaitMs: 20 });
   const first = double(1);
-  const error = await double(2).then(() => null, (e: Error) => e);
+  const error = await double(2).then(
+    () => null,
+    (e: Error) => e,
+  );
   assert.is(error?.name, 'TimeoutError');
   op.finishAll();
   assert.is(await first, 2, 'the call that had started is answered');
@@ -119,10 +133,20 @@ group('a call that cannot start within maxWaitMs fails with a TimeoutError and i
   assert.equal(op.batches, [[1], [3]], '2 was never run');
 });
 
-group('an operation that answers the wrong number of outputs fails its callers rather than mixing answers up', async () => {
-  const double = groupCalls(async (inputs: number[]) => inputs.slice(1), { maxBatch: 10, maxInFlight: 1, maxWaitMs: 60_000 });
-  const error = await double(1).then(() => null, (e: Error) => e);
-  assert.match(error?.message ?? 'it resolved', /0 outputs for 1 inputs/);
-});
+group(
+  'an operation that answers the wrong number of outputs fails its callers rather than mixing answers up',
+  async () => {
+    const double = groupCalls(async (inputs: number[]) => inputs.slice(1), {
+      maxBatch: 10,
+      maxInFlight: 1,
+      maxWaitMs: 60_000,
+    });
+    const error = await double(1).then(
+      () => null,
+      (e: Error) => e,
+    );
+    assert.match(error?.message ?? 'it resolved', /0 outputs for 1 inputs/);
+  },
+);
 
 group.run();

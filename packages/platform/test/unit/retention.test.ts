@@ -13,7 +13,10 @@ interface Logged {
 /** A logger at debug whose lines land in `lines`, parsed. */
 function recordingLogger() {
   const lines: Logged[] = [];
-  return { lines, logger: createLogger('retention-test', 'debug', {}, (line) => void lines.push(JSON.parse(line) as Logged)) };
+  return {
+    lines,
+    logger: createLogger('retention-test', 'debug', {}, (line) => void lines.push(JSON.parse(line) as Logged)),
+  };
 }
 
 /** A delete that answers the counts it is given, one per call, then 0; records when each call began. */
@@ -83,7 +86,13 @@ retention('a failing run is logged with its table, and the job tries again on it
   assert.equal(
     lines.map(({ level, event, table, count, error }) => ({ level, event, table, count, error: error?.message })),
     [
-      { level: 'warn', event: 'retention.failed', table: 'idempotency_key', count: undefined, error: 'the database is read-only' },
+      {
+        level: 'warn',
+        event: 'retention.failed',
+        table: 'idempotency_key',
+        count: undefined,
+        error: 'the database is read-only',
+      },
       { level: 'debug', event: 'retention.purged', table: 'idempotency_key', count: 3, error: undefined },
     ],
   );

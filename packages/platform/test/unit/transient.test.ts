@@ -7,7 +7,21 @@ const transient = suite('isTransientError');
 const sqlError = (code: string) => Object.assign(new Error(`sqlstate ${code}`), { code });
 
 transient('infrastructure conditions of PostgreSQL are transient, whatever message they carry', () => {
-  for (const code of ['25006', '53100', '53200', '53300', '57014', '55P03', '40001', '40P01', '57P01', '08006', '08P01', '58030', '25P03']) {
+  for (const code of [
+    '25006',
+    '53100',
+    '53200',
+    '53300',
+    '57014',
+    '55P03',
+    '40001',
+    '40P01',
+    '57P01',
+    '08006',
+    '08P01',
+    '58030',
+    '25P03',
+  ]) {
     assert.ok(isTransientError(sqlError(code)), code);
   }
 });
