@@ -64,7 +64,7 @@ keys('a retry with the same key and body replays the first response and places n
   assert.is(again.headers.get('idempotent-replayed'), 'true');
   assert.equal(await again.json(), firstBody);
   assert.is(await count(orders.db, 'order'), 1);
-  assert.is(await count(orders.db, 'outbox_message'), 1, 'one payment task');
+  assert.is(await count(orders.db, 'outbox_message'), 1, 'one payment request');
 });
 
 keys('the same key with another body is 422 and changes nothing', async () => {

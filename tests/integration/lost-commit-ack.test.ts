@@ -46,10 +46,10 @@ function post(
 const placeOrder = (description: string, key?: string) =>
   post(ordersApp, '/orders/create/alice', { amount: 10, description }, key);
 
-/** How many times each order of these descriptions is in the database, and how many payment tasks name it. */
+/** How many times each order of these descriptions is in the database, and how many payment requests name it. */
 async function copiesOf(descriptions: string[]) {
-  const { rows } = await sql<{ id: string; description: string; tasks: number }>`
-    select o.id, o.description, (select count(*)::int from outbox_message t where t.body::jsonb ->> 'order_id' = o.id::text) as tasks
+  const { rows } = await sql<{ id: string; description: string; requests: number }>`
+    select o.id, o.description, (select count(*)::int from outbox_message t where t.body::jsonb ->> 'order_id' = o.id::text) as requests
     from "order" o where o.description = any(${descriptions})`.execute(orders.db);
   return rows;
 }
@@ -104,8 +104,8 @@ lost(`a grouped insert of ${GROUP} orders: each request is answered 201 with its
     'the orders answered are the orders there, each once',
   );
   assert.ok(
-    stored.every((s) => s.tasks === 1),
-    'each order has one payment task',
+    stored.every((s) => s.requests === 1),
+    'each order has one payment request',
   );
   const { rows } = await sql<{
     n: number;
@@ -123,7 +123,7 @@ lost('one order: answered 201 with the order that committed, placed once', async
   await lostOne;
   assert.is(response.status, 201);
   const body = (await response.json()) as { order_id: string };
-  assert.equal(await copiesOf(['one alone']), [{ id: body.order_id, description: 'one alone', tasks: 1 }]);
+  assert.equal(await copiesOf(['one alone']), [{ id: body.order_id, description: 'one alone', requests: 1 }]);
 });
 
 lost(
@@ -136,7 +136,7 @@ lost(
     assert.is(response.headers.get('retry-after'), '1');
     const stored = await copiesOf(['unknown outcome']);
     assert.is(stored.length, 1, 'the first attempt committed; its retry placed nothing more');
-    assert.is(stored[0]!.tasks, 1);
+    assert.is(stored[0]!.requests, 1);
   },
 );
 
@@ -151,7 +151,7 @@ lost(
     assert.is(retried.status, 201);
     assert.is(retried.headers.get('idempotent-replayed'), 'true');
     const body = (await retried.json()) as { order_id: string };
-    assert.equal(await copiesOf(['with a key']), [{ id: body.order_id, description: 'with a key', tasks: 1 }]);
+    assert.equal(await copiesOf(['with a key']), [{ id: body.order_id, description: 'with a key', requests: 1 }]);
   },
 );
 

@@ -160,7 +160,7 @@ happy('a malformed message lands in the DLQ with its error, and the queue keeps 
   assert.is(await balanceOf(bill), 0n);
 });
 
-happy('orders placed in one statement each get their own task, and each ends on its own', async () => {
+happy('orders placed in one statement each get their own payment request, and each ends on its own', async () => {
   await walletWith('group-rich', 1000n * RUB);
   await walletWith('group-poor', 1n * RUB);
   const inputs = [

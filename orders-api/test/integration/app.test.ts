@@ -46,7 +46,7 @@ stored(
     assert.is(response.status, 201);
     const body = (await response.json()) as { order_id: string };
     assert.match(body.order_id, UUID);
-    assert.is(statements(), 1, 'the order and its payment task are one statement');
+    assert.is(statements(), 1, 'the order and its payment request are one statement');
 
     const order = await findOrder(database.db, body.order_id);
     assert.ok(order, 'the order is stored under the id it was answered with');
@@ -63,15 +63,15 @@ stored(
       updated_at: order.updated_at.toISOString(),
     });
 
-    const tasks = await database.db.selectFrom('outbox_message').select(['type', 'body']).execute();
+    const requests = await database.db.selectFrom('outbox_message').select(['type', 'body']).execute();
     assert.equal(
-      tasks.map((task) => task.type),
+      requests.map((row) => row.type),
       [PAYMENT_REQUESTED],
       'one payment request, in the outbox',
     );
-    const request = JSON.parse(tasks[0]!.body) as { amount: number; order_id: string };
+    const request = JSON.parse(requests[0]!.body) as { amount: number; order_id: string };
     assert.is(request.amount, 14990, 'for the amount in kopecks');
-    assert.is(request.order_id, order.id, 'the payment task names the order it belongs to');
+    assert.is(request.order_id, order.id, 'the payment request names the order it belongs to');
   },
 );
 

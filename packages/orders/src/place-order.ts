@@ -14,7 +14,7 @@ export interface OrderRequest {
 /** An order as it will be written, on its first attempt and every retry: its ids and time are part of it. */
 export interface PlaceOrder extends OrderRequest {
   orderId: string;
-  /** The id of its payment task in the outbox, which is the message id of its payment.requested. */
+  /** The id of its payment request in the outbox, which is the message id of its payment.requested. */
   paymentRequestId: string;
   placedAt: Date;
 }
@@ -26,13 +26,13 @@ export function prepareOrder(request: OrderRequest): PlaceOrder {
 }
 
 /**
- * Orders and their payment tasks in one statement (two data-modifying parts of
- * one WITH): each order commits with its task or not at all, on their own or
+ * Orders and their payment requests in one statement (two data-modifying parts of
+ * one WITH): each order commits with its request or not at all, on their own or
  * inside the caller's transaction. One round trip and one commit for the lot:
  * the API groups the orders that arrive together (see groupCalls).
  *
  * An order whose id is already there (an earlier attempt committed) is skipped,
- * and so is its task: that one was written with it, and may be sent and purged
+ * and so is its request: that one was written with it, and may be sent and purged
  * by now. Answers only the orders this statement inserted, in no set order.
  */
 export async function insertOrders(db: Kysely<OrdersDb>, inputs: PlaceOrder[]): Promise<Order[]> {
@@ -43,12 +43,12 @@ export async function insertOrders(db: Kysely<OrdersDb>, inputs: PlaceOrder[]): 
     amount: input.amount,
     occurred_at: input.placedAt.toISOString(),
   }));
-  const tasks = sql<{ id: string; order_id: string; body: string; traceparent: string }>`unnest(
+  const requestRows = sql<{ id: string; order_id: string; body: string; traceparent: string }>`unnest(
     ${inputs.map((input) => input.paymentRequestId)}::uuid[],
     ${inputs.map((input) => input.orderId)}::uuid[],
     ${requests.map(encodeMessage)}::text[],
     ${inputs.map((input) => input.traceparent)}::text[]
-  )`.as<'task_input'>(sql`task_input(id, order_id, body, traceparent)`);
+  )`.as<'request_input'>(sql`request_input(id, order_id, body, traceparent)`);
   return db
     .with('placed', (qb) =>
       qb
@@ -66,19 +66,19 @@ export async function insertOrders(db: Kysely<OrdersDb>, inputs: PlaceOrder[]): 
         .onConflict((oc) => oc.column('id').doNothing())
         .returningAll(),
     )
-    .with('task', (qb) =>
+    .with('request', (qb) =>
       qb
         .insertInto('outbox_message')
         .columns(['id', 'type', 'body', 'traceparent'])
         .expression((eb) =>
           eb
-            .selectFrom(tasks)
-            .innerJoin('placed', 'placed.id', 'task_input.order_id')
+            .selectFrom(requestRows)
+            .innerJoin('placed', 'placed.id', 'request_input.order_id')
             .select([
-              'task_input.id',
+              'request_input.id',
               eb.val(PAYMENT_REQUESTED).as('type'),
-              'task_input.body',
-              'task_input.traceparent',
+              'request_input.body',
+              'request_input.traceparent',
             ]),
         )
         .returning('id'),

@@ -56,7 +56,7 @@ orders('orders are placed NEW, each with one payment request in the outbox carry
     inputs.map((i) => [i.orderId, i.userId, i.amount, 'NEW']),
     'answered in the order of the inputs',
   );
-  const tasks = await database.db
+  const requests = await database.db
     .selectFrom('outbox_message')
     .select(['id', 'type', 'body'])
     .where(
@@ -65,11 +65,11 @@ orders('orders are placed NEW, each with one payment request in the outbox carry
       inputs.map((i) => i.paymentRequestId),
     )
     .execute();
-  assert.is(tasks.length, 3);
+  assert.is(requests.length, 3);
   for (const input of inputs) {
-    const task = tasks.find((t) => t.id === input.paymentRequestId)!;
-    assert.is(task.type, PAYMENT_REQUESTED);
-    const body = JSON.parse(task.body) as { order_id: string; user_id: string; amount: number };
+    const request = requests.find((t) => t.id === input.paymentRequestId)!;
+    assert.is(request.type, PAYMENT_REQUESTED);
+    const body = JSON.parse(request.body) as { order_id: string; user_id: string; amount: number };
     assert.equal([body.order_id, body.user_id], [input.orderId, input.userId]);
   }
   assert.equal(
