@@ -3,7 +3,7 @@ import { MAX_KOPECKS } from '@gozon/money';
 import { newId } from '@gozon/platform';
 import type { LedgerKind, PaymentsDb, Wallet } from './schema.ts';
 
-export async function insertWallet(db: Kysely<PaymentsDb>, userId: string): Promise<Wallet | undefined> {
+async function insertWallet(db: Kysely<PaymentsDb>, userId: string): Promise<Wallet | undefined> {
   return db
     .insertInto('wallet')
     .values({ id: newId(), user_id: userId })
@@ -12,7 +12,7 @@ export async function insertWallet(db: Kysely<PaymentsDb>, userId: string): Prom
     .executeTakeFirst();
 }
 
-export async function findWalletOfUser(db: Kysely<PaymentsDb>, userId: string): Promise<Wallet | undefined> {
+async function findWalletOfUser(db: Kysely<PaymentsDb>, userId: string): Promise<Wallet | undefined> {
   return db.selectFrom('wallet').selectAll().where('user_id', '=', userId).executeTakeFirst();
 }
 
@@ -33,7 +33,7 @@ export async function openWallet(
 }
 
 /** No row when there is no such wallet or the credit would take it past the most a wallet may hold. */
-export async function creditWallet(
+async function creditWallet(
   trx: Transaction<PaymentsDb>,
   walletId: string,
   amount: bigint,
@@ -47,7 +47,7 @@ export async function creditWallet(
     .executeTakeFirst();
 }
 
-export async function insertLedgerEntries(
+async function insertLedgerEntries(
   trx: Transaction<PaymentsDb>,
   entries: Array<{ wallet_id: string; kind: LedgerKind; amount: bigint; order_id: string | null }>,
 ): Promise<void> {
