@@ -1,6 +1,8 @@
 // What `npm run stack` reads from the environment, once, at start.
 import { join, resolve } from 'node:path';
-import { integer, text, url, type Config } from '@gozon/platform';
+import { ORDERS_DATABASE } from '@gozon/orders';
+import { PAYMENTS_DATABASE } from '@gozon/payments';
+import { amqpSettings, commonSettings, databaseUrl, integer, text, type Config } from '@gozon/platform';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -8,29 +10,21 @@ const ROOT = resolve(import.meta.dirname, '../..');
 export const settings = {
   STACK_REPLICAS: integer(2, 'replicas of orders-relay and of payments-worker', { min: 1, max: 16 }),
   STACK_DIR: text(join(ROOT, '.stack'), 'folder for the rendered nginx config and its temp files'),
-  ORDERS_DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/gozon_orders', 'orders database (created if missing)', [
-    'postgres:',
-    'postgresql:',
-  ]),
+  ORDERS_DATABASE_URL: databaseUrl(ORDERS_DATABASE, 'orders database (created if missing)'),
   // Empty: ORDERS_DATABASE_URL. The fault suite sets it to a fault proxy in front of PostgreSQL.
   ORDERS_API_DATABASE_URL: text(
     '',
     'how orders-api alone reaches the orders database, when not by ORDERS_DATABASE_URL',
   ),
-  PAYMENTS_DATABASE_URL: url(
-    'postgres://postgres@127.0.0.1:5432/gozon_payments',
-    'payments database (created if missing)',
-    ['postgres:', 'postgresql:'],
-  ),
-  AMQP_URL: url('amqp://guest:guest@127.0.0.1:5672', 'RabbitMQ', ['amqp:', 'amqps:']),
-  AMQP_NAMESPACE: text('', 'prefix of exchange and queue names'),
+  PAYMENTS_DATABASE_URL: databaseUrl(PAYMENTS_DATABASE, 'payments database (created if missing)'),
+  ...amqpSettings,
   GATEWAY_PORT: integer(8080, 'gateway port', { min: 1, max: 65535 }),
   UI_PORT: integer(3000, 'port of the shop UI', { min: 1, max: 65535 }),
   ORDERS_API_PORT: integer(3001, 'orders-api port', { min: 1, max: 65535 }),
   PAYMENTS_API_PORT: integer(3002, 'payments-api port', { min: 1, max: 65535 }),
   HEALTH_PORT_BASE: integer(9100, 'relays get health ports base+1…, workers base+101…', { min: 1, max: 65000 }),
   CORS_ORIGIN: text('http://localhost:3000', 'the UI origin the gateway lets call it'),
-  LOG_LEVEL: text('info', 'log level of every service'),
+  LOG_LEVEL: commonSettings.LOG_LEVEL,
 };
 
 export type StackConfig = Config<typeof settings>;

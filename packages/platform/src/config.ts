@@ -94,6 +94,11 @@ export const commonSettings = {
   }),
 };
 
+/** A PostgreSQL URL setting whose default is `database` on this machine's PostgreSQL (the compose files set their own). */
+export function databaseUrl(database: string, description: string): Setting<string> {
+  return url(`postgres://postgres@127.0.0.1:5432/${database}`, description, ['postgres:', 'postgresql:']);
+}
+
 /**
  * The database of a process, and the bounds on every wait for it (see createPool).
  *
@@ -110,10 +115,7 @@ export const commonSettings = {
  */
 export function databaseSettings(database: string, poolSize = 8) {
   return {
-    DATABASE_URL: url(`postgres://postgres@127.0.0.1:5432/${database}`, 'PostgreSQL of this domain', [
-      'postgres:',
-      'postgresql:',
-    ]),
+    DATABASE_URL: databaseUrl(database, 'PostgreSQL of this domain'),
     DB_POOL_SIZE: integer(poolSize, 'connections in the pool', { min: 1, max: 200 }),
     DB_CONNECTION_TIMEOUT_MS: integer(
       2000,
