@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText, type Api, type Order, type Wallet } from '../lib/api.ts';
 import { newActionKey, outcomeUnknown, type UserAction } from '../lib/actions.ts';
-import { formatRubles, parseAmount, parseCount } from '../lib/money.ts';
+import { parseCount } from '../lib/fields.ts';
+import { formatRubles, parseAmount } from '../lib/money.ts';
 import { summarizeBurst, type BurstSummary } from '../lib/orders.ts';
 import { useSlow } from '../useAction.ts';
 import { Busy } from './ActionStatus.tsx';

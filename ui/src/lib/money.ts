@@ -3,10 +3,9 @@
 // this module words the rule's answers for a person and shows money the way
 // the shop prints it.
 import { MAX_KOPECKS, readRubles, type AmountProblem } from '@gozon/money';
+import type { Parsed } from './fields.ts';
 
 const NBSP = '\u00a0';
-
-export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
 const IN_WORDS: Record<AmountProblem, string> = {
   EMPTY: 'Enter an amount in rubles, e.g. 149.90.',
@@ -35,14 +34,4 @@ export function formatRubles(kopecks: bigint): string {
   const abs = kopecks < 0n ? -kopecks : kopecks;
   const whole = (abs / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, NBSP);
   return `${sign}${whole}.${(abs % 100n).toString().padStart(2, '0')}${NBSP}₽`;
-}
-
-/** The text of a whole-number field (e.g. how many orders) → an integer in [min, max]. */
-export function parseCount(text: string, min: number, max: number, what = 'The number'): Parsed<number> {
-  const trimmed = text.trim();
-  if (trimmed === '') return { ok: false, message: `${what} is required.` };
-  if (!/^\d+$/.test(trimmed)) return { ok: false, message: `${what} must be a whole number from ${min} to ${max}.` };
-  const value = Number(trimmed);
-  if (value < min || value > max) return { ok: false, message: `${what} must be from ${min} to ${max}.` };
-  return { ok: true, value };
 }

@@ -2,7 +2,7 @@
 // a person sees what is wrong next to the field, in words.
 import { MAX_USER_ID_LENGTH, userIdProblem, type UserIdProblem } from '@gozon/contracts/user-id';
 import { MAX_DESCRIPTION_LENGTH, descriptionProblem, type DescriptionProblem } from '@gozon/orders/description';
-import type { Parsed } from './money.ts';
+import type { Parsed } from './fields.ts';
 
 const USER_ID_IN_WORDS: Record<UserIdProblem, string> = {
   EMPTY: 'Enter a user name, e.g. alice.',

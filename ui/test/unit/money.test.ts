@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fromRublesNumber, MAX_KOPECKS, toDecimalText, toRublesNumber } from '@gozon/money';
-import { formatRubles, parseAmount, parseCount } from '../../src/lib/money.ts';
+import { formatRubles, parseAmount } from '../../src/lib/money.ts';
 
 const NBSP = '\u00a0';
 
@@ -127,21 +127,3 @@ json('every two-decimal amount up to 100 000 ₽ survives the round trip', () =>
 });
 
 json.run();
-
-const counting = suite('parseCount: how many orders in a burst');
-
-counting('a whole number within the bounds', () => {
-  assert.equal(parseCount('20', 1, 50), { ok: true, value: 20 });
-  assert.equal(parseCount(' 1 ', 1, 50), { ok: true, value: 1 });
-  assert.equal(parseCount('50', 1, 50), { ok: true, value: 50 });
-});
-
-counting('anything else is refused in words', () => {
-  for (const bad of ['', '0', '51', '2.5', '-3', 'ten', '1e1']) {
-    const result = parseCount(bad, 1, 50, 'The number of orders');
-    assert.is(result.ok, false, bad);
-    if (!result.ok) assert.match(result.message, /^The number of orders/);
-  }
-});
-
-counting.run();
