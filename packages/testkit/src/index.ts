@@ -6,6 +6,8 @@ export * from './flow.ts';
 export * from './gateway-client.ts';
 export * from './stack.ts';
 export * from './dockerfile.ts';
+export * from './connections.ts';
+export * from './pipeline.ts';
 export * from './invariants.ts';
 export * from './stub-db.ts';
 export * from './count-statements.ts';
