@@ -24,7 +24,7 @@ export const UI_TEMPLATE = join(ROOT, 'ui/nginx.conf.template');
 /** The settings nginx is rendered from. */
 export type NginxConfig = Pick<
   StackConfig,
-  'STACK_DIR' | 'GATEWAY_PORT' | 'UI_PORT' | 'ORDERS_API_PORT' | 'PAYMENTS_API_PORT' | 'CORS_ORIGIN'
+  'STACK_DIR' | 'GATEWAY_PORT' | 'UI_PORT' | 'ORDERS_API_PORT' | 'PAYMENTS_API_PORT' | 'CORS_ORIGIN' | 'API_BASE_URL'
 >;
 
 /**
@@ -55,18 +55,23 @@ export function gatewayValues(config: NginxConfig, docsRoot: string): Record<str
     PAYMENTS_API_ADDR: `127.0.0.1:${config.PAYMENTS_API_PORT}`,
     UPSTREAM_SERVER_FLAGS: '',
     DNS_RESOLVER: '127.0.0.1',
+    UI_PORT: String(config.UI_PORT),
     CORS_ORIGIN: config.CORS_ORIGIN,
     GATEWAY_ACCESS_LOG: 'off',
     DOCS_ROOT: docsRoot,
   };
 }
 
-/** The UI template's values natively: the built UI from ui/dist, calling the API through the gateway. */
+/**
+ * The UI template's values natively: the built UI from ui/dist, calling the API through the gateway,
+ * at API_BASE_URL when set, else on the host the page was opened at and the gateway's port.
+ */
 export function uiValues(config: NginxConfig): Record<string, string> {
   return {
     UI_PORT: String(config.UI_PORT),
     UI_ROOT: join(ROOT, 'ui/dist'),
-    API_BASE_URL: `http://localhost:${config.GATEWAY_PORT}`,
+    API_BASE_URL: config.API_BASE_URL,
+    GATEWAY_PORT: String(config.GATEWAY_PORT),
   };
 }
 

@@ -23,7 +23,11 @@ export const settings = {
   ORDERS_API_PORT: integer(3001, 'orders-api port', { min: 1, max: 65535 }),
   PAYMENTS_API_PORT: integer(3002, 'payments-api port', { min: 1, max: 65535 }),
   HEALTH_PORT_BASE: integer(9100, 'relays get health ports base+1…, workers base+101…', { min: 1, max: 65000 }),
-  CORS_ORIGIN: text('http://localhost:3000', 'the UI origin the gateway lets call it'),
+  CORS_ORIGIN: text(
+    'http://localhost:3000',
+    'one more origin the gateway lets call it, besides the UI port on a loopback or private network address',
+  ),
+  API_BASE_URL: text('', 'where the UI finds the gateway; empty: the host the page was opened at, on GATEWAY_PORT'),
   LOG_LEVEL: commonSettings.LOG_LEVEL,
 };
 

@@ -22,6 +22,7 @@ const config = {
   ORDERS_API_PORT: 3001,
   PAYMENTS_API_PORT: 3002,
   CORS_ORIGIN: 'http://localhost:3000',
+  API_BASE_URL: '',
 };
 
 const nginx = suite('the native nginx config');
@@ -46,11 +47,68 @@ nginx('the gateway sends /orders to orders-api and /payments to payments-api, on
   assert.not.match(rendered, /\$\{[A-Z_]/);
 });
 
-nginx('the UI is served from ui/dist on its port and calls the API through the gateway', () => {
+nginx('the UI is served from ui/dist on its port and finds the gateway on its own host, at the gateway’s port', () => {
   const rendered = renderTemplateFile(UI_TEMPLATE, uiValues(config));
   assert.match(rendered, /listen 3000;/);
   assert.match(rendered, /root \/\S+\/ui\/dist;/);
-  assert.match(rendered, '{"apiBaseUrl":"http://localhost:8080"}');
+  assert.match(rendered, '{"apiBaseUrl":"","gatewayPort":8080}');
+  const fixed = renderTemplateFile(UI_TEMPLATE, uiValues({ ...config, API_BASE_URL: 'https://api.example.com' }));
+  assert.match(fixed, '{"apiBaseUrl":"https://api.example.com","gatewayPort":8080}');
+});
+
+/** The gateway's CORS rule as rendered: whether a browser page of this origin may read the API's answers. */
+function corsAllows(rendered: string, origin: string): boolean {
+  const map = /map \$http_origin \$cors_origin \{([^}]*(?:\{[^}]*\}[^}]*)*)\n\}/.exec(rendered)?.[1] ?? '';
+  const entries = [...map.matchAll(/^\s+"([^"]*)" \$http_origin;$/gm)].map((m) => m[1]!);
+  assert.ok(entries.length >= 2, 'the map lists CORS_ORIGIN and the local rule');
+  return entries.some((entry) =>
+    entry.startsWith('~*') ? new RegExp(entry.slice(2), 'i').test(origin) : entry === origin,
+  );
+}
+
+nginx('CORS: the UI port on any loopback, private network or local name, and CORS_ORIGIN; nothing else', () => {
+  const rendered = renderTemplateFile(
+    GATEWAY_TEMPLATE,
+    gatewayValues({ ...config, CORS_ORIGIN: 'https://shop.example.com' }, '/tmp/stack/docs'),
+  );
+  for (const origin of [
+    'http://localhost:3000',
+    'http://127.0.0.1:3000',
+    'http://127.1.2.3:3000',
+    'http://[::1]:3000',
+    'http://[fd12:3456::1]:3000',
+    'http://10.1.2.3:3000',
+    'http://172.16.0.5:3000',
+    'http://172.31.255.1:3000',
+    'http://192.168.1.20:3000',
+    'https://192.168.1.20:3000',
+    'http://mybox:3000',
+    'http://MyBox:3000',
+    'http://mybox.local:3000',
+    'http://shop.localhost:3000',
+    'http://nas.home.arpa:3000',
+    'https://shop.example.com',
+  ])
+    assert.ok(corsAllows(rendered, origin), `${origin} is allowed`);
+  for (const origin of [
+    'http://evil.example',
+    'http://evil.example:3000',
+    'http://localhost:3001',
+    'http://localhost:30000',
+    'http://localhost',
+    'http://127.0.0.1.evil.example:3000',
+    'http://192.168.1.20.evil.example:3000',
+    'http://8.8.8.8:3000',
+    'http://172.32.0.1:3000',
+    'http://172.15.0.1:3000',
+    'http://192.169.1.1:3000',
+    'http://11.0.0.1:3000',
+    'http://[2001:db8::1]:3000',
+    'http://local:3000.evil.example',
+    'null',
+    'https://shop.example.com:8443',
+  ])
+    assert.not.ok(corsAllows(rendered, origin), `${origin} is refused`);
 });
 
 nginx('the main nginx.conf includes every server block and keeps its pid and temp files in the folder', () => {

@@ -1,7 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDescription, parseUserId } from '../../src/lib/rules.ts';
-import { loadConfig, DEFAULT_API_BASE_URL } from '../../src/lib/config.ts';
 
 const users = suite('parseUserId: the server’s rule for user ids');
 
@@ -61,31 +60,3 @@ descriptions('refuses empty, too long and control characters', () => {
 });
 
 descriptions.run();
-
-const config = suite('loadConfig: /config.json or the default');
-
-const answer = (status: number, body: string) => async () => new Response(body, { status });
-
-config('reads apiBaseUrl and drops a trailing slash', async () => {
-  assert.equal(await loadConfig(answer(200, '{"apiBaseUrl":"https://api.example.com/"}')), {
-    apiBaseUrl: 'https://api.example.com',
-  });
-});
-
-config('falls back to http://localhost:8080 when missing, not JSON, or odd', async () => {
-  assert.is(DEFAULT_API_BASE_URL, 'http://localhost:8080');
-  for (const fetch of [
-    answer(404, 'not found'),
-    answer(200, '<!doctype html><html></html>'),
-    answer(200, '{"apiBaseUrl": 8080}'),
-    answer(200, '{"apiBaseUrl": "javascript:alert(1)"}'),
-    answer(200, '{}'),
-    async () => {
-      throw new TypeError('Failed to fetch');
-    },
-  ]) {
-    assert.equal(await loadConfig(fetch), { apiBaseUrl: DEFAULT_API_BASE_URL });
-  }
-});
-
-config.run();
