@@ -30,13 +30,15 @@ export function newActionKey(source: RandomSource = globalThis.crypto): string {
  * After this failure nobody knows whether the write happened: no answer, a 5xx,
  * or a success the shop could not read. Only the same action, under the same
  * key, may be sent again. A 4xx is a refusal: nothing happened, and the server
- * did not keep the key. Anything else was thrown by the shop itself before or
- * after the request, not by the gateway.
+ * did not keep the key. So is a refusal by CORS: every write carries an
+ * Idempotency-Key header, so the browser asks the gateway first (a preflight)
+ * and, refused, sends nothing. Anything else was thrown by the shop itself
+ * before or after the request, not by the gateway.
  */
 export function outcomeUnknown(error: unknown): boolean {
   if (!(error instanceof ApiError)) return false;
   if (error.kind === 'http') return error.status === null || error.status >= 500;
-  return true;
+  return error.kind !== 'refused';
 }
 
 const sameData = (a: unknown, b: unknown) => {

@@ -1,7 +1,7 @@
 // The gateway's HTTP API as the shop uses it. Every failure becomes an ApiError
 // whose message can be shown to a person as it is: the server's own
-// error.message, or words for a gateway that cannot be reached or answers
-// something that is not the API's JSON.
+// error.message, or words for a gateway that cannot be reached, refuses this
+// page's origin (CORS), or answers something that is not the API's JSON.
 //
 // Every write (POST) is one user action and carries that action's
 // Idempotency-Key: the same key and the very same body on every attempt, so a
@@ -37,9 +37,10 @@ export interface Order {
  * kind: 'http' — the API answered with an error status (code and message are
  * the server's when it sent its JSON error shape); 'network' — no answer at
  * all; 'invalid-response' — a success status with a body that is not what the
- * API sends.
+ * API sends; 'refused' — the gateway answers, but the browser does not let
+ * this page read it: the gateway does not allow the page's origin (CORS).
  */
-export type ApiErrorKind = 'http' | 'network' | 'invalid-response';
+export type ApiErrorKind = 'http' | 'network' | 'refused' | 'invalid-response';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -93,6 +94,8 @@ export interface ApiOptions {
   /** The wait before the first automatic retry when the server names none; doubled for each one after. */
   retryDelayMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The page's origin, named when the gateway refuses it; the browser's location by default. */
+  pageOrigin?: string;
 }
 
 /** A Retry-After longer than this is not waited for: the error goes to the person, who may try again later. */
@@ -133,6 +136,24 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
 };
+
+/**
+ * Whether the gateway at base answers at all, asked after a fetch failed with
+ * no answer: a browser reports a call refused by CORS and an unreachable server
+ * alike, as a TypeError. A no-cors GET is not subject to CORS: an opaque answer
+ * means the gateway is up and it was the page's origin that was refused.
+ */
+async function gatewayAnswers(fetchImpl: FetchLike, base: string, timeoutMs: number): Promise<boolean> {
+  const init: RequestInit = { method: 'GET', mode: 'no-cors', cache: 'no-store' };
+  if (timeoutMs > 0 && typeof AbortSignal !== 'undefined' && 'timeout' in AbortSignal) {
+    init.signal = AbortSignal.timeout(timeoutMs);
+  }
+  try {
+    return (await fetchImpl(`${base}/health`, init)).type === 'opaque';
+  } catch {
+    return false;
+  }
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -200,8 +221,10 @@ export function createApi({
   writeAttempts = 3,
   retryDelayMs = 1_000,
   sleep = wait,
+  pageOrigin = typeof location === 'undefined' ? undefined : location.origin,
 }: ApiOptions) {
   const base = baseUrl.replace(/\/+$/, '');
+  const page = pageOrigin ?? 'this page’s address';
 
   /** One attempt: body is the exact text to send, so every attempt of a write sends the same bytes. */
   async function send<T>(
@@ -230,6 +253,15 @@ export function createApi({
           null,
           'TIMEOUT',
           `The gateway at ${base} did not answer within ${Math.round(timeoutMs / 1000)} s.`,
+        );
+      }
+      if (await gatewayAnswers(fetchImpl, base, timeoutMs)) {
+        throw new ApiError(
+          'refused',
+          null,
+          'CORS_REFUSED',
+          `The gateway at ${base} answers, but does not allow calls from ${page} (CORS). ` +
+            `Set the gateway’s CORS_ORIGIN to ${page} and restart it, or open the shop at a local address such as localhost.`,
         );
       }
       throw new ApiError(

@@ -188,6 +188,7 @@ const words = suite('what the person is told');
 words('which failures leave the outcome unknown', () => {
   assert.ok(outcomeUnknown(new ApiError('network', null, 'TIMEOUT', 'no answer')));
   assert.ok(outcomeUnknown(new ApiError('network', null, 'NETWORK', 'no answer')));
+  assert.not.ok(outcomeUnknown(new ApiError('refused', null, 'CORS_REFUSED', 'refused by CORS: never sent')));
   assert.ok(outcomeUnknown(new ApiError('http', 503, 'SERVICE_UNAVAILABLE', 'down')));
   assert.ok(outcomeUnknown(new ApiError('http', 500, 'INTERNAL', 'boom')));
   assert.ok(outcomeUnknown(new ApiError('invalid-response', 201, 'INVALID_RESPONSE', 'odd')));

@@ -19,10 +19,24 @@ interface Seen {
   init: RequestInit | undefined;
 }
 
-/** A fetch that records what it was asked and answers with the given response (or throws). */
-function fakeFetch(answer: () => Response | Promise<Response>) {
+/** The client's probe of a gateway after a fetch failed (a no-cors GET): like a browser's opaque answer, or none. */
+function probe(url: string, init: RequestInit | undefined, gatewayUp: boolean): Response | undefined {
+  if (init?.mode !== 'no-cors') return undefined;
+  assert.is(url, `${BASE}/health`, 'the probe asks the gateway’s health, never repeats a write');
+  assert.is(init.method, 'GET');
+  if (!gatewayUp) throw new TypeError('Failed to fetch');
+  return { type: 'opaque', status: 0, ok: false } as Response;
+}
+
+/**
+ * A fetch that records what it was asked and answers with the given response (or throws).
+ * Probes after a failure are not recorded; the gateway answers them only when gatewayUp.
+ */
+function fakeFetch(answer: () => Response | Promise<Response>, gatewayUp = false) {
   const seen: Seen[] = [];
   const fetch: FetchLike = async (url, init) => {
+    const probed = probe(url, init, gatewayUp);
+    if (probed) return probed;
     seen.push({ url, init });
     return answer();
   };
@@ -188,6 +202,40 @@ errors('a network failure → "The gateway at … cannot be reached"', async () 
   assert.match(error.message, /^The gateway at http:\/\/localhost:8080 cannot be reached/);
 });
 
+errors(
+  'a call the gateway refuses by CORS → words that say so, name the page and CORS_ORIGIN; not retried',
+  async () => {
+    const { fetch, seen } = fakeFetch(() => {
+      throw new TypeError('Failed to fetch');
+    }, true);
+    const api = createApi({ baseUrl: BASE, fetch, pageOrigin: 'http://shop.example:3000', sleep: async () => {} });
+    const error = await failure(api.placeOrder('alice', 100n, 'a book', { key: 'k' }));
+    assert.is(error.kind, 'refused');
+    assert.is(error.code, 'CORS_REFUSED');
+    assert.is(error.status, null);
+    assert.is(seen.length, 1, 'a refusal is not retried: the next attempt would be refused too');
+    assert.is(
+      errorText(error),
+      'The gateway at http://localhost:8080 answers, but does not allow calls from http://shop.example:3000 (CORS). ' +
+        'Set the gateway’s CORS_ORIGIN to http://shop.example:3000 and restart it, or open the shop at a local address such as localhost.',
+    );
+    assert.not.match(errorText(error), /cannot be reached/);
+    const read = await failure(api.balance(WALLET_ID));
+    assert.is(read.kind, 'refused');
+  },
+);
+
+errors('a gateway that does not answer the probe either is unreachable, not refusing', async () => {
+  const { fetch } = fakeFetch(() => {
+    throw new TypeError('Failed to fetch');
+  }, false);
+  const error = await failure(
+    createApi({ baseUrl: BASE, fetch, pageOrigin: 'http://shop.example:3000' }).balance(WALLET_ID),
+  );
+  assert.is(error.kind, 'network');
+  assert.match(errorText(error), /^The gateway at http:\/\/localhost:8080 cannot be reached/);
+});
+
 errors('a time-out → words saying the gateway did not answer in time', async () => {
   const { fetch } = fakeFetch(() => {
     throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
@@ -264,6 +312,7 @@ const header = (seen: Seen | undefined, name: string) =>
 function scripted(...answers: Array<() => Response>) {
   const seen: Seen[] = [];
   const fetch: FetchLike = async (url, init) => {
+    probe(url, init, false);
     seen.push({ url, init });
     return answers[Math.min(seen.length, answers.length) - 1]!();
   };
