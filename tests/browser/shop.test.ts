@@ -7,8 +7,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { gateway, startStack, waitFor, type Stack } from '@gozon/testkit';
+import { chooseUser, orderRow, placeOrder, statusOf, textOf, topUp, waitForText } from './shop-page.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const UI = (process.env.TEST_UI_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
@@ -34,55 +35,10 @@ const users = {
   lost: `lost-${RUN}`,
 };
 
-/** Text as a person reads it: every run of spaces (no-break ones too) as one space. */
-const plain = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim();
-
-async function textOf(locator: Locator) {
-  return plain(await locator.textContent());
-}
-
-async function waitForText(locator: Locator, expected: RegExp | string, timeoutMs = 15_000) {
-  return waitFor(
-    `${locator.toString()} to read ${expected}`,
-    async () => {
-      const text = await textOf(locator);
-      const ok = typeof expected === 'string' ? text === expected : expected.test(text);
-      return ok ? text : undefined;
-    },
-    timeoutMs,
-  );
-}
-
 async function shot(target: Page, name: string, fullPage = true) {
   // A full page from the top, so the sticky orders card sits where it starts.
   if (fullPage) await target.evaluate('window.scrollTo(0, 0)');
   await target.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage, animations: 'disabled' });
-}
-
-function orderRow(target: Page, description: string) {
-  return target.locator('[data-order-id]').filter({ hasText: description });
-}
-
-async function statusOf(target: Page, description: string) {
-  return orderRow(target, description).first().getAttribute('data-status');
-}
-
-async function chooseUser(target: Page, userId: string) {
-  const field = target.getByLabel(/^(User name|Switch to another user)$/);
-  await field.fill(userId);
-  await field.press('Enter');
-  await waitForText(target.getByTestId('current-user'), userId);
-}
-
-async function topUp(target: Page, amount: string) {
-  await target.getByLabel('Top up', { exact: true }).fill(amount);
-  await target.getByRole('button', { name: 'Add money' }).click();
-}
-
-async function placeOrder(target: Page, amount: string, description: string) {
-  await target.getByLabel('Amount', { exact: true }).fill(amount);
-  await target.getByLabel('Description').fill(description);
-  await target.getByRole('button', { name: 'Place order' }).click();
 }
 
 async function billIdShown(target: Page) {
@@ -172,8 +128,8 @@ shop('the UI is served with its runtime config and SPA fallback', async () => {
   const config = await fetch(`${UI}/config.json`);
   assert.is(config.status, 200);
   assert.match(config.headers.get('content-type') ?? '', /^application\/json/);
-  const body = (await config.json()) as { apiBaseUrl: string };
-  assert.match(body.apiBaseUrl, /^https?:\/\//);
+  const body = (await config.json()) as { apiBaseUrl: string; gatewayPort: number };
+  assert.equal(body, { apiBaseUrl: '', gatewayPort: 8080 }, 'the gateway on the host the page was opened at');
   const deep = await fetch(`${UI}/some/deep/link`);
   assert.is(deep.status, 200, 'any path is the app');
   assert.match(await deep.text(), /<div id="app">/);
@@ -623,7 +579,9 @@ shop('loading, an unreachable gateway and a server error are each shown in words
   const context = await browser!.newContext({ viewport: DESKTOP });
   const offline = await context.newPage();
   offline.on('pageerror', (error) => pageErrors.push(error.message));
-  const base = ((await (await fetch(`${UI}/config.json`)).json()) as { apiBaseUrl: string }).apiBaseUrl;
+  const { gatewayPort } = (await (await fetch(`${UI}/config.json`)).json()) as { gatewayPort: number };
+  // The gateway as the page finds it: on the host the page was opened at, at gatewayPort.
+  const base = Object.assign(new URL(UI), { port: String(gatewayPort) }).origin;
   let release = () => {};
   const held = new Promise<void>((done) => (release = done));
   const creates: Array<{ key: string | null }> = [];
