@@ -93,6 +93,18 @@ system('a CORS preflight from the UI origin is answered, and other origins are n
     headers: { Origin: 'http://evil.example' },
   });
   assert.is(foreign.headers.get('access-control-allow-origin'), null);
+
+  // The UI opened at another local address, on its port, is allowed; another port is not.
+  const origins: Array<[string, boolean]> = [
+    ['http://127.0.0.1:3000', true],
+    ['http://192.168.1.20:3000', true],
+    ['http://evil.example:3000', false],
+    ['http://localhost:3001', false],
+  ];
+  for (const [origin, allowed] of origins) {
+    const answer = await gateway.request('GET', '/orders/orders/someone', { headers: { Origin: origin } });
+    assert.is(answer.headers.get('access-control-allow-origin'), allowed ? origin : null, origin);
+  }
 });
 
 system('an unknown path is a JSON 404, bad input a JSON 400, a huge body a JSON 413', async () => {
