@@ -138,18 +138,30 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 /**
- * Whether the gateway at base answers at all, asked after a fetch failed with
- * no answer: a browser reports a call refused by CORS and an unreachable server
- * alike, as a TypeError. A no-cors GET is not subject to CORS: an opaque answer
- * means the gateway is up and it was the page's origin that was refused.
+ * Whether the gateway at base refuses this page's origin, asked after a fetch
+ * failed with no answer: a browser reports a call refused by CORS and an
+ * unreachable server alike, as a TypeError. Two GETs of /health tell them
+ * apart. A CORS one that is answered means this origin is allowed: the failure
+ * was the connection's (an answer lost), not a refusal. A no-cors one is not
+ * subject to CORS: answered (opaque) after the CORS one was not, the gateway is
+ * up and it is this origin it refuses. Unanswered, the gateway is unreachable.
  */
-async function gatewayAnswers(fetchImpl: FetchLike, base: string, timeoutMs: number): Promise<boolean> {
-  const init: RequestInit = { method: 'GET', mode: 'no-cors', cache: 'no-store' };
-  if (timeoutMs > 0 && typeof AbortSignal !== 'undefined' && 'timeout' in AbortSignal) {
-    init.signal = AbortSignal.timeout(timeoutMs);
+async function originRefused(fetchImpl: FetchLike, base: string, timeoutMs: number): Promise<boolean> {
+  const probe = (mode: RequestMode) => {
+    const init: RequestInit = { method: 'GET', mode, cache: 'no-store' };
+    if (timeoutMs > 0 && typeof AbortSignal !== 'undefined' && 'timeout' in AbortSignal) {
+      init.signal = AbortSignal.timeout(timeoutMs);
+    }
+    return fetchImpl(`${base}/health`, init);
+  };
+  try {
+    await probe('cors');
+    return false;
+  } catch {
+    // refused, or unreachable: asked again below without CORS
   }
   try {
-    return (await fetchImpl(`${base}/health`, init)).type === 'opaque';
+    return (await probe('no-cors')).type === 'opaque';
   } catch {
     return false;
   }
@@ -255,7 +267,7 @@ export function createApi({
           `The gateway at ${base} did not answer within ${Math.round(timeoutMs / 1000)} s.`,
         );
       }
-      if (await gatewayAnswers(fetchImpl, base, timeoutMs)) {
+      if (await originRefused(fetchImpl, base, timeoutMs)) {
         throw new ApiError(
           'refused',
           null,

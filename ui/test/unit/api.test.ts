@@ -19,23 +19,27 @@ interface Seen {
   init: RequestInit | undefined;
 }
 
-/** The client's probe of a gateway after a fetch failed (a no-cors GET): like a browser's opaque answer, or none. */
-function probe(url: string, init: RequestInit | undefined, gatewayUp: boolean): Response | undefined {
-  if (init?.mode !== 'no-cors') return undefined;
-  assert.is(url, `${BASE}/health`, 'the probe asks the gateway’s health, never repeats a write');
-  assert.is(init.method, 'GET');
-  if (!gatewayUp) throw new TypeError('Failed to fetch');
-  return { type: 'opaque', status: 0, ok: false } as Response;
+/** What the gateway does with the client's probes of /health after a fetch failed. */
+type Gateway = 'down' | 'refuses-origin' | 'allows-origin';
+
+/** The client's probe of /health (a GET, with or without CORS) as a browser would answer it; undefined for any other request. */
+function probe(url: string, init: RequestInit | undefined, gateway: Gateway): Response | undefined {
+  if (url !== `${BASE}/health`) return undefined;
+  assert.is(init?.method, 'GET', 'the probe never repeats a write');
+  if (gateway === 'allows-origin') return new Response('{"status":"ok"}', { status: 200 });
+  if (gateway === 'refuses-origin' && init?.mode === 'no-cors')
+    return { type: 'opaque', status: 0, ok: false } as Response;
+  throw new TypeError('Failed to fetch');
 }
 
 /**
  * A fetch that records what it was asked and answers with the given response (or throws).
- * Probes after a failure are not recorded; the gateway answers them only when gatewayUp.
+ * Probes of /health after a failure are not recorded; the gateway answers them as told.
  */
-function fakeFetch(answer: () => Response | Promise<Response>, gatewayUp = false) {
+function fakeFetch(answer: () => Response | Promise<Response>, gateway: Gateway = 'down') {
   const seen: Seen[] = [];
   const fetch: FetchLike = async (url, init) => {
-    const probed = probe(url, init, gatewayUp);
+    const probed = probe(url, init, gateway);
     if (probed) return probed;
     seen.push({ url, init });
     return answer();
@@ -207,7 +211,7 @@ errors(
   async () => {
     const { fetch, seen } = fakeFetch(() => {
       throw new TypeError('Failed to fetch');
-    }, true);
+    }, 'refuses-origin');
     const api = createApi({ baseUrl: BASE, fetch, pageOrigin: 'http://shop.example:3000', sleep: async () => {} });
     const error = await failure(api.placeOrder('alice', 100n, 'a book', { key: 'k' }));
     assert.is(error.kind, 'refused');
@@ -225,15 +229,17 @@ errors(
   },
 );
 
-errors('a gateway that does not answer the probe either is unreachable, not refusing', async () => {
-  const { fetch } = fakeFetch(() => {
-    throw new TypeError('Failed to fetch');
-  }, false);
-  const error = await failure(
-    createApi({ baseUrl: BASE, fetch, pageOrigin: 'http://shop.example:3000' }).balance(WALLET_ID),
-  );
-  assert.is(error.kind, 'network');
-  assert.match(errorText(error), /^The gateway at http:\/\/localhost:8080 cannot be reached/);
+errors('a failed call is unreachable, not refused, when the gateway is down or does allow this origin', async () => {
+  for (const gateway of ['down', 'allows-origin'] as const) {
+    const { fetch, seen } = fakeFetch(() => {
+      throw new TypeError('Failed to fetch');
+    }, gateway);
+    const api = createApi({ baseUrl: BASE, fetch, pageOrigin: 'http://127.0.0.1:3000', sleep: async () => {} });
+    const error = await failure(api.placeOrder('alice', 100n, 'a book', { key: 'k' }));
+    assert.is(error.kind, 'network', gateway);
+    assert.match(errorText(error), /^The gateway at http:\/\/localhost:8080 cannot be reached/, gateway);
+    assert.is(seen.length, 3, `${gateway}: an answer lost on the way is retried under the key`);
+  }
 });
 
 errors('a time-out → words saying the gateway did not answer in time', async () => {
@@ -312,7 +318,7 @@ const header = (seen: Seen | undefined, name: string) =>
 function scripted(...answers: Array<() => Response>) {
   const seen: Seen[] = [];
   const fetch: FetchLike = async (url, init) => {
-    probe(url, init, false);
+    probe(url, init, 'down');
     seen.push({ url, init });
     return answers[Math.min(seen.length, answers.length) - 1]!();
   };
