@@ -75,6 +75,21 @@ export function uiValues(config: NginxConfig): Record<string, string> {
   };
 }
 
+/**
+ * A rendered server block that also listens on IPv6, as the nginx image's
+ * 10-listen-on-ipv6-by-default.sh does for its default server, so a page opened
+ * at http://[::1]:3000 reaches the UI and the gateway. Each `listen PORT;` gets
+ * a `listen [::]:PORT;` after it.
+ */
+export function listenOnIpv6Too(conf: string): string {
+  return conf.replace(/^(\s*)listen (\d+);$/gm, '$1listen $2;\n$1listen [::]:$2;');
+}
+
+/** Whether this machine has IPv6 (nginx cannot listen on [::] without it). */
+function hasIpv6(): boolean {
+  return existsSync('/proc/net/if_inet6');
+}
+
 /** The main nginx.conf the official image has around its conf.d, for a native nginx running from a folder of ours. */
 export function nativeNginxConf(dir: string, servers: string[]): string {
   return `worker_processes 1;
@@ -122,12 +137,15 @@ export function writeNginxConfig(config: NginxConfig): string[] {
   mkdirSync(dir, { recursive: true });
   const gatewayConf = join(dir, 'gateway.conf');
   const uiConf = join(dir, 'ui.conf');
-  writeFileSync(uiConf, renderTemplateFile(UI_TEMPLATE, uiValues(config)));
+  const listen = hasIpv6() ? listenOnIpv6Too : (conf: string) => conf;
+  writeFileSync(uiConf, listen(renderTemplateFile(UI_TEMPLATE, uiValues(config))));
   writeFileSync(
     gatewayConf,
-    renderTemplateFile(
-      GATEWAY_TEMPLATE,
-      gatewayValues(config, prepareDocs(config.STACK_DIR, join(config.STACK_DIR, 'docs'))),
+    listen(
+      renderTemplateFile(
+        GATEWAY_TEMPLATE,
+        gatewayValues(config, prepareDocs(config.STACK_DIR, join(config.STACK_DIR, 'docs'))),
+      ),
     ),
   );
   const nginxConf = join(dir, 'nginx.conf');

@@ -1,6 +1,7 @@
 // The shop opened at the address a person types, not only at
 // http://localhost:3000: headless Chromium against the whole stack (`npm run
-// stack`, default settings). At 127.0.0.1 an order is placed and settles; at a
+// stack`, default settings). At 127.0.0.1 an order is placed and settles, at
+// [::1] a wallet opens (this machine has IPv6); at a
 // name the gateway does not allow (shop.example, which Chromium is told is this
 // machine) the page says the gateway refused it by CORS, not that it is down.
 //   node tests/browser/address.test.ts
@@ -79,6 +80,15 @@ address('opened at http://127.0.0.1:3000, the shop calls the gateway there and a
     orders.map((o) => [o.description, o.status]),
     [['a lamp, ordered at 127.0.0.1', 'FINISHED']],
   );
+  await page.context().close();
+});
+
+address('opened at http://[::1]:3000, the shop calls the gateway at [::1] and a wallet opens', async () => {
+  const { page, apiOrigins } = await openPage('http://[::1]:3000');
+  await chooseUser(page, `ipv6-${RUN}`);
+  await page.getByRole('button', { name: 'Open wallet' }).click();
+  await waitForText(page.getByTestId('balance'), '0.00 ₽');
+  assert.equal([...apiOrigins], ['http://[::1]:8080']);
   await page.context().close();
 });
 

@@ -4,6 +4,7 @@ import {
   GATEWAY_TEMPLATE,
   UI_TEMPLATE,
   gatewayValues,
+  listenOnIpv6Too,
   nativeNginxConf,
   renderTemplate,
   renderTemplateFile,
@@ -109,6 +110,12 @@ nginx('CORS: the UI port on any loopback, private network or local name, and COR
     'https://shop.example.com:8443',
   ])
     assert.not.ok(corsAllows(rendered, origin), `${origin} is refused`);
+});
+
+nginx('natively both servers listen on IPv6 as well, so http://[::1]:3000 works too', () => {
+  const conf = listenOnIpv6Too(renderTemplateFile(UI_TEMPLATE, uiValues(config)));
+  assert.match(conf, /^ {4}listen 3000;\n {4}listen \[::\]:3000;$/m);
+  assert.is([...conf.matchAll(/^\s*listen /gm)].length, 2);
 });
 
 nginx('the main nginx.conf includes every server block and keeps its pid and temp files in the folder', () => {
