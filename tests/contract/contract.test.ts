@@ -457,6 +457,65 @@ test('Idempotency-Key: replay, reuse, concurrency, refusals store nothing, one k
   settle();
 });
 
+test('?user_id= on a wallet: its owner as without it; another user gets 404 as for no wallet, and nothing changes', async () => {
+  const opened = await openWallet('contract-owner');
+  const bill = opened.json.bill_id as string;
+  const topped = await send('POST', `/payments/add/${bill}?user_id=contract-owner`, {
+    body: '{"amount": 10}',
+    headers: { Origin: UI_ORIGIN },
+  });
+  expect("the owner's top-up", topped, 200);
+  assert.is(topped.json.balance, 10);
+  const read = await send('GET', `/payments/balance/${bill}?user_id=contract-owner`, {
+    headers: { Origin: UI_ORIGIN },
+  });
+  expect("the owner's balance", read, 200);
+  assert.equal(read.json, topped.json);
+  expect("HEAD the owner's balance", await send('HEAD', `/payments/balance/${bill}?user_id=contract-owner`), 200);
+
+  const unknown = await send('GET', '/payments/balance/01a21300-0000-7000-8000-00000000dead');
+  for (const [what, path, request] of [
+    ['balance', `/payments/balance/${bill}?user_id=contract-alice`, {}],
+    ['top-up', `/payments/add/${bill}?user_id=contract-alice`, { body: '{"amount": 5}' }],
+    [
+      'top-up with a key',
+      `/payments/add/${bill}?user_id=contract-alice`,
+      { body: '{"amount": 5}', headers: { 'Idempotency-Key': 'owner-idem' } },
+    ],
+  ] as const) {
+    const method = what === 'balance' ? 'GET' : 'POST';
+    const refused = await send(method, path, request);
+    expect(`${what} as another user`, refused, 404, 'ACCOUNT_NOT_FOUND');
+    assert.is(
+      refused.json?.error?.message,
+      unknown.json.error.message.replace('01a21300-0000-7000-8000-00000000dead', bill),
+      'worded as for a wallet that does not exist',
+    );
+  }
+  // The refusal stored nothing under the key; the owner's request takes it, and a retry naming another user is another request.
+  const keyed = await send('POST', `/payments/add/${bill}?user_id=contract-owner`, {
+    body: '{"amount": 5}',
+    headers: { 'Idempotency-Key': 'owner-idem' },
+  });
+  expect('the same key, as the owner', keyed, 200);
+  assert.is(keyed.headers.get('idempotent-replayed'), null);
+  expect(
+    'the key again, naming another user',
+    await send('POST', `/payments/add/${bill}?user_id=contract-alice`, {
+      body: '{"amount": 5}',
+      headers: { 'Idempotency-Key': 'owner-idem' },
+    }),
+    422,
+    'IDEMPOTENCY_KEY_REUSED',
+  );
+  assert.is(
+    (await send('GET', `/payments/balance/${bill}`)).json.balance,
+    15,
+    "only the owner's top-ups were credited",
+  );
+  settle();
+});
+
 test('hostile input is refused with the documented error, and changes nothing', async () => {
   const alice = wallets['contract-alice']!;
   const rich = wallets['contract-rich']!;
@@ -707,6 +766,31 @@ test('hostile input is refused with the documented error, and changes nothing', 
     rows.push(['an unknown order', 'GET', `/orders/status/${id}`, 404, 'ORDER_NOT_FOUND']);
   }
   rows.push(['HEAD an unknown wallet', 'HEAD', `/payments/balance/${unknownId}`, 404]);
+  // ?user_id= of another user: as an unknown wallet; malformed: 400.
+  for (const user of ['contract-rich', 'contract-ALICE', 'nobody-at-all']) {
+    rows.push([`another user's wallet`, 'GET', `/payments/balance/${alice}?user_id=${user}`, 404, 'ACCOUNT_NOT_FOUND']);
+    rows.push(["HEAD another user's wallet", 'HEAD', `/payments/balance/${alice}?user_id=${user}`, 404]);
+    rows.push([
+      `top up another user's wallet`,
+      'POST',
+      `/payments/add/${alice}?user_id=${user}`,
+      404,
+      'ACCOUNT_NOT_FOUND',
+      { body: '{"amount": 5}' },
+    ]);
+  }
+  for (const [what, user] of [...badUsers, ['empty', '']]) {
+    rows.push([`?user_id= ${what}`, 'GET', `/payments/balance/${alice}?user_id=${user}`, 400, 'INVALID_USER_ID']);
+    rows.push([
+      `?user_id= ${what}`,
+      'POST',
+      `/payments/add/${alice}?user_id=${user}`,
+      400,
+      'INVALID_USER_ID',
+      { body: '{"amount": 5}' },
+    ]);
+  }
+  rows.push(['HEAD with a bad ?user_id=', 'HEAD', `/payments/balance/${alice}?user_id=%20`, 400]);
   rows.push(['HEAD an unknown order', 'HEAD', `/orders/status/${unknownId}`, 404]);
   // The wallet limit.
   rows.push([
