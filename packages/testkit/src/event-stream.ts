@@ -9,7 +9,8 @@ export interface ServerSentEvent {
 export interface EventStreamEnd {
   /** The response's status, or 0 if no response came (nothing listened, or the connection broke first). */
   status: number;
-  contentType: string | null;
+  /** The response's headers (none without a response). */
+  headers: Headers;
   /** The body of a refusal (a status other than 200); empty for a stream. */
   refusal: string;
 }
@@ -39,11 +40,11 @@ export async function readEventStream(
       signal: options.signal,
     });
   } catch {
-    return { status: 0, contentType: null, refusal: '' };
+    return { status: 0, headers: new Headers(), refusal: '' };
   }
-  const contentType = response.headers.get('content-type');
+  const { headers } = response;
   if (response.status !== 200 || !response.body)
-    return { status: response.status, contentType, refusal: await response.text().catch(() => '') };
+    return { status: response.status, headers, refusal: await response.text().catch(() => '') };
   options.onOpen?.();
   const decoder = new TextDecoder();
   let buffered = '';
@@ -61,7 +62,7 @@ export async function readEventStream(
   } catch {
     // The connection broke (the server died) or the reader was aborted: the stream has ended either way.
   }
-  return { status: 200, contentType, refusal: '' };
+  return { status: 200, headers, refusal: '' };
 }
 
 function parseEvent(block: string): ServerSentEvent | undefined {
