@@ -3,7 +3,16 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { gateway, startStack, waitFor, type RawRequest, type Stack } from '@gozon/testkit';
+import {
+  GATEWAY,
+  gateway,
+  readEventStream,
+  startStack,
+  waitFor,
+  type RawRequest,
+  type ServerSentEvent,
+  type Stack,
+} from '@gozon/testkit';
 import { Contract, SPEC_FILE, UI_ORIGIN, safeJson, snippet } from './openapi-contract.ts';
 
 // full-openapi.yaml enforced through the gateway on :8080: the system scenario,
@@ -153,6 +162,7 @@ test('the spec is valid OpenAPI 3.1, its examples conform, and it lists every ro
   }
   for (const [file, mount] of [
     ['orders-api/src/orders-routes.ts', '/orders'],
+    ['orders-api/src/order-events-routes.ts', '/orders/events'],
     ['payments-api/src/payments-routes.ts', '/payments'],
   ] as const) {
     const source = readFileSync(resolve(ROOT, file), 'utf8');
@@ -958,6 +968,77 @@ test('hostile input is refused with the documented error, and changes nothing', 
     if (after.orders[user] !== count)
       problems.push(`the refused requests changed the order count of ${user}: ${count} → ${after.orders[user]}`);
   }
+  settle();
+});
+
+test('order events stream through :8080: each event is an Order by the spec, live and on reconnect', async () => {
+  expect('a malformed user id', await send('GET', '/orders/events/-bad'), 400, 'INVALID_USER_ID');
+  const user = 'contract-stream';
+  const received: ServerSentEvent[] = [];
+  const stop = new AbortController();
+  let opened = false;
+  const follow = (lastEventId?: string) =>
+    readEventStream(`${GATEWAY}/orders/events/${user}`, {
+      ...(lastEventId === undefined ? {} : { lastEventId }),
+      signal: stop.signal,
+      onOpen: () => (opened = true),
+      onEvent: (event) => received.push(event),
+    });
+  const checkEvents = (events: ServerSentEvent[]) => {
+    for (const event of events) {
+      if (event.event !== 'order') problems.push(`an event named ${event.event}, not order`);
+      if (!/^\d+$/.test(event.id ?? '')) problems.push(`an event id ${event.id} is not milliseconds`);
+      for (const problem of contract.validate('/components/schemas/Order', safeJson(event.data)))
+        problems.push(`event data ${snippet(event.data)}: ${problem}`);
+    }
+  };
+  const streaming = follow();
+  try {
+    await waitFor('the stream to open', async () => opened);
+    // No wallet: the order is refused by payments, and its CANCELLED comes pushed through the gateway.
+    const placed = await placeOrder(user, { amount: 5, description: 'pushed' });
+    expect('place an order to follow', placed, 201);
+    const final = await waitFor('the pushed final status', async () =>
+      received.find((event) => (safeJson(event.data) as { order_id?: string })?.order_id === placed.json.order_id),
+    );
+    assert.equal(
+      safeJson(final.data),
+      await finalOrder(placed.json.order_id),
+      'the event is the order as /status has it',
+    );
+  } finally {
+    stop.abort();
+  }
+  const ended = await streaming;
+  problems.push(
+    ...contract.check({
+      method: 'GET',
+      path: `/orders/events/${user}`,
+      requestHeaders: {},
+      status: ended.status,
+      headers: ended.headers,
+      text: '',
+    }),
+  );
+  checkEvents(received);
+
+  // A reconnect with the last id gets that order again (the catch-up), nothing lost.
+  const lastId = received.at(-1)?.id;
+  received.length = 0;
+  opened = false;
+  const again = new AbortController();
+  const reconnecting = readEventStream(`${GATEWAY}/orders/events/${user}`, {
+    ...(lastId === undefined ? {} : { lastEventId: lastId }),
+    signal: again.signal,
+    onEvent: (event) => received.push(event),
+  });
+  try {
+    await waitFor('the catch-up after Last-Event-ID', async () => received.length > 0);
+  } finally {
+    again.abort();
+  }
+  await reconnecting;
+  checkEvents(received);
   settle();
 });
 
