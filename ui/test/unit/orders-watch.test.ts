@@ -123,8 +123,11 @@ const cancelled = (o: Order, reason: Order['cancelReason'] = 'INSUFFICIENT_FUNDS
   cancelReason: reason,
 });
 
-/** The page's orders with everything faked; `list` is what GET /orders/orders answers next. */
-async function startWatch(list: Order[]) {
+/**
+ * The page's orders with everything faked; `list` is what GET /orders/orders
+ * answers next, once `gate` (when given) has opened.
+ */
+async function startWatch(list: Order[], gate?: Promise<void>) {
   const clock = fakeClock();
   const sources: FakeSource[] = [];
   const seen: WatchState[] = [];
@@ -136,6 +139,7 @@ async function startWatch(list: Order[]) {
     async listOrders(userId: string) {
       assert.is(userId, USER);
       api.listed += 1;
+      await gate;
       if (api.failing) throw new Error('no answer');
       return api.list.map((o) => ({ ...o }));
     },
@@ -173,6 +177,13 @@ async function startWatch(list: Order[]) {
   };
 }
 
+/** startWatch with the feed open. */
+async function startLive(list: Order[]) {
+  const page = await startWatch(list);
+  page.source().open();
+  return page;
+}
+
 const machine = suite('the orders state machine (fake EventSource, fake clock)');
 
 machine('the feed goes to the orders events of the user, through the API address', async () => {
@@ -184,8 +195,7 @@ machine('the feed goes to the orders events of the user, through the API address
 
 machine('connected: nothing is polled, however long an order stays NEW', async () => {
   const lamp = order('a lamp');
-  const page = await startWatch([lamp]);
-  page.source().open();
+  const page = await startLive([lamp]);
   assert.is(page.watch.state().live, true);
   assert.equal(page.rows(), ['a lamp:NEW']);
   await page.clock.advance(POLL_MS * 20);
@@ -195,8 +205,7 @@ machine('connected: nothing is polled, however long an order stays NEW', async (
 
 machine('an error on the feed: polling every POLL_MS while an order is NEW, until the feed is back', async () => {
   const lamp = order('a lamp');
-  const page = await startWatch([lamp]);
-  page.source().open();
+  const page = await startLive([lamp]);
   page.source().drop();
   assert.is(page.watch.state().live, false);
   await page.clock.advance(POLL_MS * 3);
@@ -254,8 +263,7 @@ machine('an order event replaces its row in place, and its settling is told once
   const book = order('a book', 'FINISHED');
   const lamp = order('a lamp');
   const sofa = order('a sofa');
-  const page = await startWatch([sofa, lamp, book]);
-  page.source().open();
+  const page = await startLive([sofa, lamp, book]);
   page.source().send(paid(lamp));
   assert.equal(page.rows(), ['a sofa:NEW', 'a lamp:FINISHED', 'a book:FINISHED']);
   page.source().send(cancelled(sofa));
@@ -270,8 +278,7 @@ machine('an order event replaces its row in place, and its settling is told once
 
 machine('duplicates and out-of-order events never move a final order back, nor tell it twice', async () => {
   const lamp = order('a lamp');
-  const page = await startWatch([lamp]);
-  page.source().open();
+  const page = await startLive([lamp]);
   page.source().send(paid(lamp));
   page.source().send(lamp); // an older event, late
   page.source().send(paid(lamp)); // the catch-up after a reconnect
@@ -289,8 +296,7 @@ machine('duplicates and out-of-order events never move a final order back, nor t
 
 machine('an order settled before the answer to its POST: shown, told once, not moved back', async () => {
   const book = order('a book', 'FINISHED');
-  const page = await startWatch([book]);
-  page.source().open();
+  const page = await startLive([book]);
   const lamp = order('a lamp');
   page.source().send(cancelled(lamp, 'NO_ACCOUNT'));
   page.watch.addPlaced([lamp]);
@@ -300,8 +306,7 @@ machine('an order settled before the answer to its POST: shown, told once, not m
 });
 
 machine('a placed order stays while lists without it arrive, then the feed settles it', async () => {
-  const page = await startWatch([]);
-  page.source().open();
+  const page = await startLive([]);
   const lamp = order('a lamp');
   page.watch.addPlaced([lamp]);
   await page.watch.refresh(); // a list sent before the order was committed
@@ -313,45 +318,23 @@ machine('a placed order stays while lists without it arrive, then the feed settl
 });
 
 machine('events before the first list are kept for it, and a first load tells nothing', async () => {
-  let answer: (orders: Order[]) => void = () => {};
+  let letAnswer = () => {};
   const lamp = order('a lamp');
   const book = order('a book');
-  const sources: FakeSource[] = [];
-  const settled: SettledOrder[] = [];
-  const watch = watchOrders({
-    api: { listOrders: () => new Promise<Order[]>((done) => (answer = done)) },
-    userId: USER,
-    openStream: (handlers) =>
-      openOrderStream({
-        baseUrl: BASE,
-        userId: USER,
-        ...handlers,
-        createSource: (url) => {
-          const source = new FakeSource(url);
-          sources.push(source);
-          return source;
-        },
-      }),
-    onChange: () => {},
-    onSettled: (orders) => settled.push(...orders),
-  });
-  sources[0]!.open();
-  sources[0]!.send(paid(book)); // the feed's catch-up, before the list has come
-  assert.is(watch.state().orders, null, 'still loading');
-  answer([lamp, book]);
+  const page = await startWatch([lamp, book], new Promise<void>((done) => (letAnswer = done)));
+  page.source().open();
+  page.source().send(paid(book)); // the feed's catch-up, before the list has come
+  assert.is(page.rows(), null, 'still loading');
+  letAnswer();
   await settle();
-  assert.equal(
-    watch.state().orders?.map((o) => `${o.description}:${o.status}`),
-    ['a book:FINISHED', 'a lamp:NEW'],
-  );
-  assert.equal(settled, []);
-  watch.stop();
+  assert.equal(page.rows(), ['a book:FINISHED', 'a lamp:NEW']);
+  assert.equal(page.settled, []);
+  page.watch.stop();
 });
 
 machine('an event the page cannot read is skipped', async () => {
   const lamp = order('a lamp');
-  const page = await startWatch([lamp]);
-  page.source().open();
+  const page = await startLive([lamp]);
   page.source().sendData('not json');
   page.source().sendData(JSON.stringify({ order_id: 'x' }));
   assert.equal(page.rows(), ['a lamp:NEW']);
