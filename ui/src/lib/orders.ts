@@ -48,10 +48,9 @@ export function laterOf(known: Order | undefined, incoming: Order): Order {
  * Orders final in `after` that the page saw settle: NEW in `before`, or not
  * shown at all and placed after every order shown (an order whose settled
  * status arrived before the answer to its POST). Older orders that simply were
- * not listed settle nothing, and neither does a first load (`before` empty).
+ * not listed settle nothing (a first load is no news: the caller does not ask).
  */
 export function settledSince(before: readonly Order[], after: readonly Order[]): SettledOrder[] {
-  if (before.length === 0) return [];
   const shown = new Map(before.map((o) => [o.orderId, o]));
   const newest = before.reduce((at, o) => (o.createdAt > at ? o.createdAt : at), '');
   return after.filter(isFinal).filter((o) => {

@@ -305,6 +305,16 @@ machine('an order settled before the answer to its POST: shown, told once, not m
   page.watch.stop();
 });
 
+machine('the first order of a new user, settled before its POST answer, is told too', async () => {
+  const page = await startLive([]);
+  const lamp = order('a lamp');
+  page.source().send(paid(lamp));
+  page.watch.addPlaced([lamp]);
+  assert.equal(page.rows(), ['a lamp:FINISHED']);
+  assert.equal(page.settled.map(settledText), ["Order 'a lamp' paid — 120.50\u00a0₽"]);
+  page.watch.stop();
+});
+
 machine('a placed order stays while lists without it arrive, then the feed settles it', async () => {
   const page = await startLive([]);
   const lamp = order('a lamp');
