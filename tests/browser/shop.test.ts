@@ -3,19 +3,29 @@
 // this test's own). Screenshots of each screen go to test-artifacts/browser/.
 //   node tests/browser/shop.test.ts
 // Needs PostgreSQL, RabbitMQ, nginx and Debian's chromium (/usr/bin/chromium).
-import { mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { gateway, startStack, waitFor, type Stack } from '@gozon/testkit';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { gateway, waitFor, type Stack } from '@gozon/testkit';
+import {
+  chooseUser,
+  DESKTOP,
+  orderRow,
+  placeOrder,
+  ROOT,
+  shot as shotIn,
+  startShop,
+  statusOf,
+  textOf,
+  topUp,
+  UI,
+  waitForText,
+} from './shop-page.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const UI = (process.env.TEST_UI_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
 const ARTIFACTS = join(ROOT, 'test-artifacts/browser');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const shot = (target: Page, name: string, fullPage = true) => shotIn(target, ARTIFACTS, name, fullPage);
 const RUN = Date.now().toString(36);
-const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 800 };
 
 const shop = suite('the shop in a browser');
@@ -33,57 +43,6 @@ const users = {
   burst: `burst-${RUN}`,
   lost: `lost-${RUN}`,
 };
-
-/** Text as a person reads it: every run of spaces (no-break ones too) as one space. */
-const plain = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim();
-
-async function textOf(locator: Locator) {
-  return plain(await locator.textContent());
-}
-
-async function waitForText(locator: Locator, expected: RegExp | string, timeoutMs = 15_000) {
-  return waitFor(
-    `${locator.toString()} to read ${expected}`,
-    async () => {
-      const text = await textOf(locator);
-      const ok = typeof expected === 'string' ? text === expected : expected.test(text);
-      return ok ? text : undefined;
-    },
-    timeoutMs,
-  );
-}
-
-async function shot(target: Page, name: string, fullPage = true) {
-  // A full page from the top, so the sticky orders card sits where it starts.
-  if (fullPage) await target.evaluate('window.scrollTo(0, 0)');
-  await target.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage, animations: 'disabled' });
-}
-
-function orderRow(target: Page, description: string) {
-  return target.locator('[data-order-id]').filter({ hasText: description });
-}
-
-async function statusOf(target: Page, description: string) {
-  return orderRow(target, description).first().getAttribute('data-status');
-}
-
-async function chooseUser(target: Page, userId: string) {
-  const field = target.getByLabel(/^(User name|Switch to another user)$/);
-  await field.fill(userId);
-  await field.press('Enter');
-  await waitForText(target.getByTestId('current-user'), userId);
-}
-
-async function topUp(target: Page, amount: string) {
-  await target.getByLabel('Top up', { exact: true }).fill(amount);
-  await target.getByRole('button', { name: 'Add money' }).click();
-}
-
-async function placeOrder(target: Page, amount: string, description: string) {
-  await target.getByLabel('Amount', { exact: true }).fill(amount);
-  await target.getByLabel('Description').fill(description);
-  await target.getByRole('button', { name: 'Place order' }).click();
-}
 
 async function billIdShown(target: Page) {
   const billId = await target.locator('.wallet-id code').textContent();
@@ -151,16 +110,7 @@ function deferred() {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 shop.before(async () => {
-  rmSync(ARTIFACTS, { recursive: true, force: true });
-  mkdirSync(ARTIFACTS, { recursive: true });
-  stack = await startStack('browser');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  desktop = await browser.newContext({ viewport: DESKTOP, locale: 'en-GB' });
-  page = await desktop.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
+  ({ stack, browser, desktop, page } = await startShop('browser', ARTIFACTS, pageErrors));
 });
 
 shop.after(async () => {
@@ -231,7 +181,12 @@ shop('a person picks a name, opens a wallet, tops it up and an order is paid', a
   assert.is(polls.length, before, `no polling once every order is final (${polls.length - before} more requests)`);
 });
 
-shop('while an order is NEW the page asks about every 500 ms, then stops', async () => {
+shop('without the live feed, while an order is NEW the page asks about every 500 ms, then stops', async () => {
+  // The feed blocked (and the page opened again, so the open one is gone): the page falls back to polling.
+  const feed = '**/orders/events/**';
+  await page.route(feed, (route) => route.abort('connectionrefused'));
+  await page.reload();
+  await waitForText(page.getByTestId('live-indicator'), 'Updating every 0.5 s');
   // Payment takes milliseconds here; hold the order at NEW in the answers for 2 s to watch the watching.
   const lamp = 'a lamp';
   const asked: number[] = [];
@@ -271,6 +226,7 @@ shop('while an order is NEW the page asks about every 500 ms, then stops', async
     assert.is(asked.length, settled, 'and not again once it is final');
   } finally {
     await page.unroute(list);
+    await page.unroute(feed);
   }
 });
 
