@@ -1,5 +1,23 @@
 import { runApiService } from '@gozon/http';
+import type { OrdersDb } from '@gozon/orders';
 import { createApp } from './app.ts';
+import { startOrderChangeFeed } from './order-change-feed.ts';
 import { settings } from './settings.ts';
 
-await runApiService({ service: 'orders-api', settings, createApp });
+const service = 'orders-api';
+
+await runApiService<OrdersDb, typeof settings>({
+  service,
+  settings,
+  createApp: ({ db, logger, config, defer }) => {
+    const changes = startOrderChangeFeed({
+      databaseUrl: config.DATABASE_URL,
+      db,
+      logger,
+      service,
+      connectTimeoutMs: config.DB_CONNECTION_TIMEOUT_MS,
+    });
+    defer(() => changes.stop());
+    return createApp({ db, logger, config, changes });
+  },
+});

@@ -12,4 +12,26 @@ export const settings = {
     'insert statements running at once; orders arriving meanwhile wait and go together',
     { min: 1, max: 200 },
   ),
+  // Live order status (order-events-routes.ts): each open stream holds a connection to this process.
+  ORDER_STREAMS_MAX: integer(5000, 'most event streams open at once on this process; one more is answered 503', {
+    min: 1,
+    max: 100000,
+  }),
+  ORDER_STREAM_HEARTBEAT_MS: integer(
+    15000,
+    'wait between heartbeats on an idle stream; below the gateway read timeout',
+    {
+      min: 1000,
+      max: 50000,
+    },
+  ),
+  ORDER_STREAM_QUEUE_MAX: integer(100, 'events a stream may have waiting for a slow client before it is dropped', {
+    min: 1,
+    max: 10000,
+  }),
+  ORDER_EVENTS_LOOKBACK_MS: integer(
+    60000,
+    'a catch-up also resends changes this long before its Last-Event-ID: longer than a transaction that moves orders lasts',
+    { min: 0, max: 3600000 },
+  ),
 };

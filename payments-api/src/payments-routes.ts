@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { Kysely } from 'kysely';
 import {
   HttpError,
@@ -19,6 +19,15 @@ export function toWalletJson(wallet: Wallet) {
   return { bill_id: wallet.id, user_id: wallet.user_id, balance: toRublesNumber(wallet.balance) };
 }
 
+/**
+ * The optional `?user_id=` of a wallet's routes: the user the caller says owns the wallet, undefined when not given;
+ * 400 INVALID_USER_ID when given and malformed (an empty value included).
+ */
+function optionalOwner(c: Context): string | undefined {
+  const ownerId = c.req.query('user_id');
+  return ownerId === undefined ? undefined : requireUserId(ownerId);
+}
+
 export function paymentsRoutes({ db, logger }: { db: Kysely<PaymentsDb>; logger: Logger }) {
   const payments = new Hono();
 
@@ -34,10 +43,12 @@ export function paymentsRoutes({ db, logger }: { db: Kysely<PaymentsDb>; logger:
 
   payments.post('/add/:bill_id', async (c) => {
     const walletId = requireUuid(c.req.param('bill_id'), 'bill_id');
+    const ownerId = optionalOwner(c);
     const body = await readJsonObject(c, ['amount']);
     const amount = requireAmount(body.amount);
     return idempotent(c, db, async (scope) => {
-      const result = await inTransaction(scope, (trx) => topUp(trx, walletId, amount));
+      // Another user's wallet is answered as an unknown one, and the refusal rolls back the key's claim with it.
+      const result = await inTransaction(scope, (trx) => topUp(trx, walletId, amount, ownerId));
       if ('refused' in result) {
         if (result.refused === 'NO_WALLET') throw new HttpError(404, 'ACCOUNT_NOT_FOUND', `no wallet ${walletId}`);
         throw new HttpError(
@@ -54,7 +65,7 @@ export function paymentsRoutes({ db, logger }: { db: Kysely<PaymentsDb>; logger:
 
   payments.get('/balance/:bill_id', async (c) => {
     const walletId = requireUuid(c.req.param('bill_id'), 'bill_id');
-    const wallet = await findWallet(db, walletId);
+    const wallet = await findWallet(db, walletId, optionalOwner(c));
     if (!wallet) throw new HttpError(404, 'ACCOUNT_NOT_FOUND', `no wallet ${walletId}`);
     return c.json(toWalletJson(wallet));
   });

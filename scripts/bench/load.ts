@@ -1,7 +1,10 @@
 // The load: wallets to pay from, then orders through the gateway on :8080,
 // either back to back on a fixed number of connections (the maximum rate) or
 // open loop at a fixed rate, recording when each request went out, how long it
-// took and how it ended.
+// took and how it ended. Not testkit's gateway client, on purpose: the load
+// generator shares the machine it measures, so it posts with node:http on a
+// keep-alive agent of its own, the cheapest client per request, and parses
+// nothing it does not count.
 import http from 'node:http';
 
 /** Requests in flight at most: an open-loop phase skips (and counts) what it would send beyond. */

@@ -7,15 +7,25 @@
 //   node tests/browser/address.test.ts
 // Needs PostgreSQL, RabbitMQ, nginx and Debian's chromium (/usr/bin/chromium).
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { gateway, startStack, waitFor, type Stack } from '@gozon/testkit';
-import { chooseUser, orderRow, placeOrder, statusOf, topUp, waitForText } from './shop-page.ts';
+import {
+  chooseUser,
+  DESKTOP,
+  launchChromium,
+  orderRow,
+  placeOrder,
+  ROOT,
+  shot,
+  statusOf,
+  topUp,
+  waitForText,
+} from './shop-page.ts';
 
-const ARTIFACTS = join(resolve(import.meta.dirname, '../..'), 'test-artifacts/browser');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(ROOT, 'test-artifacts/browser-address');
 const RUN = Date.now().toString(36);
 /** A name that is not local and not in CORS_ORIGIN, resolved by this browser alone to this machine. */
 const FOREIGN_HOST = 'shop.example';
@@ -28,7 +38,7 @@ const pageErrors: string[] = [];
 
 /** A fresh page, and the origins of the API calls it makes. */
 async function openPage(url: string): Promise<{ page: Page; apiOrigins: Set<string> }> {
-  const context = await browser!.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
+  const context = await browser!.newContext({ viewport: DESKTOP, locale: 'en-GB' });
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
   const apiOrigins = new Set<string>();
@@ -43,16 +53,7 @@ async function openPage(url: string): Promise<{ page: Page; apiOrigins: Set<stri
 address.before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   stack = await startStack('address');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      `--host-resolver-rules=MAP ${FOREIGN_HOST} 127.0.0.1`,
-    ],
-  });
+  browser = await launchChromium([`--host-resolver-rules=MAP ${FOREIGN_HOST} 127.0.0.1`]);
 });
 
 address.after(async () => {
@@ -72,7 +73,7 @@ address('opened at http://127.0.0.1:3000, the shop calls the gateway there and a
   await waitFor('the order to be FINISHED in the UI', async () => (await statusOf(page, 'a lamp')) === 'FINISHED');
   await waitForText(orderRow(page, 'a lamp').getByTestId('order-status'), 'Finished');
   await waitForText(page.getByTestId('balance'), '74.50 ₽', 10_000);
-  await page.screenshot({ path: join(ARTIFACTS, 'address-127.0.0.1.png'), fullPage: true });
+  await shot(page, ARTIFACTS, 'opened-at-127.0.0.1');
 
   assert.equal([...apiOrigins], ['http://127.0.0.1:8080'], 'the API on the host the page was opened at');
   const orders = (await gateway.listOrders(user)).json.orders;
@@ -104,7 +105,7 @@ address('opened at an address the gateway does not allow, the page says CORS ref
   await page.getByRole('button', { name: 'Open wallet' }).click();
   const walletError = await waitForText(page.locator('.card-wallet [role="alert"]'), refused);
   assert.not.match(walletError, /cannot be reached|not known yet/, 'refused, so nothing was sent: no doubt left');
-  await page.screenshot({ path: join(ARTIFACTS, 'address-cors-refused.png'), fullPage: true });
+  await shot(page, ARTIFACTS, 'cors-refused');
 
   assert.ok(apiOrigins.has(`http://${FOREIGN_HOST}:8080`), 'the API on the host the page was opened at');
   await page.context().close();

@@ -1,16 +1,64 @@
-// What a person does and reads on the shop's page, for the browser tests.
-import type { Locator, Page } from 'playwright-core';
-import { waitFor } from '@gozon/testkit';
+// What the browser tests of the shop share: where the UI and Chromium are, and
+// the steps a person takes (pick a name, top up, place an order) and reads
+// (a status, a line of text), written once.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { startStack, waitFor, type Stack } from '@gozon/testkit';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const UI = (process.env.TEST_UI_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Debian's headless Chromium (never a downloaded one), with any more command-line flags given. */
+export function launchChromium(flags: string[] = []): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...flags],
+  });
+}
+
+export const DESKTOP = { width: 1280, height: 900 };
+
+export interface ShopSession {
+  stack: Stack;
+  browser: Browser;
+  /** a desktop-sized context, en-GB */
+  desktop: BrowserContext;
+  page: Page;
+}
+
+/**
+ * A test file's own stack (startStack(label)), Chromium and one desktop page whose
+ * script errors go to pageErrors; artifacts, the screenshot folder, starts empty.
+ */
+export async function startShop(label: string, artifacts: string, pageErrors: string[]): Promise<ShopSession> {
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  const stack = await startStack(label);
+  let browser: Browser | undefined;
+  try {
+    browser = await launchChromium();
+    const desktop = await browser.newContext({ viewport: DESKTOP, locale: 'en-GB' });
+    const page = await desktop.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    return { stack, browser, desktop, page };
+  } catch (error) {
+    // The after hook never sees what was not returned: stop it here, or the run hangs.
+    await browser?.close();
+    await stack.stop();
+    throw error;
+  }
+}
 
 /** Text as a person reads it: every run of spaces (no-break ones too) as one space. */
 export const plain = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim();
 
-/** The locator's text as a person reads it. */
 export async function textOf(locator: Locator) {
   return plain(await locator.textContent());
 }
 
-/** Waits until the locator reads expected (the whole text, or a match), answering what it read. */
+/** Waits until locator reads expected (the whole text, or a match), up to timeoutMs; returns the text. */
 export async function waitForText(locator: Locator, expected: RegExp | string, timeoutMs = 15_000) {
   return waitFor(
     `${locator.toString()} to read ${expected}`,
@@ -23,17 +71,21 @@ export async function waitForText(locator: Locator, expected: RegExp | string, t
   );
 }
 
-/** The rows of Your orders whose text includes description. */
+/** A screenshot as <dir>/<name>.png: the full page from the top, or the viewport. */
+export async function shot(target: Page, dir: string, name: string, fullPage = true) {
+  // A full page from the top, so the sticky orders card sits where it starts.
+  if (fullPage) await target.evaluate('window.scrollTo(0, 0)');
+  await target.screenshot({ path: join(dir, `${name}.png`), fullPage, animations: 'disabled' });
+}
+
 export function orderRow(target: Page, description: string) {
   return target.locator('[data-order-id]').filter({ hasText: description });
 }
 
-/** The status (NEW, FINISHED, CANCELLED) of the first order row with description. */
 export async function statusOf(target: Page, description: string) {
   return orderRow(target, description).first().getAttribute('data-status');
 }
 
-/** Types a user name and presses Enter, until the page says it is that user's. */
 export async function chooseUser(target: Page, userId: string) {
   const field = target.getByLabel(/^(User name|Switch to another user)$/);
   await field.fill(userId);
@@ -41,13 +93,11 @@ export async function chooseUser(target: Page, userId: string) {
   await waitForText(target.getByTestId('current-user'), userId);
 }
 
-/** Fills Top up with amount (as typed, e.g. "500.50") and clicks Add money. */
 export async function topUp(target: Page, amount: string) {
   await target.getByLabel('Top up', { exact: true }).fill(amount);
   await target.getByRole('button', { name: 'Add money' }).click();
 }
 
-/** Fills the order form and clicks Place order. */
 export async function placeOrder(target: Page, amount: string, description: string) {
   await target.getByLabel('Amount', { exact: true }).fill(amount);
   await target.getByLabel('Description').fill(description);

@@ -3,20 +3,29 @@
 // this test's own). Screenshots of each screen go to test-artifacts/browser/.
 //   node tests/browser/shop.test.ts
 // Needs PostgreSQL, RabbitMQ, nginx and Debian's chromium (/usr/bin/chromium).
-import { mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { gateway, startStack, waitFor, type Stack } from '@gozon/testkit';
-import { chooseUser, orderRow, placeOrder, statusOf, textOf, topUp, waitForText } from './shop-page.ts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { gateway, waitFor, type Stack } from '@gozon/testkit';
+import {
+  chooseUser,
+  DESKTOP,
+  orderRow,
+  placeOrder,
+  ROOT,
+  shot as shotIn,
+  startShop,
+  statusOf,
+  textOf,
+  topUp,
+  UI,
+  waitForText,
+} from './shop-page.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const UI = (process.env.TEST_UI_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
 const ARTIFACTS = join(ROOT, 'test-artifacts/browser');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const shot = (target: Page, name: string, fullPage = true) => shotIn(target, ARTIFACTS, name, fullPage);
 const RUN = Date.now().toString(36);
-const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 800 };
 
 const shop = suite('the shop in a browser');
@@ -34,12 +43,6 @@ const users = {
   burst: `burst-${RUN}`,
   lost: `lost-${RUN}`,
 };
-
-async function shot(target: Page, name: string, fullPage = true) {
-  // A full page from the top, so the sticky orders card sits where it starts.
-  if (fullPage) await target.evaluate('window.scrollTo(0, 0)');
-  await target.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage, animations: 'disabled' });
-}
 
 async function billIdShown(target: Page) {
   const billId = await target.locator('.wallet-id code').textContent();
@@ -107,16 +110,7 @@ function deferred() {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 shop.before(async () => {
-  rmSync(ARTIFACTS, { recursive: true, force: true });
-  mkdirSync(ARTIFACTS, { recursive: true });
-  stack = await startStack('browser');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  desktop = await browser.newContext({ viewport: DESKTOP, locale: 'en-GB' });
-  page = await desktop.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
+  ({ stack, browser, desktop, page } = await startShop('browser', ARTIFACTS, pageErrors));
 });
 
 shop.after(async () => {
@@ -187,7 +181,12 @@ shop('a person picks a name, opens a wallet, tops it up and an order is paid', a
   assert.is(polls.length, before, `no polling once every order is final (${polls.length - before} more requests)`);
 });
 
-shop('while an order is NEW the page asks about every 500 ms, then stops', async () => {
+shop('without the live feed, while an order is NEW the page asks about every 500 ms, then stops', async () => {
+  // The feed blocked (and the page opened again, so the open one is gone): the page falls back to polling.
+  const feed = '**/orders/events/**';
+  await page.route(feed, (route) => route.abort('connectionrefused'));
+  await page.reload();
+  await waitForText(page.getByTestId('live-indicator'), 'Updating every 0.5 s');
   // Payment takes milliseconds here; hold the order at NEW in the answers for 2 s to watch the watching.
   const lamp = 'a lamp';
   const asked: number[] = [];
@@ -227,6 +226,7 @@ shop('while an order is NEW the page asks about every 500 ms, then stops', async
     assert.is(asked.length, settled, 'and not again once it is final');
   } finally {
     await page.unroute(list);
+    await page.unroute(feed);
   }
 });
 

@@ -3,7 +3,16 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { gateway, startStack, waitFor, type RawRequest, type Stack } from '@gozon/testkit';
+import {
+  GATEWAY,
+  gateway,
+  readEventStream,
+  startStack,
+  waitFor,
+  type RawRequest,
+  type ServerSentEvent,
+  type Stack,
+} from '@gozon/testkit';
 import { Contract, SPEC_FILE, UI_ORIGIN, safeJson, snippet } from './openapi-contract.ts';
 
 // full-openapi.yaml enforced through the gateway on :8080: the system scenario,
@@ -29,11 +38,27 @@ type Sent = Awaited<ReturnType<typeof send>>;
 let problems: string[] = [];
 let stack: Stack;
 
+/**
+ * Every order in an answer carries `id` as well as `order_id`, the same value (the published contract's name for it):
+ * the spec requires both, but JSON Schema cannot say that they are equal.
+ */
+function aliasProblems(label: string, body: any): string[] {
+  const orders: Array<{ id?: unknown; order_id: unknown }> = Array.isArray(body?.orders)
+    ? body.orders
+    : typeof body?.order_id === 'string'
+      ? [body]
+      : [];
+  return orders
+    .filter((order) => order.id !== order.order_id)
+    .map((order) => `${label}: id ${JSON.stringify(order.id)} is not order_id ${JSON.stringify(order.order_id)}`);
+}
+
 /** One request through the gateway; its exchange is checked against the spec at once. */
 async function send(method: string, path: string, request: RawRequest = {}) {
   try {
     const exchange = await gateway.request(method, path, request);
     problems.push(...contract.check(exchange));
+    problems.push(...aliasProblems(`${method} ${path}`, exchange.json));
     return exchange;
   } catch (error) {
     // The gateway dropped the connection (or fetch refused to send): no HTTP answer at all.
@@ -137,6 +162,7 @@ test('the spec is valid OpenAPI 3.1, its examples conform, and it lists every ro
   }
   for (const [file, mount] of [
     ['orders-api/src/orders-routes.ts', '/orders'],
+    ['orders-api/src/order-events-routes.ts', '/orders/events'],
     ['payments-api/src/payments-routes.ts', '/payments'],
   ] as const) {
     const source = readFileSync(resolve(ROOT, file), 'utf8');
@@ -197,6 +223,11 @@ test('the system scenario: wallet, top-up, orders paid and refused, list, balanc
   );
   expect('place an order', placed, 201);
   assert.equal([placed.json.status, placed.json.amount, placed.json.description], ['NEW', 149.9, 'a book']);
+  assert.is(
+    placed.json.id,
+    placed.json.order_id,
+    'an order carries id, the same as order_id (and so does every order)',
+  );
   const paid = await finalOrder(placed.json.order_id);
   assert.equal([paid.status, paid.cancel_reason], ['FINISHED', null]);
   expect('HEAD status', await send('HEAD', `/orders/status/${placed.json.order_id}`), 200);
@@ -433,6 +464,65 @@ test('Idempotency-Key: replay, reuse, concurrency, refusals store nothing, one k
   for (const id of [order.json.order_id, racing[0]!.json.order_id]) await finalOrder(id);
   const both = await send('GET', '/orders/orders/contract-idem-both');
   for (const o of both.json.orders) await finalOrder(o.order_id);
+  settle();
+});
+
+test('?user_id= on a wallet: its owner as without it; another user gets 404 as for no wallet, and nothing changes', async () => {
+  const opened = await openWallet('contract-owner');
+  const bill = opened.json.bill_id as string;
+  const topped = await send('POST', `/payments/add/${bill}?user_id=contract-owner`, {
+    body: '{"amount": 10}',
+    headers: { Origin: UI_ORIGIN },
+  });
+  expect("the owner's top-up", topped, 200);
+  assert.is(topped.json.balance, 10);
+  const read = await send('GET', `/payments/balance/${bill}?user_id=contract-owner`, {
+    headers: { Origin: UI_ORIGIN },
+  });
+  expect("the owner's balance", read, 200);
+  assert.equal(read.json, topped.json);
+  expect("HEAD the owner's balance", await send('HEAD', `/payments/balance/${bill}?user_id=contract-owner`), 200);
+
+  const unknown = await send('GET', '/payments/balance/01a21300-0000-7000-8000-00000000dead');
+  for (const [what, path, request] of [
+    ['balance', `/payments/balance/${bill}?user_id=contract-alice`, {}],
+    ['top-up', `/payments/add/${bill}?user_id=contract-alice`, { body: '{"amount": 5}' }],
+    [
+      'top-up with a key',
+      `/payments/add/${bill}?user_id=contract-alice`,
+      { body: '{"amount": 5}', headers: { 'Idempotency-Key': 'owner-idem' } },
+    ],
+  ] as const) {
+    const method = what === 'balance' ? 'GET' : 'POST';
+    const refused = await send(method, path, request);
+    expect(`${what} as another user`, refused, 404, 'ACCOUNT_NOT_FOUND');
+    assert.is(
+      refused.json?.error?.message,
+      unknown.json.error.message.replace('01a21300-0000-7000-8000-00000000dead', bill),
+      'worded as for a wallet that does not exist',
+    );
+  }
+  // The refusal stored nothing under the key; the owner's request takes it, and a retry naming another user is another request.
+  const keyed = await send('POST', `/payments/add/${bill}?user_id=contract-owner`, {
+    body: '{"amount": 5}',
+    headers: { 'Idempotency-Key': 'owner-idem' },
+  });
+  expect('the same key, as the owner', keyed, 200);
+  assert.is(keyed.headers.get('idempotent-replayed'), null);
+  expect(
+    'the key again, naming another user',
+    await send('POST', `/payments/add/${bill}?user_id=contract-alice`, {
+      body: '{"amount": 5}',
+      headers: { 'Idempotency-Key': 'owner-idem' },
+    }),
+    422,
+    'IDEMPOTENCY_KEY_REUSED',
+  );
+  assert.is(
+    (await send('GET', `/payments/balance/${bill}`)).json.balance,
+    15,
+    "only the owner's top-ups were credited",
+  );
   settle();
 });
 
@@ -686,6 +776,31 @@ test('hostile input is refused with the documented error, and changes nothing', 
     rows.push(['an unknown order', 'GET', `/orders/status/${id}`, 404, 'ORDER_NOT_FOUND']);
   }
   rows.push(['HEAD an unknown wallet', 'HEAD', `/payments/balance/${unknownId}`, 404]);
+  // ?user_id= of another user: as an unknown wallet; malformed: 400.
+  for (const user of ['contract-rich', 'contract-ALICE', 'nobody-at-all']) {
+    rows.push([`another user's wallet`, 'GET', `/payments/balance/${alice}?user_id=${user}`, 404, 'ACCOUNT_NOT_FOUND']);
+    rows.push(["HEAD another user's wallet", 'HEAD', `/payments/balance/${alice}?user_id=${user}`, 404]);
+    rows.push([
+      `top up another user's wallet`,
+      'POST',
+      `/payments/add/${alice}?user_id=${user}`,
+      404,
+      'ACCOUNT_NOT_FOUND',
+      { body: '{"amount": 5}' },
+    ]);
+  }
+  for (const [what, user] of [...badUsers, ['empty', '']]) {
+    rows.push([`?user_id= ${what}`, 'GET', `/payments/balance/${alice}?user_id=${user}`, 400, 'INVALID_USER_ID']);
+    rows.push([
+      `?user_id= ${what}`,
+      'POST',
+      `/payments/add/${alice}?user_id=${user}`,
+      400,
+      'INVALID_USER_ID',
+      { body: '{"amount": 5}' },
+    ]);
+  }
+  rows.push(['HEAD with a bad ?user_id=', 'HEAD', `/payments/balance/${alice}?user_id=%20`, 400]);
   rows.push(['HEAD an unknown order', 'HEAD', `/orders/status/${unknownId}`, 404]);
   // The wallet limit.
   rows.push([
@@ -853,6 +968,77 @@ test('hostile input is refused with the documented error, and changes nothing', 
     if (after.orders[user] !== count)
       problems.push(`the refused requests changed the order count of ${user}: ${count} → ${after.orders[user]}`);
   }
+  settle();
+});
+
+test('order events stream through :8080: each event is an Order by the spec, live and on reconnect', async () => {
+  expect('a malformed user id', await send('GET', '/orders/events/-bad'), 400, 'INVALID_USER_ID');
+  const user = 'contract-stream';
+  const received: ServerSentEvent[] = [];
+  const stop = new AbortController();
+  let opened = false;
+  const follow = (lastEventId?: string) =>
+    readEventStream(`${GATEWAY}/orders/events/${user}`, {
+      ...(lastEventId === undefined ? {} : { lastEventId }),
+      signal: stop.signal,
+      onOpen: () => (opened = true),
+      onEvent: (event) => received.push(event),
+    });
+  const checkEvents = (events: ServerSentEvent[]) => {
+    for (const event of events) {
+      if (event.event !== 'order') problems.push(`an event named ${event.event}, not order`);
+      if (!/^\d+$/.test(event.id ?? '')) problems.push(`an event id ${event.id} is not milliseconds`);
+      for (const problem of contract.validate('/components/schemas/Order', safeJson(event.data)))
+        problems.push(`event data ${snippet(event.data)}: ${problem}`);
+    }
+  };
+  const streaming = follow();
+  try {
+    await waitFor('the stream to open', async () => opened);
+    // No wallet: the order is refused by payments, and its CANCELLED comes pushed through the gateway.
+    const placed = await placeOrder(user, { amount: 5, description: 'pushed' });
+    expect('place an order to follow', placed, 201);
+    const final = await waitFor('the pushed final status', async () =>
+      received.find((event) => (safeJson(event.data) as { order_id?: string })?.order_id === placed.json.order_id),
+    );
+    assert.equal(
+      safeJson(final.data),
+      await finalOrder(placed.json.order_id),
+      'the event is the order as /status has it',
+    );
+  } finally {
+    stop.abort();
+  }
+  const ended = await streaming;
+  problems.push(
+    ...contract.check({
+      method: 'GET',
+      path: `/orders/events/${user}`,
+      requestHeaders: {},
+      status: ended.status,
+      headers: ended.headers,
+      text: '',
+    }),
+  );
+  checkEvents(received);
+
+  // A reconnect with the last id gets that order again (the catch-up), nothing lost.
+  const lastId = received.at(-1)?.id;
+  received.length = 0;
+  opened = false;
+  const again = new AbortController();
+  const reconnecting = readEventStream(`${GATEWAY}/orders/events/${user}`, {
+    ...(lastId === undefined ? {} : { lastEventId: lastId }),
+    signal: again.signal,
+    onEvent: (event) => received.push(event),
+  });
+  try {
+    await waitFor('the catch-up after Last-Event-ID', async () => received.length > 0);
+  } finally {
+    again.abort();
+  }
+  await reconnecting;
+  checkEvents(received);
   settle();
 });
 

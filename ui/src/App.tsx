@@ -9,12 +9,16 @@ import {
   type StorageLike,
   type UsersState,
 } from './lib/users.ts';
+import { settledText, type SettledOrder } from './lib/orders.ts';
+import { notifyWhenHidden } from './lib/notifications.ts';
 import { useOrders } from './useOrders.ts';
+import { useToasts } from './useToasts.ts';
 import { UserPanel } from './components/UserPanel.tsx';
 import { WalletPanel, type WalletState } from './components/WalletPanel.tsx';
 import { OrderForm, type OrderRequest } from './components/OrderForm.tsx';
 import { OrdersList } from './components/OrdersList.tsx';
 import { BurstPanel } from './components/BurstPanel.tsx';
+import { Toasts } from './components/Toast.tsx';
 
 function browserStorage(): StorageLike | null {
   try {
@@ -124,7 +128,17 @@ function Shop({ api, userId, walletId, onWalletOpened, onWalletGone }: ShopProps
     void loadWallet();
   }, [loadWallet]);
 
-  const orders = useOrders(api, userId, () => void loadWallet());
+  const toasts = useToasts();
+  // An order settled: its row has changed already; the balance may have too, and the person is told.
+  const onSettled = (settled: SettledOrder[]) => {
+    void loadWallet();
+    for (const order of settled) {
+      const text = settledText(order);
+      toasts.show(text);
+      notifyWhenHidden(text);
+    }
+  };
+  const orders = useOrders(api, userId, onSettled);
 
   const openWallet = async (action: Write) => {
     const opened = await api.openWallet(userId, action);
@@ -159,6 +173,7 @@ function Shop({ api, userId, walletId, onWalletOpened, onWalletGone }: ShopProps
         orders={orders.orders}
         error={orders.error}
         pending={orders.pending}
+        live={orders.live}
         onRetry={() => void orders.refresh().catch(() => undefined)}
       />
       <BurstPanel
@@ -170,6 +185,7 @@ function Shop({ api, userId, walletId, onWalletOpened, onWalletGone }: ShopProps
         addPlaced={orders.addPlaced}
         onWallet={showWallet}
       />
+      <Toasts toasts={toasts.toasts} onDismiss={toasts.dismiss} />
     </>
   );
 }

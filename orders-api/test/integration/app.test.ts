@@ -54,6 +54,7 @@ stored(
     assert.is(order.description, 'green tea', 'the description is stored trimmed');
     assert.equal(body, {
       order_id: order.id,
+      id: order.id,
       user_id: 'alice',
       amount: 149.9,
       description: 'green tea',

@@ -12,6 +12,7 @@ import {
   logFatalErrors,
   readConfig,
   startRetention,
+  type Closer,
   type Config,
   type Logger,
 } from '@gozon/platform';
@@ -56,7 +57,8 @@ export function apiSettings(database: string, port: number) {
 export async function runApiService<DB extends IdempotencyTables, S extends ReturnType<typeof apiSettings>>(options: {
   service: string;
   settings: S;
-  createApp: (deps: { db: Kysely<DB>; logger: Logger; config: Config<S> }) => Hono;
+  /** `defer` registers what the app holds open (its streams) to close once the server takes no more connections. */
+  createApp: (deps: { db: Kysely<DB>; logger: Logger; config: Config<S>; defer: (closer: Closer) => void }) => Hono;
 }): Promise<void> {
   const serviceConfig = readConfig(options.settings);
   // S extends the shared settings, so these are there; TypeScript cannot see through Config<S> to tell.
@@ -67,8 +69,15 @@ export async function runApiService<DB extends IdempotencyTables, S extends Retu
   const pool = createPool(config, (error) => logger.warn('db.connection_lost', { error }), options.service);
   const db = createDb<DB>(pool);
   shutdown.defer(() => db.destroy());
-  const server = await listen(options.createApp({ db, logger, config: serviceConfig }), config.PORT);
-  shutdown.defer(() => server.close());
+  const appClosers: Closer[] = [];
+  const app = options.createApp({ db, logger, config: serviceConfig, defer: (closer) => appClosers.push(closer) });
+  const server = await listen(app, config.PORT);
+  shutdown.defer(async () => {
+    const closed = server.close();
+    // server.close() waits for every connection to end, and a stream never ends by itself.
+    for (const close of appClosers.reverse()) await close();
+    await closed;
+  });
   // Every replica purges; each skips the keys another one's purge holds.
   const retention = startRetention(
     [

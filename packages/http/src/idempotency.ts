@@ -111,6 +111,22 @@ export interface IdempotentResult {
 }
 
 /**
+ * SHA-256 of what makes a request this request: method, path, query and the body as sent. The query counts (a
+ * top-up's `?user_id=` decides whose wallet may be credited, so a retry naming another user must not replay the
+ * first answer); its parameters are sorted, so their order does not, and a request without one hashes as it did
+ * before queries were part of it.
+ */
+async function hashRequest(c: Context): Promise<string> {
+  const query = new URL(c.req.url).searchParams;
+  query.sort();
+  const search = query.size > 0 ? `?${query.toString()}` : '';
+  return createHash('sha256')
+    .update(`${c.req.method} ${c.req.path}${search}\n`)
+    .update(await c.req.text())
+    .digest('hex');
+}
+
+/**
  * Runs a POST's operation at most once per Idempotency-Key: with the header, in
  * a transaction with the key's claim and stored response; without it, simply on
  * db, so an operation that is one statement costs one round trip (an operation
@@ -135,10 +151,7 @@ export async function idempotent<DB extends IdempotencyTables>(
       'Idempotency-Key must be 1-255 printable ASCII characters without spaces',
     );
   }
-  const requestHash = createHash('sha256')
-    .update(`${c.req.method} ${c.req.path}\n`)
-    .update(await c.req.text())
-    .digest('hex');
+  const requestHash = await hashRequest(c);
   return db.transaction().execute(async (trx) => {
     if (!(await claimKey(view(trx), key, requestHash))) {
       const stored = await findKey(view(trx), key);

@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { PAYMENT_SUCCEEDED, type PaymentResult } from '@gozon/contracts';
+import { ORDER_CHANGED_CHANNEL, ORDER_CHANGES_PER_NOTIFY } from './order-changes.ts';
 import type { OrdersDb } from './schema.ts';
 
 /** Locks the batch's orders that are still NEW, in id order, so concurrent batches cannot deadlock. */
@@ -23,16 +24,27 @@ async function finishOrders(trx: Transaction<OrdersDb>, results: PaymentResult[]
         : sql`(${r.order_id}::uuid, 'CANCELLED', ${r.reason}::text)`,
     ),
   );
+  // The same statement tells the orders-api replicas (ORDER_CHANGED_CHANNEL): PostgreSQL
+  // delivers a NOTIFY only once its transaction commits, and drops it with a rollback.
+  // One NOTIFY per ORDER_CHANGES_PER_NOTIFY orders, not one per order.
   await sql`
-    update "order" set status = result.status, cancel_reason = result.reason, updated_at = now()
-    from (values ${values}) as result (id, status, reason)
-    where "order".id = result.id and "order".status = 'NEW'`.execute(trx);
+    with moved as (
+      update "order" set status = result.status, cancel_reason = result.reason, updated_at = now()
+      from (values ${values}) as result (id, status, reason)
+      where "order".id = result.id and "order".status = 'NEW'
+      returning "order".id, "order".user_id
+    ), numbered as (
+      select id, user_id, (row_number() over () - 1) / ${ORDER_CHANGES_PER_NOTIFY} as chunk from moved
+    )
+    select pg_notify(${ORDER_CHANGED_CHANNEL}, string_agg(user_id || ' ' || id, E'\n'))
+    from numbered group by chunk`.execute(trx);
 }
 
 /**
  * Moves NEW orders to FINISHED or CANCELLED, a batch in two statements. Final
  * states never change: a result for an order that is no longer NEW (or is
- * unknown) updates nothing. Returns the ids of the orders it moved.
+ * unknown) updates nothing. Each moved order is announced on ORDER_CHANGED_CHANNEL
+ * (order-changes.ts), delivered after the commit. Returns the ids of the orders it moved.
  */
 export async function applyPaymentResults(trx: Transaction<OrdersDb>, results: PaymentResult[]): Promise<Set<string>> {
   const first = new Map<string, PaymentResult>();

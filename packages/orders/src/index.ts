@@ -4,3 +4,4 @@ export * from './place-order.ts';
 export * from './find-orders.ts';
 export * from './apply-payment-result.ts';
 export * from './description.ts';
+export * from './order-changes.ts';

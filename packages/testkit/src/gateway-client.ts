@@ -21,6 +21,8 @@ export interface WalletJson {
 
 export interface OrderJson {
   order_id: string;
+  /** The same as order_id: the name the assignment's published contract uses. */
+  id: string;
   user_id: string;
   /** Rubles. */
   amount: number;

@@ -13,3 +13,4 @@ export * from './stub-db.ts';
 export * from './count-statements.ts';
 export * from './error-shape.ts';
 export * from './fault-proxy.ts';
+export * from './event-stream.ts';

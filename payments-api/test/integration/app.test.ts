@@ -20,10 +20,14 @@ function setup() {
   return { app: createApp({ db, logger: createLogger('test', 'error') }), statements };
 }
 
-async function post(app: Hono, path: string, body?: string): Promise<Response> {
+async function post(app: Hono, path: string, body?: string, key?: string): Promise<Response> {
   return app.request(path, {
     method: 'POST',
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body }),
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(key === undefined ? {} : { 'idempotency-key': key }),
+    },
+    body,
   });
 }
 
@@ -143,5 +147,72 @@ stored('a top-up past the most a wallet may hold is 409 BALANCE_LIMIT, and no le
     ledger: [{ kind: 'deposit', amount: MAX_KOPECKS }],
   });
 });
+
+stored('?user_id= of the owner: the balance and the top-up answer as without it', async () => {
+  const billId = await walletWith('owner', 10000n);
+  const { app } = setup();
+  const read = await app.request(`/payments/balance/${billId}?user_id=owner`);
+  assert.is(read.status, 200);
+  assert.equal(await read.json(), { bill_id: billId, user_id: 'owner', balance: 100 });
+  const topped = await post(app, `/payments/add/${billId.toUpperCase()}?user_id=owner`, '{"amount":5}');
+  assert.is(topped.status, 200);
+  assert.equal(await topped.json(), { bill_id: billId, user_id: 'owner', balance: 105 });
+  assert.equal(await storedWallet(billId), {
+    balance: 10500n,
+    ledger: [
+      { kind: 'deposit', amount: 10000n },
+      { kind: 'deposit', amount: 500n },
+    ],
+  });
+});
+
+stored(
+  '?user_id= of another user: 404 ACCOUNT_NOT_FOUND worded as for an unknown wallet, and nothing is credited',
+  async () => {
+    const billId = await walletWith('victim', 10000n);
+    const { app } = setup();
+    const unknown = await app.request(`/payments/balance/${UNKNOWN_BILL}`);
+    const unknownMessage = await expectError(unknown, 404, 'ACCOUNT_NOT_FOUND');
+    for (const other of ['mallory', 'Victim', 'victim2']) {
+      const read = await expectError(
+        await app.request(`/payments/balance/${billId}?user_id=${other}`),
+        404,
+        'ACCOUNT_NOT_FOUND',
+      );
+      assert.is(
+        read,
+        unknownMessage.replace(UNKNOWN_BILL, billId),
+        'the same words as for a wallet that does not exist',
+      );
+      const top = await expectError(
+        await post(app, `/payments/add/${billId}?user_id=${other}`, '{"amount":5}'),
+        404,
+        'ACCOUNT_NOT_FOUND',
+      );
+      assert.is(top, read);
+    }
+    assert.equal(await storedWallet(billId), { balance: 10000n, ledger: [{ kind: 'deposit', amount: 10000n }] });
+  },
+);
+
+stored(
+  '?user_id= with an Idempotency-Key: a refused stranger stores nothing, and a retry naming another user is 422',
+  async () => {
+    const billId = await walletWith('keyed', 0n);
+    const { app } = setup();
+    const path = `/payments/add/${billId}`;
+    await expectError(await post(app, `${path}?user_id=stranger`, '{"amount":5}', 'keyed-1'), 404, 'ACCOUNT_NOT_FOUND');
+    const first = await post(app, `${path}?user_id=keyed`, '{"amount":5}', 'keyed-1');
+    assert.is(first.status, 200, 'the refusal left the key free');
+    assert.is(first.headers.get('idempotent-replayed'), null);
+
+    const replayed = await post(app, `${path}?user_id=keyed`, '{"amount":5}', 'keyed-1');
+    assert.is(replayed.headers.get('idempotent-replayed'), 'true', 'the same request is replayed');
+    for (const query of ['?user_id=stranger', '']) {
+      await expectError(await post(app, `${path}${query}`, '{"amount":5}', 'keyed-1'), 422, 'IDEMPOTENCY_KEY_REUSED');
+    }
+    assert.equal(await storedWallet(billId), { balance: 500n, ledger: [{ kind: 'deposit', amount: 500n }] });
+  },
+);
 
 stored.run();

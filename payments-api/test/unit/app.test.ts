@@ -71,6 +71,27 @@ for (const id of ['not-a-uuid', '42', `${BILL_ID}0`, BILL_ID.replaceAll('-', '')
   });
 }
 
+const BAD_USER_IDS = ['', '%20alice', 'al%C3%A9', '.alice', 'u'.repeat(65)];
+
+for (const user of BAD_USER_IDS) {
+  balance(`?user_id=${user.slice(0, 12)} is 400 INVALID_USER_ID with no query`, async () => {
+    const { app, statements } = setup();
+    await expectError(await request(app, `/payments/balance/${BILL_ID}?user_id=${user}`), 400, 'INVALID_USER_ID');
+    assert.is(statements(), 0);
+  });
+}
+
+balance('a bad bill id is reported before a bad ?user_id=', async () => {
+  const { app } = setup();
+  await expectError(await request(app, '/payments/balance/42?user_id=%20'), 400, 'INVALID_ID');
+});
+
+balance('?user_id= narrows the one lookup to the owner: a stranger gets 404 as for an unknown wallet', async () => {
+  const { app, statements } = setup();
+  await expectError(await request(app, `/payments/balance/${BILL_ID}?user_id=mallory`), 404, 'ACCOUNT_NOT_FOUND');
+  assert.is(statements(), 1);
+});
+
 balance.run();
 
 // ---------------------------------------------------------------------------
@@ -90,6 +111,14 @@ for (const id of ['not-a-uuid', `${BILL_ID.slice(0, -1)}z`]) {
   add(`bill id ${id} is 400 INVALID_ID with no query, whatever the body`, async () => {
     const { app, statements } = setup();
     await expectError(await postJson(app, `/payments/add/${id}`, 'not json'), 400, 'INVALID_ID');
+    assert.is(statements(), 0);
+  });
+}
+
+for (const user of BAD_USER_IDS) {
+  add(`?user_id=${user.slice(0, 12)} is 400 INVALID_USER_ID before the body is read`, async () => {
+    const { app, statements } = setup();
+    await expectError(await postJson(app, `${ADD}?user_id=${user}`, 'not json', 'text/plain'), 400, 'INVALID_USER_ID');
     assert.is(statements(), 0);
   });
 }

@@ -48,6 +48,15 @@ nginx('the gateway sends /orders to orders-api and /payments to payments-api, on
   assert.not.match(rendered, /\$\{[A-Z_]/);
 });
 
+nginx('the gateway passes order events on unbuffered and does not cut an idle stream at 60 s', () => {
+  const rendered = renderTemplateFile(GATEWAY_TEMPLATE, gatewayValues(config, '/tmp/stack/docs'));
+  const events = /location \/orders\/events\/ \{([^}]*)\}/.exec(rendered)?.[1] ?? '';
+  assert.match(events, /proxy_pass http:\/\/orders_api;/);
+  assert.match(events, /proxy_buffering off;/);
+  const readTimeout = Number(/proxy_read_timeout (\d+)s;/.exec(events)?.[1]);
+  assert.ok(readTimeout > 60, `read timeout ${readTimeout} s is past the 60 s of other requests`);
+});
+
 nginx('the UI is served from ui/dist on its port and finds the gateway on its own host, at the gateway’s port', () => {
   const rendered = renderTemplateFile(UI_TEMPLATE, uiValues(config));
   assert.match(rendered, /listen 3000;/);

@@ -2,19 +2,23 @@ import { useState } from 'preact/hooks';
 import type { Order } from '../lib/api.ts';
 import { formatRubles } from '../lib/money.ts';
 import { cancelReasonText, clockTime, statusText } from '../lib/orders.ts';
+import { POLL_MS } from '../lib/orders-watch.ts';
+import { askForNotifications, notificationPermission } from '../lib/notifications.ts';
 import { Notice } from './Field.tsx';
 
 interface OrdersListProps {
   orders: Order[] | null;
   error: string | null;
   pending: boolean;
+  /** the live feed is open; otherwise the list is polled while an order is NEW */
+  live: boolean;
   onRetry: () => void;
 }
 
 /** Orders shown before "Show all": enough to watch a burst, short enough for a phone. */
 export const FIRST_ORDERS = 10;
 
-export function OrdersList({ orders, error, pending, onRetry }: OrdersListProps) {
+export function OrdersList({ orders, error, pending, live, onRetry }: OrdersListProps) {
   const [showAll, setShowAll] = useState(false);
   const visible = orders === null ? null : showAll ? orders : orders.slice(0, FIRST_ORDERS);
   const waiting = orders?.filter((o) => o.status === 'NEW').length ?? 0;
@@ -22,6 +26,7 @@ export function OrdersList({ orders, error, pending, onRetry }: OrdersListProps)
     <section class="card card-orders" aria-labelledby="orders-title" aria-busy={orders === null}>
       <div class="card-head">
         <h2 id="orders-title">Your orders</h2>
+        <LiveIndicator live={live} />
         <p class={`watching ${pending ? 'is-on' : ''}`} role="status" data-testid="watching">
           {pending ? (
             <>
@@ -113,6 +118,36 @@ export function OrdersList({ orders, error, pending, onRetry }: OrdersListProps)
           {showAll ? 'Show the latest only' : `Show all ${orders.length} orders`}
         </button>
       )}
+      <NotifyButton />
     </section>
+  );
+}
+
+/** "Live" while the feed is open, "Updating every 0.5 s" while the page falls back to polling: in words, not colour alone. */
+function LiveIndicator({ live }: { live: boolean }) {
+  return (
+    <p
+      class={`live ${live ? 'is-live' : ''}`}
+      data-testid="live-indicator"
+      title={live ? 'Orders change here the moment they are paid' : 'The live feed is not connected'}
+    >
+      <span class="live-dot" aria-hidden="true" />
+      {live ? 'Live' : `Updating every ${POLL_MS / 1000} s`}
+    </p>
+  );
+}
+
+/** Offers browser notifications for the hidden tab until the person has answered; asks only when clicked. */
+function NotifyButton() {
+  const [permission, setPermission] = useState(notificationPermission);
+  if (permission !== 'default') return null;
+  return (
+    <button
+      type="button"
+      class="button-link notify-button"
+      onClick={() => void askForNotifications().then(setPermission)}
+    >
+      Notify me when an order settles while this tab is hidden
+    </button>
   );
 }

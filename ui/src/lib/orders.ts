@@ -1,6 +1,8 @@
-// What an order's state means to a person, when to keep watching, and the
-// burst check: N orders of A placed at once against one wallet.
+// What an order's state means to a person, when to keep watching, how news
+// of an order is merged into the list, and the burst check: N orders of A
+// placed at once against one wallet.
 import type { CancelReason, Order, OrderStatus } from './api.ts';
+import { formatRubles } from './money.ts';
 
 export function statusText(status: OrderStatus): string {
   switch (status) {
@@ -27,20 +29,69 @@ export function cancelReasonText(reason: CancelReason | null): string {
 export const isPending = (order: Order) => order.status === 'NEW';
 export const hasPending = (orders: readonly Order[]) => orders.some(isPending);
 
-/** Ids of orders that were NEW before and are final now: the moments the balance may have changed. */
-export function settledSince(before: readonly Order[], after: readonly Order[]): string[] {
-  const wasNew = new Set(before.filter(isPending).map((o) => o.orderId));
-  return after.filter((o) => wasNew.has(o.orderId) && !isPending(o)).map((o) => o.orderId);
+/** An order whose payment is decided: its status never changes again. */
+export type SettledOrder = Order & { status: 'FINISHED' | 'CANCELLED' };
+export const isFinal = (order: Order): order is SettledOrder => !isPending(order);
+
+const newestFirst = (a: Order, b: Order) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0);
+
+/**
+ * What the page shows of one order, given what it showed (known) and what just
+ * arrived: a final status is final, so a late or repeated answer that says NEW
+ * (or says it again) never moves it back.
+ */
+export function laterOf(known: Order | undefined, incoming: Order): Order {
+  return known !== undefined && isFinal(known) ? known : incoming;
 }
 
 /**
- * A fresh list from the server, with the orders the shop placed a moment ago
- * that the list does not show yet kept on top (newest first either way).
+ * Orders final in `after` that the page saw settle: NEW in `before`, or not
+ * shown at all and placed after every order shown (an order whose settled
+ * status arrived before the answer to its POST). Older orders that simply were
+ * not listed settle nothing (a first load is no news: the caller does not ask).
  */
-export function mergeOrders(fresh: readonly Order[], placedLocally: readonly Order[]): Order[] {
-  const known = new Set(fresh.map((o) => o.orderId));
-  const missing = placedLocally.filter((o) => !known.has(o.orderId));
-  return [...missing, ...fresh].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+export function settledSince(before: readonly Order[], after: readonly Order[]): SettledOrder[] {
+  const shown = new Map(before.map((o) => [o.orderId, o]));
+  const newest = before.reduce((at, o) => (o.createdAt > at ? o.createdAt : at), '');
+  return after.filter(isFinal).filter((o) => {
+    const was = shown.get(o.orderId);
+    return was === undefined ? o.createdAt > newest : isPending(was);
+  });
+}
+
+/**
+ * The list with one order put in place (a new one where its creation time
+ * puts it, newest first), never moving a final order back.
+ */
+export function upsertOrder(shown: readonly Order[], order: Order): Order[] {
+  const at = shown.findIndex((o) => o.orderId === order.orderId);
+  if (at === -1) return [...shown, order].sort(newestFirst);
+  const next = [...shown];
+  next[at] = laterOf(shown[at], order);
+  return next;
+}
+
+/**
+ * A fresh list from the server merged into what the page shows: orders the page
+ * knows of that the list does not show yet (just placed, or streamed a moment
+ * ago: `unlisted`) are kept, a final status shown is never moved back, newest first.
+ */
+export function mergeOrders(fresh: readonly Order[], shown: readonly Order[], unlisted: readonly Order[]): Order[] {
+  const known = new Map<string, Order>();
+  for (const o of [...shown, ...unlisted]) known.set(o.orderId, laterOf(known.get(o.orderId), o));
+  const listed = new Set(fresh.map((o) => o.orderId));
+  const missing = unlisted.filter((o) => !listed.has(o.orderId));
+  return [...missing, ...fresh].map((o) => laterOf(known.get(o.orderId), o)).sort(newestFirst);
+}
+
+/**
+ * What happened to a settled order, in one short sentence:
+ * "Order 'a lamp' paid — 120.50 ₽", "Order 'a sofa' cancelled: not enough money".
+ */
+export function settledText(order: SettledOrder): string {
+  const name = `Order '${order.description}'`;
+  if (order.status === 'FINISHED') return `${name} paid — ${formatRubles(order.amount)}`;
+  return `${name} cancelled: ${order.cancelReason === 'NO_ACCOUNT' ? 'no wallet' : 'not enough money'}`;
 }
 
 export interface BurstSummary {

@@ -4,10 +4,13 @@ import type { Order } from '../../src/lib/api.ts';
 import {
   cancelReasonText,
   hasPending,
+  laterOf,
   mergeOrders,
   settledSince,
+  settledText,
   statusText,
   summarizeBurst,
+  upsertOrder,
 } from '../../src/lib/orders.ts';
 import {
   EMPTY,
@@ -59,28 +62,85 @@ watching('pending while any order is NEW', () => {
   assert.is(hasPending([order('a', 'FINISHED'), order('b', 'NEW')]), true);
 });
 
-watching('settledSince names the orders that left NEW', () => {
+watching('settledSince names the orders the page saw leave NEW', () => {
   const before = [order('a', 'NEW'), order('b', 'NEW'), order('c', 'FINISHED')];
   const after = [{ ...before[0]!, status: 'FINISHED' as const }, before[1]!, before[2]!];
-  assert.equal(settledSince(before, after), ['a']);
+  assert.equal(
+    settledSince(before, after).map((o) => o.orderId),
+    ['a'],
+  );
   assert.equal(settledSince(after, after), []);
-  assert.equal(settledSince([], after), [], 'a first load settles nothing');
+  assert.equal(
+    settledSince([], after).map((o) => o.orderId),
+    ['a', 'c'],
+    'after an empty list every final order is new',
+  );
 });
 
-watching('mergeOrders keeps just-placed orders the list does not show yet, newest first', () => {
+watching('settledSince counts an order that arrives settled before its own POST answer, not an old one', () => {
+  const older = order('older', 'FINISHED');
+  const shown = [order('shown', 'FINISHED')];
+  const placedMeanwhile = order('placed', 'CANCELLED');
+  assert.equal(
+    settledSince(shown, [placedMeanwhile, ...shown, older]).map((o) => o.orderId),
+    ['placed'],
+    'an order older than every one shown (not in the first list) is no news',
+  );
+});
+
+watching('a final status is never moved back: laterOf and upsertOrder', () => {
+  const fresh = order('a', 'NEW');
+  const paid = { ...fresh, status: 'FINISHED' as const };
+  assert.is(laterOf(undefined, fresh), fresh);
+  assert.is(laterOf(fresh, paid), paid);
+  assert.is(laterOf(paid, fresh), paid, 'a late NEW is ignored');
+  assert.is(laterOf(paid, { ...paid, status: 'CANCELLED' }), paid, 'a final status is final');
+
+  const other = order('b', 'NEW');
+  const shown = [other, fresh];
+  assert.equal(
+    upsertOrder(shown, paid).map((o) => `${o.orderId}:${o.status}`),
+    ['b:NEW', 'a:FINISHED'],
+    'replaced in place',
+  );
+  assert.equal(
+    upsertOrder([paid], fresh).map((o) => o.status),
+    ['FINISHED'],
+  );
+  const newest = order('c', 'NEW');
+  assert.equal(
+    upsertOrder(shown, newest).map((o) => o.orderId),
+    ['c', 'b', 'a'],
+    'a new order goes where its time puts it',
+  );
+});
+
+watching('mergeOrders keeps orders the list does not show yet, newest first, and never moves a final one back', () => {
   const old = order('old', 'FINISHED');
   const placed = order('placed', 'NEW');
-  const merged = mergeOrders([old], [placed]);
   assert.equal(
-    merged.map((o) => o.orderId),
+    mergeOrders([old], [old], [placed]).map((o) => o.orderId),
     ['placed', 'old'],
   );
   const listed = { ...placed, status: 'FINISHED' as const };
   assert.equal(
-    mergeOrders([listed, old], [placed]).map((o) => `${o.orderId}:${o.status}`),
+    mergeOrders([listed, old], [placed, old], [placed]).map((o) => `${o.orderId}:${o.status}`),
     ['placed:FINISHED', 'old:FINISHED'],
-    'the server’s copy wins',
+    'the server’s copy wins over a NEW one',
   );
+  assert.equal(
+    mergeOrders([placed, old], [listed, old], []).map((o) => `${o.orderId}:${o.status}`),
+    ['placed:FINISHED', 'old:FINISHED'],
+    'a list that was on its way before the order settled does not undo it',
+  );
+});
+
+watching('settledText says what happened to the order', () => {
+  const lamp = order('l', 'FINISHED', { description: 'a lamp', amount: 12050n });
+  assert.is(settledText({ ...lamp, status: 'FINISHED' }), "Order 'a lamp' paid — 120.50\u00a0₽");
+  const sofa = { ...lamp, description: 'a sofa', status: 'CANCELLED' as const };
+  assert.is(settledText({ ...sofa, cancelReason: 'INSUFFICIENT_FUNDS' }), "Order 'a sofa' cancelled: not enough money");
+  assert.is(settledText({ ...sofa, cancelReason: 'NO_ACCOUNT' }), "Order 'a sofa' cancelled: no wallet");
 });
 
 watching.run();

@@ -1,0 +1,134 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import { ORDER_CHANGED_CHANNEL, findOrders, parseOrderChanges, type Order, type OrdersDb } from '@gozon/orders';
+import { createListenClient, type Logger, type Stoppable } from '@gozon/platform';
+
+/** One open stream's view of its user's changes. */
+export interface OrderWatcher {
+  /** An order of the watched user changed; this is its committed state. */
+  push(order: Order): void;
+  /** Changes may have been missed: the stream should end, so that its client reconnects and catches up. */
+  resync(reason: string): void;
+}
+
+/** The committed changes of orders, per user, as this process hears them. */
+export interface OrderChanges {
+  /** Starts telling `watcher` of `userId`'s changes; the returned function stops it. */
+  watch(userId: string, watcher: OrderWatcher): () => void;
+  /** Null while changes are heard; otherwise why not (streams are refused meanwhile). */
+  problem(): string | null;
+}
+
+const FIRST_RETRY_MS = 200;
+const LAST_RETRY_MS = 5000;
+
+/**
+ * Listens on ORDER_CHANGED_CHANNEL through one connection of its own and tells
+ * each watcher of its user's changed orders. The orders a notification names
+ * are read in one query for all streams (orders named while a read runs go in
+ * the next one), and only those of users watched here. A lost connection is
+ * opened again with backoff (200 ms doubling to 5 s); every watcher is told to
+ * resync, since what was committed meanwhile was not heard, and problem() says
+ * so until the LISTEN is back. `connectTimeoutMs` bounds each connect.
+ */
+export function startOrderChangeFeed(options: {
+  databaseUrl: string;
+  db: Kysely<OrdersDb>;
+  logger: Logger;
+  service: string;
+  connectTimeoutMs: number;
+}): OrderChanges & Stoppable {
+  const { db, logger } = options;
+  const watchers = new Map<string, Set<OrderWatcher>>();
+  let problem: string | null = 'not listening yet';
+  let stopped = false;
+  let client: ReturnType<typeof createListenClient> | undefined;
+  const stopping = new AbortController();
+  const unread = new Map<string, string>(); // order id → user id
+  let reading = false;
+
+  const watchersOf = (userId: string) => [...(watchers.get(userId) ?? [])];
+  const resyncAll = (reason: string) => {
+    for (const set of watchers.values()) for (const watcher of set) watcher.resync(reason);
+  };
+
+  const readUnread = async () => {
+    reading = true;
+    while (unread.size > 0) {
+      const batch = new Map(unread);
+      unread.clear();
+      try {
+        for (const order of await findOrders(db, [...batch.keys()]))
+          for (const watcher of watchersOf(order.user_id)) watcher.push(order);
+      } catch (error) {
+        logger.warn('order_changes.read_failed', { orders: batch.size, error });
+        for (const userId of new Set(batch.values()))
+          for (const watcher of watchersOf(userId)) watcher.resync('changed orders could not be read');
+      }
+    }
+    reading = false;
+  };
+
+  const hear = (payload: string | undefined) => {
+    for (const { userId, orderId } of parseOrderChanges(payload ?? ''))
+      if (watchers.has(userId)) unread.set(orderId, userId);
+    if (unread.size > 0 && !reading) void readUnread();
+  };
+
+  const listenOnce = async () => {
+    const listener = createListenClient(options.databaseUrl, options.service);
+    client = listener;
+    const lost = new Promise<unknown>((resolve) => {
+      listener.on('error', resolve);
+      listener.on('end', () => resolve(new Error('LISTEN connection closed')));
+    });
+    listener.on('notification', (message) => hear(message.payload));
+    try {
+      const connected = Promise.all([listener.connect(), listener.query(`listen ${ORDER_CHANGED_CHANNEL}`)]);
+      const timedOut = sleep(options.connectTimeoutMs, 'timeout', { ref: false });
+      if ((await Promise.race([connected, lost, timedOut])) === 'timeout')
+        throw new Error(`no LISTEN connection within ${options.connectTimeoutMs} ms`);
+      problem = null;
+      logger.info('order_changes.listening');
+      return await lost;
+    } finally {
+      listener.removeAllListeners('notification');
+      await listener.end().catch(() => {});
+    }
+  };
+
+  const run = async () => {
+    let retryMs = FIRST_RETRY_MS;
+    while (!stopped) {
+      const heardSince = Date.now();
+      const reason = await listenOnce().catch((error: unknown) => error);
+      if (stopped) return;
+      if (problem === null) retryMs = FIRST_RETRY_MS;
+      problem = 'the LISTEN connection to the orders database is lost';
+      logger.warn('order_changes.lost', { error: reason, listened_ms: Date.now() - heardSince, retry_ms: retryMs });
+      resyncAll('order changes were not heard for a while');
+      await sleep(retryMs, undefined, { signal: stopping.signal }).catch(() => {});
+      retryMs = Math.min(retryMs * 2, LAST_RETRY_MS);
+    }
+  };
+  const running = run();
+
+  return {
+    watch(userId, watcher) {
+      const set = watchers.get(userId) ?? new Set();
+      watchers.set(userId, set.add(watcher));
+      return () => {
+        set.delete(watcher);
+        if (set.size === 0 && watchers.get(userId) === set) watchers.delete(userId);
+      };
+    },
+    problem: () => problem,
+    async stop() {
+      stopped = true;
+      stopping.abort();
+      resyncAll('the replica is stopping');
+      await client?.end().catch(() => {});
+      await running;
+    },
+  };
+}
