@@ -32,6 +32,7 @@ async function run() {
   requireNginx();
   const options = {
     replicas: config.STACK_REPLICAS,
+    apiReplicas: config.STACK_API_REPLICAS,
     ordersDatabaseUrl: config.ORDERS_DATABASE_URL,
     ordersApiDatabaseUrl: config.ORDERS_API_DATABASE_URL || undefined,
     paymentsDatabaseUrl: config.PAYMENTS_DATABASE_URL,
@@ -70,11 +71,8 @@ async function run() {
   const rows = [
     ['shop UI', `http://localhost:${config.UI_PORT}`],
     ['gateway (the API)', `http://127.0.0.1:${config.GATEWAY_PORT}  — /orders/…, /payments/…`],
-    ['orders-api', `http://127.0.0.1:${config.ORDERS_API_PORT}/health/ready`],
-    ['payments-api', `http://127.0.0.1:${config.PAYMENTS_API_PORT}/health/ready`],
-    ...services
-      .filter((s) => /relay|worker/.test(s.name))
-      .map((s) => [s.name, `http://127.0.0.1:${s.healthPort}/health/ready`]),
+    ...(config.GATEWAY_ACCESS_LOG === 'off' ? [] : [['gateway access log', resolve(config.GATEWAY_ACCESS_LOG)]]),
+    ...services.map((s) => [s.name, `http://127.0.0.1:${s.healthPort}/health/ready`]),
     ['orders database', config.ORDERS_DATABASE_URL],
     ...(config.ORDERS_API_DATABASE_URL ? [['orders-api database', config.ORDERS_API_DATABASE_URL]] : []),
     ['payments database', config.PAYMENTS_DATABASE_URL],

@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { replicaPorts } from './processes.ts';
 import type { StackConfig } from './settings.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -24,7 +25,15 @@ export const UI_TEMPLATE = join(ROOT, 'ui/nginx.conf.template');
 /** The settings nginx is rendered from. */
 export type NginxConfig = Pick<
   StackConfig,
-  'STACK_DIR' | 'GATEWAY_PORT' | 'UI_PORT' | 'ORDERS_API_PORT' | 'PAYMENTS_API_PORT' | 'CORS_ORIGIN' | 'API_BASE_URL'
+  | 'STACK_DIR'
+  | 'GATEWAY_PORT'
+  | 'UI_PORT'
+  | 'STACK_API_REPLICAS'
+  | 'ORDERS_API_PORT'
+  | 'PAYMENTS_API_PORT'
+  | 'CORS_ORIGIN'
+  | 'GATEWAY_ACCESS_LOG'
+  | 'API_BASE_URL'
 >;
 
 /**
@@ -47,17 +56,27 @@ export function renderTemplateFile(path: string, values: Record<string, string>)
   return renderTemplate(readFileSync(path, 'utf8'), values);
 }
 
-/** The gateway template's values natively: both APIs on this machine by address (no DNS to follow), no access log. */
+/**
+ * An upstream's `server` lines natively, one per replica on this machine by
+ * address (no DNS to follow), indented as the template's upstream blocks are.
+ */
+export function upstreamServers(firstPort: number, replicas: number): string {
+  return replicaPorts(firstPort, replicas)
+    .map((port) => `server 127.0.0.1:${port};`)
+    .join('\n    ');
+}
+
+/** The gateway template's values natively: every replica of both APIs in their upstreams; the access log where asked. */
 export function gatewayValues(config: NginxConfig, docsRoot: string): Record<string, string> {
   return {
     GATEWAY_PORT: String(config.GATEWAY_PORT),
-    ORDERS_API_ADDR: `127.0.0.1:${config.ORDERS_API_PORT}`,
-    PAYMENTS_API_ADDR: `127.0.0.1:${config.PAYMENTS_API_PORT}`,
-    UPSTREAM_SERVER_FLAGS: '',
+    ORDERS_API_SERVERS: upstreamServers(config.ORDERS_API_PORT, config.STACK_API_REPLICAS),
+    PAYMENTS_API_SERVERS: upstreamServers(config.PAYMENTS_API_PORT, config.STACK_API_REPLICAS),
     DNS_RESOLVER: '127.0.0.1',
     UI_PORT: String(config.UI_PORT),
     CORS_ORIGIN: config.CORS_ORIGIN,
-    GATEWAY_ACCESS_LOG: 'off',
+    GATEWAY_ACCESS_LOG:
+      config.GATEWAY_ACCESS_LOG === 'off' ? 'off' : `${resolve(config.GATEWAY_ACCESS_LOG)} gateway_json`,
     DOCS_ROOT: docsRoot,
   };
 }

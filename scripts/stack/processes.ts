@@ -10,14 +10,19 @@ export interface ProcessSpec {
 }
 
 export interface StackOptions {
+  /** Replicas of each worker. */
   replicas: number;
+  /** Replicas of each API. */
+  apiReplicas: number;
   ordersDatabaseUrl: string;
   /** orders-api's own way to the orders database (through a fault proxy, in the fault suite); ordersDatabaseUrl when absent. */
   ordersApiDatabaseUrl?: string | undefined;
   paymentsDatabaseUrl: string;
   amqpUrl: string;
   amqpNamespace: string;
+  /** Port of orders-api-1; the others follow it (replicaPorts). */
   ordersApiPort: number;
+  /** Port of payments-api-1; the others follow it. */
   paymentsApiPort: number;
   healthPortBase: number;
   logLevel: string;
@@ -47,30 +52,30 @@ export function migrationProcesses(options: StackOptions): ProcessSpec[] {
   }));
 }
 
+/** The ports of an API's `replicas` replicas: `first`, first + 1, … */
+export function replicaPorts(first: number, replicas: number): number[] {
+  return Array.from({ length: replicas }, (_, i) => first + i);
+}
+
 /**
- * The long-running processes: the two APIs, then `replicas` of each worker, each
- * worker with a health port of its own (base + i for relays, base + 100 + i for workers).
+ * The long-running processes: `apiReplicas` of each API, each on a port of its
+ * own (replicaPorts, where its /health is too), then `replicas` of each worker,
+ * each with a health port of its own (base + i for relays, base + 100 + i for
+ * workers). Replicas are named `<deployable>-<i>`, from 1.
  */
 export function serviceProcesses(options: StackOptions): ProcessSpec[] {
   const common = { LOG_LEVEL: options.logLevel };
   const messaging = { AMQP_URL: options.amqpUrl, AMQP_NAMESPACE: options.amqpNamespace };
+  const api = (name: keyof typeof DEPLOYABLES, databaseUrl: string, firstPort: number) =>
+    replicaPorts(firstPort, options.apiReplicas).map((port, i) => ({
+      name: `${name}-${i + 1}`,
+      command: [...DEPLOYABLES[name]],
+      env: { ...common, DATABASE_URL: databaseUrl, PORT: String(port) },
+      healthPort: port,
+    }));
   const processes: ProcessSpec[] = [
-    {
-      name: 'orders-api',
-      command: [...DEPLOYABLES['orders-api']],
-      env: {
-        ...common,
-        DATABASE_URL: options.ordersApiDatabaseUrl ?? options.ordersDatabaseUrl,
-        PORT: String(options.ordersApiPort),
-      },
-      healthPort: options.ordersApiPort,
-    },
-    {
-      name: 'payments-api',
-      command: [...DEPLOYABLES['payments-api']],
-      env: { ...common, DATABASE_URL: options.paymentsDatabaseUrl, PORT: String(options.paymentsApiPort) },
-      healthPort: options.paymentsApiPort,
-    },
+    ...api('orders-api', options.ordersApiDatabaseUrl ?? options.ordersDatabaseUrl, options.ordersApiPort),
+    ...api('payments-api', options.paymentsDatabaseUrl, options.paymentsApiPort),
   ];
   for (let i = 1; i <= options.replicas; i += 1) {
     const relayPort = options.healthPortBase + i;

@@ -35,8 +35,14 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** Another stack still running would answer our readiness checks: throws, naming the ports taken, instead. */
+/**
+ * Another stack still running would answer our readiness checks, and two of our
+ * own processes given one port (overlapping port settings) would leave one
+ * restarting for ever: throws, naming the ports, instead.
+ */
 export async function requireFreePorts(ports: number[]): Promise<void> {
+  const shared = ports.filter((port, i) => ports.indexOf(port) !== i);
+  if (shared.length > 0) throw new Error(`port(s) ${[...new Set(shared)].join(', ')} given to two processes`);
   const taken = [];
   for (const port of ports) if (!(await portIsFree(port))) taken.push(port);
   if (taken.length > 0) throw new Error(`port(s) ${taken.join(', ')} already in use (is another stack running?)`);

@@ -9,6 +9,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 /** Every variable the native runner reads, with its default (README: `npm run stack`). */
 export const settings = {
   STACK_REPLICAS: integer(2, 'replicas of orders-relay and of payments-worker', { min: 1, max: 16 }),
+  STACK_API_REPLICAS: integer(2, 'replicas of orders-api and of payments-api', { min: 1, max: 16 }),
   STACK_DIR: text(join(ROOT, '.stack'), 'folder for the rendered nginx config and its temp files'),
   ORDERS_DATABASE_URL: databaseUrl(ORDERS_DATABASE, 'orders database (created if missing)'),
   // Empty: ORDERS_DATABASE_URL. The fault suite sets it to a fault proxy in front of PostgreSQL.
@@ -20,14 +21,22 @@ export const settings = {
   ...amqpSettings,
   GATEWAY_PORT: integer(8080, 'gateway port', { min: 1, max: 65535 }),
   UI_PORT: integer(3000, 'port of the shop UI', { min: 1, max: 65535 }),
-  ORDERS_API_PORT: integer(3001, 'orders-api port', { min: 1, max: 65535 }),
-  PAYMENTS_API_PORT: integer(3002, 'payments-api port', { min: 1, max: 65535 }),
+  // Each API's replicas take consecutive ports from its first: 3001, 3002, … and 3101, 3102, …
+  ORDERS_API_PORT: integer(3001, 'port of orders-api-1; replica i listens on it + i − 1', { min: 1, max: 65535 }),
+  PAYMENTS_API_PORT: integer(3101, 'port of payments-api-1; replica i listens on it + i − 1', {
+    min: 1,
+    max: 65535,
+  }),
   HEALTH_PORT_BASE: integer(9100, 'relays get health ports base+1…, workers base+101…', { min: 1, max: 65000 }),
   CORS_ORIGIN: text(
     'http://localhost:3000',
     'one more origin the gateway lets call it, besides the UI port on a loopback or private network address',
   ),
   API_BASE_URL: text('', 'where the UI finds the gateway; empty: the host the page was opened at, on GATEWAY_PORT'),
+  GATEWAY_ACCESS_LOG: text(
+    'off',
+    'file the gateway writes its JSON access log to (a line per request, naming the replica that served it), or off',
+  ),
   LOG_LEVEL: commonSettings.LOG_LEVEL,
 };
 

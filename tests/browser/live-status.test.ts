@@ -28,6 +28,13 @@ const shot = (target: Page, name: string) => shotIn(target, ARTIFACTS, name, fal
 const RUN = Date.now().toString(36);
 const USER = `live-${RUN}`;
 
+/**
+ * The message of the toast about one order: the toast itself also holds its
+ * Dismiss button, whose "×" is part of the toast's text.
+ */
+const toastAbout = (target: Page, description: string) => target.getByTestId('toast').filter({ hasText: description });
+const toastMessage = (target: Page, description: string) => toastAbout(target, description).getByTestId('toast-text');
+
 const live = suite('live order status in a browser');
 
 let stack: Stack | undefined;
@@ -63,7 +70,7 @@ live('an order turns FINISHED on screen with no polling request, and a toast say
   await placeOrder(page, '120.50', 'a lamp');
   await waitFor('the lamp to be FINISHED in the UI', async () => (await statusOf(page, 'a lamp')) === 'FINISHED');
   await waitForText(orderRow(page, 'a lamp').getByTestId('order-status'), 'Finished');
-  await waitForText(page.getByTestId('toast').filter({ hasText: 'a lamp' }), "Order 'a lamp' paid — 120.50 ₽");
+  await waitForText(toastMessage(page, 'a lamp'), "Order 'a lamp' paid — 120.50 ₽");
   await waitForText(page.getByTestId('balance'), '379.50 ₽', 10_000);
   await shot(page, '01-live-order-paid');
   assert.is(await page.getByTestId('toasts').getAttribute('role'), 'status');
@@ -76,8 +83,8 @@ live('a CANCELLED order shows its reason in the row and in a toast that can be d
   await placeOrder(page, '1000', 'a sofa');
   await waitFor('the sofa to be CANCELLED in the UI', async () => (await statusOf(page, 'a sofa')) === 'CANCELLED');
   await waitForText(orderRow(page, 'a sofa').getByTestId('cancel-reason'), 'Not enough money in the wallet');
-  const toast = page.getByTestId('toast').filter({ hasText: 'a sofa' });
-  await waitForText(toast, "Order 'a sofa' cancelled: not enough money");
+  const toast = toastAbout(page, 'a sofa');
+  await waitForText(toastMessage(page, 'a sofa'), "Order 'a sofa' cancelled: not enough money");
   await shot(page, '02-live-order-cancelled');
   await toast.getByRole('button', { name: 'Dismiss' }).click();
   await waitFor('the toast to be gone', async () => (await toast.count()) === 0);
@@ -108,7 +115,7 @@ live('with the feed blocked the page says it polls, and polls until the order is
     'the kettle to be FINISHED in the UI',
     async () => (await statusOf(blocked, 'a kettle')) === 'FINISHED',
   );
-  await waitForText(blocked.getByTestId('toast').filter({ hasText: 'a kettle' }), "Order 'a kettle' paid — 20.00 ₽");
+  await waitForText(toastMessage(blocked, 'a kettle'), "Order 'a kettle' paid — 20.00 ₽");
   await waitForText(blocked.getByTestId('balance'), '359.50 ₽', 10_000);
   await shot(blocked, '03-feed-blocked-polling');
   assert.ok(polled.length > listedBefore, 'the order was watched by polling the list');

@@ -54,6 +54,7 @@ function placeholders(template: string): string[] {
 
 const nativeOptions = {
   replicas: 1,
+  apiReplicas: 1,
   ordersDatabaseUrl: 'postgres://x/a',
   paymentsDatabaseUrl: 'postgres://x/b',
   amqpUrl: 'amqp://x',

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
@@ -23,6 +23,18 @@ export interface StackStartOptions {
   processGroup?: boolean;
   /** How orders-api alone reaches the orders database, given its name (the fault suite: through a fault proxy). */
   ordersApiDatabaseUrl?: (database: string) => string;
+  /** Has the gateway write its JSON access log into the stack's folder, for gatewayRequests(). Off by default. */
+  accessLog?: boolean;
+}
+
+/** A line of the gateway's JSON access log (gateway_json in gateway/default.conf.template). */
+export interface GatewayRequestLine {
+  method: string;
+  path: string;
+  status: number;
+  /** The replica (host:port) that answered; several, comma-separated, when nginx tried more than one. */
+  upstream: string;
+  request_id: string;
 }
 
 /** Whether something answers at the gateway's address already (another stack), which would pass for ours. */
@@ -49,6 +61,7 @@ export async function startStack(label: string, env: Record<string, string> = {}
   const databases = [`gozon_test_${label}_orders_${suffix}`, `gozon_test_${label}_payments_${suffix}`];
   const namespace = `test.${label}.${suffix}.`;
   const dir = mkdtempSync(join(tmpdir(), `gozon-${label}-`));
+  const accessLog = join(dir, 'gateway-access.log');
 
   const cleanUp = async () => {
     const admin = new pg.Client({ connectionString: `${POSTGRES_URL}/postgres` });
@@ -73,6 +86,7 @@ export async function startStack(label: string, env: Record<string, string> = {}
       STACK_DIR: dir,
       LOG_LEVEL: 'warn',
       ...(options.ordersApiDatabaseUrl ? { ORDERS_API_DATABASE_URL: options.ordersApiDatabaseUrl(databases[0]!) } : {}),
+      ...(options.accessLog ? { GATEWAY_ACCESS_LOG: accessLog } : {}),
       ...env,
     },
     readyUrl: `${GATEWAY}/health`,
@@ -96,6 +110,14 @@ export async function startStack(label: string, env: Record<string, string> = {}
     dir,
     output: runner.output,
     events: runner.events,
+    /** The requests the gateway has logged so far, oldest first (none unless started with accessLog). */
+    gatewayRequests: (): GatewayRequestLine[] =>
+      existsSync(accessLog)
+        ? readFileSync(accessLog, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as GatewayRequestLine)
+        : [],
     stop: () => stopWith(runner.stop),
     interrupt: () =>
       stopWith(async () => {

@@ -20,11 +20,19 @@ const config = {
   STACK_DIR: '/tmp/stack',
   GATEWAY_PORT: 8080,
   UI_PORT: 3000,
+  STACK_API_REPLICAS: 2,
   ORDERS_API_PORT: 3001,
-  PAYMENTS_API_PORT: 3002,
+  PAYMENTS_API_PORT: 3101,
   CORS_ORIGIN: 'http://localhost:3000',
+  GATEWAY_ACCESS_LOG: 'off',
   API_BASE_URL: '',
 };
+
+/** The `server` lines of one upstream block of a rendered gateway config. */
+function serversOf(rendered: string, upstream: string): string[] {
+  const block = new RegExp(`upstream ${upstream} \\{([^}]*)\\}`).exec(rendered)?.[1] ?? '';
+  return [...block.matchAll(/^\s*(server [^;]*;)/gm)].map((m) => m[1]!);
+}
 
 const nginx = suite('the native nginx config');
 
@@ -39,12 +47,13 @@ nginx('a placeholder without a value is an error that names it once, not an empt
   assert.throws(() => renderTemplate('${A} ${B} ${A}', { B: 'b' }), /no value for A$/);
 });
 
-nginx('the gateway sends /orders to orders-api and /payments to payments-api, on their native ports', () => {
+nginx('the gateway spreads /orders over every orders-api replica and /payments over every payments-api one', () => {
   const rendered = renderTemplateFile(GATEWAY_TEMPLATE, gatewayValues(config, '/tmp/stack/docs'));
-  assert.match(rendered, /upstream orders_api \{[^}]*server 127\.0\.0\.1:3001 ;/);
-  assert.match(rendered, /upstream payments_api \{[^}]*server 127\.0\.0\.1:3002 ;/);
+  assert.equal(serversOf(rendered, 'orders_api'), ['server 127.0.0.1:3001;', 'server 127.0.0.1:3002;']);
+  assert.equal(serversOf(rendered, 'payments_api'), ['server 127.0.0.1:3101;', 'server 127.0.0.1:3102;']);
   assert.match(rendered, /listen 8080;/);
   assert.match(rendered, /"http:\/\/localhost:3000" \$http_origin;/);
+  assert.match(rendered, /access_log off;/);
   assert.not.match(rendered, /\$\{[A-Z_]/);
 });
 
@@ -55,6 +64,28 @@ nginx('the gateway passes order events on unbuffered and does not cut an idle st
   assert.match(events, /proxy_buffering off;/);
   const readTimeout = Number(/proxy_read_timeout (\d+)s;/.exec(events)?.[1]);
   assert.ok(readTimeout > 60, `read timeout ${readTimeout} s is past the 60 s of other requests`);
+});
+
+nginx('one API replica is one server line per upstream', () => {
+  const rendered = renderTemplateFile(GATEWAY_TEMPLATE, gatewayValues({ ...config, STACK_API_REPLICAS: 1 }, '/d'));
+  assert.equal(serversOf(rendered, 'orders_api'), ['server 127.0.0.1:3001;']);
+  assert.equal(serversOf(rendered, 'payments_api'), ['server 127.0.0.1:3101;']);
+});
+
+nginx('compose’s one DNS name with "resolve" stays one server line that follows every replica', () => {
+  const rendered = renderTemplateFile(GATEWAY_TEMPLATE, {
+    ...gatewayValues(config, '/d'),
+    ORDERS_API_SERVERS: 'server orders-api:3000 resolve;',
+  });
+  assert.equal(serversOf(rendered, 'orders_api'), ['server orders-api:3000 resolve;']);
+});
+
+nginx('asked for an access log, the gateway writes its JSON lines to that file', () => {
+  const rendered = renderTemplateFile(
+    GATEWAY_TEMPLATE,
+    gatewayValues({ ...config, GATEWAY_ACCESS_LOG: '/tmp/stack/access.log' }, '/d'),
+  );
+  assert.match(rendered, 'access_log /tmp/stack/access.log gateway_json;');
 });
 
 nginx('the UI is served from ui/dist on its port and finds the gateway on its own host, at the gateway’s port', () => {
@@ -140,23 +171,26 @@ const processes = suite('the processes of the stack');
 
 const options = {
   replicas: 1,
+  apiReplicas: 1,
   ordersDatabaseUrl: 'postgres://x/orders',
   paymentsDatabaseUrl: 'postgres://x/payments',
   amqpUrl: 'amqp://x',
   amqpNamespace: '',
   ordersApiPort: 3001,
-  paymentsApiPort: 3002,
+  paymentsApiPort: 3101,
   healthPortBase: 9100,
   logLevel: 'info',
 };
 
-processes('each replica of each worker is started, each with a health port of its own', () => {
-  const services = serviceProcesses({ ...options, replicas: 3 });
+processes('each replica of each API and of each worker is started, each with a port of its own', () => {
+  const services = serviceProcesses({ ...options, replicas: 3, apiReplicas: 2 });
   assert.equal(
     services.map((s) => s.name),
     [
-      'orders-api',
-      'payments-api',
+      'orders-api-1',
+      'orders-api-2',
+      'payments-api-1',
+      'payments-api-2',
       'orders-relay-1',
       'payments-worker-1',
       'orders-relay-2',
@@ -167,12 +201,14 @@ processes('each replica of each worker is started, each with a health port of it
   );
   const ports = services.map((s) => s.healthPort);
   assert.is(new Set(ports).size, ports.length, `distinct health ports: ${ports.join(', ')}`);
+  const apiPorts = services.filter((s) => s.name.includes('-api-')).map((s) => s.env.PORT);
+  assert.equal(apiPorts, ['3001', '3002', '3101', '3102'], 'each API replica listens where its health is');
 });
 
 processes('orders-api alone takes its own way to the orders database when given one', () => {
   const services = serviceProcesses({ ...options, ordersApiDatabaseUrl: 'postgres://proxy/orders' });
   const databaseOf = (name: string) => services.find((s) => s.name === name)?.env.DATABASE_URL;
-  assert.is(databaseOf('orders-api'), 'postgres://proxy/orders');
+  assert.is(databaseOf('orders-api-1'), 'postgres://proxy/orders');
   assert.is(databaseOf('orders-relay-1'), 'postgres://x/orders');
 });
 

@@ -9,7 +9,9 @@ export function Toasts({ toasts, onDismiss }: { toasts: Toast[]; onDismiss: (id:
     <div class="toasts" role="status" aria-live="polite" data-testid="toasts">
       {toasts.map((toast) => (
         <div key={toast.id} class="toast" data-testid="toast">
-          <p class="toast-text">{toast.text}</p>
+          <p class="toast-text" data-testid="toast-text">
+            {toast.text}
+          </p>
           <button type="button" class="toast-close" aria-label="Dismiss" onClick={() => onDismiss(toast.id)}>
             <span aria-hidden="true">×</span>
           </button>
