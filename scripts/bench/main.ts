@@ -5,7 +5,10 @@
 // then at fixed rates (BENCH_RATES, "250,500,1000,2000" orders/s, each for
 // BENCH_RATE_SECONDS, 20 s) — and measures accepted/s, completed/s, HTTP and
 // completion latency (from the orders' own timestamps), CPU per process, and
-// the money invariants at the end. pgbench runs the create-order transaction
+// the money invariants at the end. In the first run, BENCH_STREAMS users then
+// hold live-status streams through the gateway while orders are placed for them
+// at BENCH_STREAM_RATES (the replica's memory per stream, commit-to-client
+// latency). pgbench runs the create-order transaction
 // at 16 clients on the same PostgreSQL as the yardstick. Reports go to
 // bench/results/ as JSON, Markdown and an SVG chart; the folder is git-ignored
 // (the docs quote the run they cite: docs/performance.md).
@@ -27,6 +30,7 @@ import { runPgbench } from './pgbench.ts';
 import { renderMarkdown, type PhaseResult, type Report, type Run } from './report.ts';
 import { settings } from './settings.ts';
 import { round, summarizeHttp } from './stats.ts';
+import { openStreams } from './streams.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const RESULTS = join(ROOT, 'bench/results');
@@ -90,6 +94,42 @@ async function measurePhase(
   return { result, accepted: phase.accepted };
 }
 
+/**
+ * Live order status on a running stack: BENCH_STREAMS users of their own, each
+ * with a wallet and one stream open through the gateway, then a phase at each
+ * of BENCH_STREAM_RATES placing orders for them; the ids it placed go into
+ * `acceptedAll` for the money audit.
+ */
+async function benchStreams(stack: Stack, acceptedAll: string[]): Promise<NonNullable<Run['streams']>> {
+  const users = Array.from({ length: config.BENCH_STREAMS }, (_, i) => `stream-${i}`);
+  say(`streams: opening ${users.length} wallets, then ${users.length} streams through the gateway`);
+  await openWallets(users);
+  const clients = await openStreams(stack.dir, users);
+  const { memory } = clients;
+  say(
+    `streams: orders-api RSS ${memory.rssBeforeKiB} KiB → ${memory.rssAfterKiB} KiB with ${memory.streams} open: ${memory.perStreamKiB} KiB each`,
+  );
+  try {
+    const phases = [];
+    for (const rate of config.BENCH_STREAM_RATES) {
+      const plan = { name: `${rate}/s, ${users.length} streams`, seconds: config.BENCH_RATE_SECONDS, rate };
+      say(`streams: ${plan.name} for ${plan.seconds} s`);
+      clients.startPhase();
+      const { result, accepted } = await measurePhase(stack, plan, users);
+      for (const id of accepted) acceptedAll.push(id);
+      const delivery = await clients.delivery(accepted);
+      say(
+        `streams: ${plan.name}: ${delivery.delivered} final statuses pushed, ${delivery.missing} missing, ` +
+          `${delivery.ended} streams ended; relay commit → client p50 ${delivery.latency.p50} ms, p99 ${delivery.latency.p99} ms`,
+      );
+      phases.push({ ...result, delivery });
+    }
+    return { memory, phases };
+  } finally {
+    await clients.close();
+  }
+}
+
 /** The whole plan on a stack of its own with `replicas` of each worker, then the money audit of every order it placed. */
 async function benchReplicas(replicas: number): Promise<Run> {
   say(`stack with ${replicas} relay(s) and ${replicas} worker(s) per domain`);
@@ -118,8 +158,12 @@ async function benchReplicas(replicas: number): Promise<Run> {
       );
       phases.push(result);
     }
+    const streams =
+      config.BENCH_STREAMS > 0 && replicas === config.BENCH_REPLICAS[0]
+        ? await benchStreams(stack, acceptedAll)
+        : undefined;
     const failures = auditFailures(await auditStack(stack, acceptedAll));
-    return { replicas, phases, invariants: failures.length === 0 ? 'held' : failures };
+    return { replicas, phases, ...(streams ? { streams } : {}), invariants: failures.length === 0 ? 'held' : failures };
   } finally {
     const code = await stack.stop();
     if (code !== 0) say(`the stack stopped with code ${code}`);

@@ -3,6 +3,7 @@
 import type { readCompletion } from './database.ts';
 import type { PhasePlan } from './load.ts';
 import { round, type summarizeHttp } from './stats.ts';
+import type { StreamDelivery, StreamMemory } from './streams.ts';
 
 /** The figures of one phase: the plan, what HTTP saw, what the orders database saw, and the CPU. */
 export interface PhaseResult
@@ -24,6 +25,8 @@ export interface PhaseResult
 export interface Run {
   replicas: number;
   phases: PhaseResult[];
+  /** Live order status: the streams held and the phases run for their users (the first run only). */
+  streams?: { memory: StreamMemory; phases: Array<PhaseResult & { delivery: StreamDelivery }> };
   invariants: 'held' | string[];
 }
 
@@ -36,6 +39,50 @@ export interface Report {
   pgbenchMachineBusyPercent: number;
   postgres: string;
   runs: Run[];
+}
+
+const sumOf = (values: Record<string, number>) => Object.values(values).reduce((sum, ms) => sum + ms, 0);
+
+/**
+ * The live-status section: memory per stream, then per phase with the streams
+ * open what reached the clients, how fast, and what the push cost beside the
+ * phase at the same rate without streams (CPU ms per order, the difference).
+ */
+function renderStreams(run: Run): string {
+  if (!run.streams) return '';
+  const { memory, phases } = run.streams;
+  const rows = phases.map((p) => {
+    const plain = run.phases.find((other) => other.rate === p.rate);
+    const extra = (group?: string) =>
+      plain
+        ? round(
+            group
+              ? (p.cpuMsPerOrder[group] ?? 0) - (plain.cpuMsPerOrder[group] ?? 0)
+              : sumOf(p.cpuMsPerOrder) - sumOf(plain.cpuMsPerOrder),
+            3,
+          )
+        : 'n/a';
+    // What one core of the replica could push if pushing were all it did.
+    const ceiling = (ms: number | string) => (typeof ms === 'number' && ms > 0 ? Math.round(1000 / ms) : 'n/a');
+    const ordersApi = Object.keys(p.cpuMsPerOrder).find((group) => group.startsWith('orders-api')) ?? 'orders-api';
+    return `| ${p.name} | ${p.completedPerSecond} | ${p.delivery.delivered} | ${p.delivery.missing} | ${p.delivery.ended} | ${p.delivery.latency.p50} / ${p.delivery.latency.p95} / ${p.delivery.latency.p99} | ${p.cpuMsPerOrder[ordersApi] ?? 0} | ${extra(ordersApi)} | ${ceiling(extra(ordersApi))} | ${extra('nginx')} | ${extra()} | ${p.machineBusyPercent} |`;
+  });
+  return `
+## Live order status (${run.replicas}×)
+
+${memory.streams} streams held through the gateway on the one orders-api replica: its resident memory went
+from ${memory.rssBeforeKiB} KiB to ${memory.rssAfterKiB} KiB, **${memory.perStreamKiB} KiB per stream**.
+
+| phase | completed/s | final statuses pushed | missing | streams ended | relay commit → client p50 / p95 / p99 ms | orders-api CPU ms per order | push cost, orders-api | events/s one core of it could push | push cost, nginx | push cost, all processes | machine busy % |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Each user has one stream and its orders settle while it is open. The latency runs from the order's
+updated_at (the start of orders-relay's transaction that settled it: the event id) to the event's
+arrival at the client, so it is a little above commit-to-client. The push cost is CPU ms per order
+above the phase at the same rate without streams in this run; one core of orders-api spending
+nothing but that could push 1000 ÷ its push cost events a second.
+`;
 }
 
 /** The report as Markdown: the headline table against pgbench, then CPU per order by process. */
@@ -59,10 +106,7 @@ export function renderMarkdown(report: Report): string {
   const cpu = report.runs.flatMap((run) =>
     run.phases.map(
       (p) =>
-        `| ${run.replicas} | ${p.name} | ${round(
-          Object.values(p.cpuMsPerOrder).reduce((sum, ms) => sum + ms, 0),
-          2,
-        )} | ${byCost(p.cpuMsPerOrder)
+        `| ${run.replicas} | ${p.name} | ${round(sumOf(p.cpuMsPerOrder), 2)} | ${byCost(p.cpuMsPerOrder)
           .map(([name, ms]) => `${name} ${ms}`)
           .join(', ')} | ${byCost(p.cpuPercent)
           .map(([name, percent]) => `${name} ${percent}%`)
@@ -93,5 +137,5 @@ orders per second), and the same as % of one core.
 | replicas | phase | CPU ms per order, all | CPU ms per order, by process | % of one core |
 |---|---|---|---|---|
 ${cpu.join('\n')}
-`;
+${report.runs.map(renderStreams).join('')}`;
 }

@@ -49,5 +49,16 @@ export const settings = {
     min: 1,
     max: MAX_IN_FLIGHT,
   }),
+  BENCH_STREAMS: integer(
+    1000,
+    'live-status streams held through the gateway on the one orders-api replica, one per user, in the first run (0: none)',
+    { min: 0, max: 20_000 },
+  ),
+  BENCH_STREAM_RATES: integers(
+    '500,2000',
+    'orders/s of each phase with the streams open, for their users, BENCH_RATE_SECONDS each (empty: memory only)',
+    { min: 1, max: 100_000 },
+    true,
+  ),
   BENCH_WALLETS: integer(200, 'wallets opened, topped up and ordered from in turn', { min: 1, max: 100_000 }),
 };
