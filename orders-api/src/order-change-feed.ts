@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { ORDER_CHANGED_CHANNEL, findOrders, parseOrderChanges, type Order, type OrdersDb } from '@gozon/orders';
-import { createListenClient, type Logger, type Stoppable } from '@gozon/platform';
+import { closeListenClient, createListenClient, type Logger, type Stoppable } from '@gozon/platform';
 
 /** One open stream's view of its user's changes. */
 export interface OrderWatcher {
@@ -19,6 +19,8 @@ export interface OrderChanges {
   problem(): string | null;
 }
 
+type ListenClient = ReturnType<typeof createListenClient>;
+
 const FIRST_RETRY_MS = 200;
 const LAST_RETRY_MS = 5000;
 
@@ -30,6 +32,14 @@ const LAST_RETRY_MS = 5000;
  * opened again with backoff (200 ms doubling to 5 s); every watcher is told to
  * resync, since what was committed meanwhile was not heard, and problem() says
  * so until the LISTEN is back. `connectTimeoutMs` bounds each connect.
+ *
+ * A LISTEN connection sends nothing of its own, so one that dies silently (a
+ * partition, a stalled server, a dropped NAT entry: no FIN, no RST) would wait
+ * for ever. Every `pingMs` a trivial query goes over it, and one not answered
+ * within `connectTimeoutMs` counts as the connection lost: a silent death is
+ * noticed within pingMs + connectTimeoutMs. Closing a lost connection is
+ * bounded too (closeListenClient) and comes after the resync, so a peer that
+ * never answers holds up neither.
  */
 export function startOrderChangeFeed(options: {
   databaseUrl: string;
@@ -37,12 +47,13 @@ export function startOrderChangeFeed(options: {
   logger: Logger;
   service: string;
   connectTimeoutMs: number;
+  pingMs: number;
 }): OrderChanges & Stoppable {
   const { db, logger } = options;
   const watchers = new Map<string, Set<OrderWatcher>>();
   let problem: string | null = 'not listening yet';
   let stopped = false;
-  let client: ReturnType<typeof createListenClient> | undefined;
+  let client: ListenClient | undefined;
   const stopping = new AbortController();
   const unread = new Map<string, string>(); // order id → user id
   let reading = false;
@@ -75,25 +86,43 @@ export function startOrderChangeFeed(options: {
     if (unread.size > 0 && !reading) void readUnread();
   };
 
-  const listenOnce = async () => {
-    const listener = createListenClient(options.databaseUrl, options.service);
-    client = listener;
+  /** Pings `listener` until a ping fails or goes unanswered; resolves with why. */
+  const untilSilent = async (listener: ListenClient, signal: AbortSignal): Promise<unknown> => {
+    for (;;) {
+      await sleep(options.pingMs, undefined, { signal, ref: false });
+      const answer = listener.query('select 1').then(
+        () => 'answered',
+        (error: unknown) => error,
+      );
+      const silent = sleep(options.connectTimeoutMs, 'silent', { signal, ref: false });
+      const heard = await Promise.race([answer, silent]);
+      if (heard === 'silent') return new Error(`no answer to a ping within ${options.connectTimeoutMs} ms`);
+      if (heard !== 'answered') return heard;
+    }
+  };
+
+  /** Connects `listener`, LISTENs and hears changes until the connection is lost; resolves with why. */
+  const listenOn = async (listener: ListenClient): Promise<unknown> => {
     const lost = new Promise<unknown>((resolve) => {
       listener.on('error', resolve);
       listener.on('end', () => resolve(new Error('LISTEN connection closed')));
     });
     listener.on('notification', (message) => hear(message.payload));
+    const life = new AbortController();
     try {
-      const connected = Promise.all([listener.connect(), listener.query(`listen ${ORDER_CHANGED_CHANNEL}`)]);
-      const timedOut = sleep(options.connectTimeoutMs, 'timeout', { ref: false });
-      if ((await Promise.race([connected, lost, timedOut])) === 'timeout')
-        throw new Error(`no LISTEN connection within ${options.connectTimeoutMs} ms`);
+      const connected = Promise.all([listener.connect(), listener.query(`listen ${ORDER_CHANGED_CHANNEL}`)]).then(
+        () => 'connected',
+      );
+      const timedOut = sleep(options.connectTimeoutMs, 'timeout', { signal: life.signal, ref: false });
+      const outcome = await Promise.race([connected, lost, timedOut]);
+      if (outcome === 'timeout') return new Error(`no LISTEN connection within ${options.connectTimeoutMs} ms`);
+      if (outcome !== 'connected') return outcome;
       problem = null;
-      logger.info('order_changes.listening');
-      return await lost;
+      logger.info('order_changes.listening', { ping_ms: options.pingMs });
+      return await Promise.race([lost, untilSilent(listener, life.signal)]);
     } finally {
+      life.abort();
       listener.removeAllListeners('notification');
-      await listener.end().catch(() => {});
     }
   };
 
@@ -101,12 +130,17 @@ export function startOrderChangeFeed(options: {
     let retryMs = FIRST_RETRY_MS;
     while (!stopped) {
       const heardSince = Date.now();
-      const reason = await listenOnce().catch((error: unknown) => error);
+      const listener = createListenClient(options.databaseUrl, options.service);
+      client = listener;
+      const reason = await listenOn(listener).catch((error: unknown) => error);
+      if (!stopped) {
+        if (problem === null) retryMs = FIRST_RETRY_MS;
+        problem = 'the LISTEN connection to the orders database is lost';
+        logger.warn('order_changes.lost', { error: reason, listened_ms: Date.now() - heardSince, retry_ms: retryMs });
+        resyncAll('order changes were not heard for a while');
+      }
+      await closeListenClient(listener, options.connectTimeoutMs);
       if (stopped) return;
-      if (problem === null) retryMs = FIRST_RETRY_MS;
-      problem = 'the LISTEN connection to the orders database is lost';
-      logger.warn('order_changes.lost', { error: reason, listened_ms: Date.now() - heardSince, retry_ms: retryMs });
-      resyncAll('order changes were not heard for a while');
       await sleep(retryMs, undefined, { signal: stopping.signal }).catch(() => {});
       retryMs = Math.min(retryMs * 2, LAST_RETRY_MS);
     }
@@ -127,7 +161,7 @@ export function startOrderChangeFeed(options: {
       stopped = true;
       stopping.abort();
       resyncAll('the replica is stopping');
-      await client?.end().catch(() => {});
+      if (client) await closeListenClient(client, options.connectTimeoutMs);
       await running;
     },
   };

@@ -29,6 +29,11 @@ export const settings = {
     min: 1,
     max: 10000,
   }),
+  ORDER_CHANGES_PING_MS: integer(
+    5000,
+    'wait between pings of the LISTEN connection; one unanswered within DB_CONNECTION_TIMEOUT_MS counts as the connection lost',
+    { min: 100, max: 60000 },
+  ),
   ORDER_EVENTS_LOOKBACK_MS: integer(
     60000,
     'a catch-up also resends changes this long before its Last-Event-ID: longer than a transaction that moves orders lasts',

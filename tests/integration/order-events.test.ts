@@ -7,7 +7,9 @@ import {
   createTestDatabase,
   launch,
   readEventStream,
+  startFaultProxy,
   waitFor,
+  type FaultProxy,
   type LaunchedProcess,
   type TestDatabase,
 } from '@gozon/testkit';
@@ -18,6 +20,7 @@ import {
 
 const events = suite('order events: every replica hears every committed change');
 let database: TestDatabase<OrdersDb>;
+let proxy: FaultProxy;
 let replicas: LaunchedProcess[] = [];
 
 interface OrderJson {
@@ -63,8 +66,28 @@ async function settle(results: PaymentResult[]): Promise<void> {
   await database.db.transaction().execute((trx) => applyPaymentResults(trx, results));
 }
 
+/** Reads the stream at `url`, handing each order to `onOrder`; `opened` says whether it opened (true) or was refused. */
+function followStream(url: string, onOrder: (order: OrderJson) => void = () => {}) {
+  const stop = new AbortController();
+  let markOpened: (opened: boolean) => void = () => {};
+  const opened = new Promise<boolean>((resolve) => (markOpened = resolve));
+  let ended = false;
+  const reading = readEventStream(url, {
+    signal: stop.signal,
+    onOpen: () => markOpened(true),
+    onEvent: (event) => {
+      if (event.event === 'order') onOrder(JSON.parse(event.data) as OrderJson);
+    },
+  }).finally(() => {
+    ended = true;
+    markOpened(false);
+  });
+  return { opened, reading, ended: () => ended, stop: () => stop.abort() };
+}
+
 events.before(async () => {
   database = await createTestDatabase<OrdersDb>('order_events', ordersMigrations);
+  proxy = await startFaultProxy();
 });
 
 events.after.each(async () => {
@@ -78,6 +101,7 @@ events.after.each(async () => {
 });
 
 events.after(async () => {
+  await proxy.close();
   await database.drop();
 });
 
@@ -194,5 +218,48 @@ events('a bad user id is the JSON 400 and a replica at its stream cap answers 50
     await first;
   }
 });
+
+events(
+  'a LISTEN connection that goes silent is noticed: the stream is told to resync, and once the database answers again changes reach a new one',
+  async () => {
+    // orders-api reaches the database through a proxy that can stall it; the test's own writes do not.
+    const a = await startReplica('orders-api-a', {
+      DATABASE_URL: proxy.url(database.name),
+      ORDER_CHANGES_PING_MS: '200',
+      DB_CONNECTION_TIMEOUT_MS: '500',
+    });
+    const orderId = await placeOrder(a.url, 'lee', 'a kettle');
+    const first = followStream(`${a.url}/orders/events/lee`);
+    let second: ReturnType<typeof followStream> | undefined;
+    try {
+      assert.ok(await first.opened, 'the first stream opens');
+      proxy.stall();
+      try {
+        // Nothing breaks: no FIN, no RST, no error. Only the feed's pings can tell.
+        await waitFor('the stream to end, telling its client to resync', async () => first.ended());
+        const lost = await waitFor('orders-api to log the lost LISTEN connection', async () =>
+          a.process.events('order_changes.lost').at(0),
+        );
+        assert.match(JSON.stringify(lost.error), /ping/, 'it says the ping went unanswered');
+      } finally {
+        proxy.resume();
+      }
+
+      const seen: OrderJson[] = [];
+      second = await waitFor('a new stream to open once the database answers again', async () => {
+        const stream = followStream(`${a.url}/orders/events/lee`, (order) => seen.push(order));
+        return (await stream.opened) && stream;
+      });
+      await settle([result(orderId, true)]);
+      await waitFor('the new stream to push the FINISHED order', async () =>
+        seen.find((order) => order.order_id === orderId && order.status === 'FINISHED'),
+      );
+    } finally {
+      first.stop();
+      second?.stop();
+      await Promise.all([first.reading, second?.reading]);
+    }
+  },
+);
 
 events.run();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from './config.ts';
@@ -87,4 +88,22 @@ export async function pingDb(db: Kysely<any>): Promise<void> {
 /** A single dedicated connection for LISTEN: pooled connections come and go. */
 export function createListenClient(connectionString: string, applicationName: string): pg.Client {
   return new pg.Client({ connectionString, types, application_name: applicationName });
+}
+
+/**
+ * Ends a LISTEN client and resolves within `timeoutMs`, never rejecting. pg's
+ * end() sends Terminate and waits for the server to close its side; a peer
+ * that went silent (a partition, a stalled server) never does, so end() alone
+ * could wait for ever (node-postgres issue 1779). Past the bound the socket is
+ * destroyed: the connection is gone on this side at once.
+ */
+export async function closeListenClient(client: pg.Client, timeoutMs: number): Promise<void> {
+  const bound = new AbortController();
+  const late = sleep(timeoutMs, 'late', { signal: bound.signal, ref: false }).catch(() => undefined);
+  try {
+    if ((await Promise.race([client.end().catch(() => undefined), late])) === 'late')
+      client.connection.stream.destroy();
+  } finally {
+    bound.abort();
+  }
 }
