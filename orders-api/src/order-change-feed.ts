@@ -69,8 +69,13 @@ export function startOrderChangeFeed(options: {
       const batch = new Map(unread);
       unread.clear();
       try {
-        for (const order of await findOrders(db, [...batch.keys()]))
-          for (const watcher of watchersOf(order.user_id)) watcher.push(order);
+        const changed = await findOrders(db, [...batch.keys()]);
+        // Oldest change first, as a catch-up sends them. One read may take in the changes of several
+        // transactions; in another order, a stream cut mid-read could leave its client with a later
+        // change's id as its Last-Event-ID and without an earlier change, which a catch-up from that
+        // id would send again only within its lookback.
+        changed.sort((a, b) => a.updated_at.getTime() - b.updated_at.getTime());
+        for (const order of changed) for (const watcher of watchersOf(order.user_id)) watcher.push(order);
       } catch (error) {
         logger.warn('order_changes.read_failed', { orders: batch.size, error });
         for (const userId of new Set(batch.values()))

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PAYMENT_FAILED, PAYMENT_SUCCEEDED, type PaymentResult } from '@gozon/contracts';
+import { PAYMENT_SUCCEEDED, type PaymentResult } from '@gozon/contracts';
 import { applyPaymentResults, ordersMigrations, type OrdersDb } from '@gozon/orders';
 import { newId } from '@gozon/platform';
 import {
@@ -29,10 +29,8 @@ interface OrderJson {
   cancel_reason: string | null;
 }
 
-async function startReplica(
-  name: string,
-  env: Record<string, string> = {},
-): Promise<{ process: LaunchedProcess; url: string }> {
+/** Starts an orders-api process on the test database; resolves with its base URL once it is ready. */
+async function startReplica(name: string, env: Record<string, string> = {}): Promise<string> {
   const process_ = await launch({
     name,
     command: [process.execPath, 'orders-api/src/main.ts'],
@@ -41,7 +39,7 @@ async function startReplica(
   });
   replicas.push(process_);
   const port = Number(process_.events('api.started')[0]?.port);
-  return { process: process_, url: `http://127.0.0.1:${port}` };
+  return `http://127.0.0.1:${port}`;
 }
 
 async function placeOrder(base: string, userId: string, description: string): Promise<string> {
@@ -54,11 +52,8 @@ async function placeOrder(base: string, userId: string, description: string): Pr
   return ((await response.json()) as OrderJson).order_id;
 }
 
-function result(orderId: string, paid: boolean): PaymentResult {
-  const common = { message_id: newId(), order_id: orderId, occurred_at: new Date().toISOString() };
-  return paid
-    ? { type: PAYMENT_SUCCEEDED, ...common }
-    : { type: PAYMENT_FAILED, reason: 'INSUFFICIENT_FUNDS', ...common };
+function paid(orderId: string): PaymentResult {
+  return { type: PAYMENT_SUCCEEDED, message_id: newId(), order_id: orderId, occurred_at: new Date().toISOString() };
 }
 
 /** Applies payment results as orders-relay's inbox transaction does, NOTIFY included. */
@@ -91,11 +86,11 @@ events.before(async () => {
 });
 
 events.after.each(async () => {
-  // A SIGTERM ends the open streams and exits 0 within the shutdown bound; a killed replica stays killed.
-  const codes = await Promise.all(replicas.map((replica) => (replica.running() ? replica.stop() : replica.exited)));
+  // A SIGTERM ends the open streams and exits 0 within the shutdown bound.
+  const codes = await Promise.all(replicas.map((replica) => replica.stop()));
   replicas = [];
   assert.ok(
-    codes.every((code) => code === 0 || code === 'SIGKILL'),
+    codes.every((code) => code === 0),
     `clean exits, got ${codes.join(',')}`,
   );
 });
@@ -111,7 +106,7 @@ events('a client on replica A sees the order placed through replica B turn FINIS
   const seen: OrderJson[] = [];
   const stop = new AbortController();
   let opened = false;
-  const reading = readEventStream(`${a.url}/orders/events/ann`, {
+  const reading = readEventStream(`${a}/orders/events/ann`, {
     signal: stop.signal,
     onOpen: () => (opened = true),
     onEvent: (event) => {
@@ -120,13 +115,13 @@ events('a client on replica A sees the order placed through replica B turn FINIS
   });
   try {
     await waitFor('the stream to open on A', async () => opened);
-    const orderId = await placeOrder(b.url, 'ann', 'a lamp');
-    await settle([result(orderId, true)]);
+    const orderId = await placeOrder(b, 'ann', 'a lamp');
+    await settle([paid(orderId)]);
     const finished = await waitFor('A to push the FINISHED order', async () =>
       seen.find((order) => order.order_id === orderId && order.status === 'FINISHED'),
     );
     assert.is(finished.cancel_reason, null);
-    const status = (await (await fetch(`${b.url}/orders/status/${orderId}`)).json()) as OrderJson;
+    const status = (await (await fetch(`${b}/orders/status/${orderId}`)).json()) as OrderJson;
     assert.equal(finished, status, 'the event carries the order as /orders/status answers it');
   } finally {
     stop.abort();
@@ -134,82 +129,21 @@ events('a client on replica A sees the order placed through replica B turn FINIS
   }
 });
 
-events(
-  'killing the replica a client reads from loses no final status: it reconnects to the other with Last-Event-ID',
-  async () => {
-    // No lookback: the catch-up after the kill comes from the Last-Event-ID alone.
-    const a = await startReplica('orders-api-a', { ORDER_EVENTS_LOOKBACK_MS: '0' });
-    const b = await startReplica('orders-api-b', { ORDER_EVENTS_LOOKBACK_MS: '0' });
-    const orderIds: string[] = [];
-    for (let i = 0; i < 30; i += 1) orderIds.push(await placeOrder(b.url, 'kim', `order ${i}`));
-
-    const statuses = new Map<string, string>();
-    let lastEventId: string | undefined;
-    const stop = new AbortController();
-    const connections: string[] = [];
-    const follow = async () => {
-      for (const base of [a.url, b.url]) {
-        connections.push(base);
-        await readEventStream(`${base}/orders/events/kim`, {
-          ...(lastEventId === undefined ? {} : { lastEventId }),
-          signal: stop.signal,
-          onEvent: (event) => {
-            const order = JSON.parse(event.data) as OrderJson;
-            statuses.set(order.order_id, order.status);
-            lastEventId = event.id;
-          },
-        });
-        if (stop.signal.aborted) return;
-      }
-    };
-    const following = follow();
-    try {
-      await waitFor('the snapshot of every NEW order', async () => statuses.size === orderIds.length);
-      // Settled in batches while the kill comes; each batch is one transaction with its NOTIFY.
-      const settling = (async () => {
-        for (let i = 0; i < orderIds.length; i += 3) {
-          await settle(orderIds.slice(i, i + 3).map((id, k) => result(id, (i + k) % 4 !== 0)));
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      })();
-      await waitFor('a first change to reach the client', async () =>
-        [...statuses.values()].some((status) => status !== 'NEW'),
-      );
-      await a.process.kill();
-      await settling;
-      await waitFor(
-        'every order final at the client',
-        async () => orderIds.every((id) => statuses.get(id) === 'FINISHED' || statuses.get(id) === 'CANCELLED'),
-        20_000,
-      );
-      assert.equal(connections, [a.url, b.url], 'it read from A, then, A killed, from B');
-      const cancelled = orderIds.filter((_, i) => i % 4 === 0);
-      assert.ok(
-        cancelled.every((id) => statuses.get(id) === 'CANCELLED'),
-        'each order ends as it was settled',
-      );
-    } finally {
-      stop.abort();
-      await following;
-    }
-  },
-);
-
 events('a bad user id is the JSON 400 and a replica at its stream cap answers 503 with Retry-After', async () => {
   const a = await startReplica('orders-api-a', { ORDER_STREAMS_MAX: '1' });
-  const bad = await fetch(`${a.url}/orders/events/-bad`);
+  const bad = await fetch(`${a}/orders/events/-bad`);
   assert.is(bad.status, 400);
   assert.is(((await bad.json()) as { error: { code: string } }).error.code, 'INVALID_USER_ID');
   const stop = new AbortController();
   let opened = false;
-  const first = readEventStream(`${a.url}/orders/events/ann`, {
+  const first = readEventStream(`${a}/orders/events/ann`, {
     signal: stop.signal,
     onOpen: () => (opened = true),
     onEvent: () => {},
   });
   try {
     await waitFor('the first stream to open', async () => opened);
-    const second = await fetch(`${a.url}/orders/events/bob`);
+    const second = await fetch(`${a}/orders/events/bob`);
     assert.is(second.status, 503);
     assert.is(second.headers.get('retry-after'), '5');
     assert.is(((await second.json()) as { error: { code: string } }).error.code, 'TOO_MANY_STREAMS');
@@ -228,8 +162,9 @@ events(
       ORDER_CHANGES_PING_MS: '200',
       DB_CONNECTION_TIMEOUT_MS: '500',
     });
-    const orderId = await placeOrder(a.url, 'lee', 'a kettle');
-    const first = followStream(`${a.url}/orders/events/lee`);
+    const orderApi = replicas.at(-1)!;
+    const orderId = await placeOrder(a, 'lee', 'a kettle');
+    const first = followStream(`${a}/orders/events/lee`);
     let second: ReturnType<typeof followStream> | undefined;
     try {
       assert.ok(await first.opened, 'the first stream opens');
@@ -238,7 +173,7 @@ events(
         // Nothing breaks: no FIN, no RST, no error. Only the feed's pings can tell.
         await waitFor('the stream to end, telling its client to resync', async () => first.ended());
         const lost = await waitFor('orders-api to log the lost LISTEN connection', async () =>
-          a.process.events('order_changes.lost').at(0),
+          orderApi.events('order_changes.lost').at(0),
         );
         assert.match(JSON.stringify(lost.error), /ping/, 'it says the ping went unanswered');
       } finally {
@@ -247,10 +182,10 @@ events(
 
       const seen: OrderJson[] = [];
       second = await waitFor('a new stream to open once the database answers again', async () => {
-        const stream = followStream(`${a.url}/orders/events/lee`, (order) => seen.push(order));
+        const stream = followStream(`${a}/orders/events/lee`, (order) => seen.push(order));
         return (await stream.opened) && stream;
       });
-      await settle([result(orderId, true)]);
+      await settle([paid(orderId)]);
       await waitFor('the new stream to push the FINISHED order', async () =>
         seen.find((order) => order.order_id === orderId && order.status === 'FINISHED'),
       );
