@@ -87,14 +87,17 @@ plan('the defaults are the plan docs/performance.md describes', () => {
     BENCH_RATES: [250, 500, 1000, 2000],
     BENCH_RATE_SECONDS: 20,
     BENCH_CONNECTIONS: 64,
+    BENCH_STREAMS: 1000,
+    BENCH_STREAM_RATES: [500, 2000],
     BENCH_WALLETS: 200,
   });
 });
 
 plan('lists take spaces and a trailing comma; an empty BENCH_RATES runs the maximum rate alone', () => {
-  const config = readConfig(settings, { BENCH_REPLICAS: ' 1, 4,', BENCH_RATES: '' });
+  const config = readConfig(settings, { BENCH_REPLICAS: ' 1, 4,', BENCH_RATES: '', BENCH_STREAM_RATES: '' });
   assert.equal(config.BENCH_REPLICAS, [1, 4]);
   assert.equal(config.BENCH_RATES, []);
+  assert.equal(config.BENCH_STREAM_RATES, []);
 });
 
 plan('a mistyped plan stops the run, naming every variable at fault', () => {
