@@ -16,7 +16,7 @@ await runApiService<OrdersDb, typeof settings>({
       logger,
       service,
       connectTimeoutMs: config.DB_CONNECTION_TIMEOUT_MS,
-      pingMs: config.ORDER_CHANGES_PING_MS,
+      pingMs: config.LISTEN_PING_MS,
     });
     defer(() => changes.stop());
     return createApp({ db, logger, config, changes });

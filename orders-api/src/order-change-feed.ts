@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { ORDER_CHANGED_CHANNEL, findOrders, parseOrderChanges, type Order, type OrdersDb } from '@gozon/orders';
-import { closeListenClient, createListenClient, type Logger, type Stoppable } from '@gozon/platform';
+import { closeListenClient, createListenClient, untilListenSilent, type Logger, type Stoppable } from '@gozon/platform';
 
 /** One open stream's view of its user's changes. */
 export interface OrderWatcher {
@@ -91,21 +91,6 @@ export function startOrderChangeFeed(options: {
     if (unread.size > 0 && !reading) void readUnread();
   };
 
-  /** Pings `listener` until a ping fails or goes unanswered; resolves with why. */
-  const untilSilent = async (listener: ListenClient, signal: AbortSignal): Promise<unknown> => {
-    for (;;) {
-      await sleep(options.pingMs, undefined, { signal, ref: false });
-      const answer = listener.query('select 1').then(
-        () => 'answered',
-        (error: unknown) => error,
-      );
-      const silent = sleep(options.connectTimeoutMs, 'silent', { signal, ref: false });
-      const heard = await Promise.race([answer, silent]);
-      if (heard === 'silent') return new Error(`no answer to a ping within ${options.connectTimeoutMs} ms`);
-      if (heard !== 'answered') return heard;
-    }
-  };
-
   /** Connects `listener`, LISTENs and hears changes until the connection is lost; resolves with why. */
   const listenOn = async (listener: ListenClient): Promise<unknown> => {
     const lost = new Promise<unknown>((resolve) => {
@@ -124,7 +109,14 @@ export function startOrderChangeFeed(options: {
       if (outcome !== 'connected') return outcome;
       problem = null;
       logger.info('order_changes.listening', { ping_ms: options.pingMs });
-      return await Promise.race([lost, untilSilent(listener, life.signal)]);
+      return await Promise.race([
+        lost,
+        untilListenSilent(listener, {
+          intervalMs: options.pingMs,
+          timeoutMs: options.connectTimeoutMs,
+          signal: life.signal,
+        }),
+      ]);
     } finally {
       life.abort();
       listener.removeAllListeners('notification');

@@ -1,5 +1,5 @@
 import { apiSettings } from '@gozon/http';
-import { integer } from '@gozon/platform';
+import { integer, listenPingSetting } from '@gozon/platform';
 import { ORDERS_DATABASE } from '@gozon/orders';
 
 /** Every variable this service reads, with its default; docker-compose.yml must set each. */
@@ -29,11 +29,7 @@ export const settings = {
     min: 1,
     max: 10000,
   }),
-  ORDER_CHANGES_PING_MS: integer(
-    5000,
-    'wait between pings of the LISTEN connection; one unanswered within DB_CONNECTION_TIMEOUT_MS counts as the connection lost',
-    { min: 100, max: 60000 },
-  ),
+  LISTEN_PING_MS: listenPingSetting,
   ORDER_EVENTS_LOOKBACK_MS: integer(
     60000,
     'a catch-up also resends changes this long before its Last-Event-ID: longer than a transaction that moves orders lasts',

@@ -159,7 +159,7 @@ events(
     // orders-api reaches the database through a proxy that can stall it; the test's own writes do not.
     const a = await startReplica('orders-api-a', {
       DATABASE_URL: proxy.url(database.name),
-      ORDER_CHANGES_PING_MS: '200',
+      LISTEN_PING_MS: '200',
       DB_CONNECTION_TIMEOUT_MS: '500',
     });
     const orderApi = replicas.at(-1)!;

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import pTimeout from 'p-timeout';
 import { exchangeName, queueName, subscriptionsOf } from '@gozon/contracts';
-import { createListenClient, type Logger, type Stoppable } from '@gozon/platform';
+import { closeListenClient, createListenClient, untilListenSilent, type Logger, type Stoppable } from '@gozon/platform';
 import { connectAmqp, declareTopology, destroyConnection, type AmqpConnection } from './amqp.ts';
 import { startInboxConsumer, type IncomingMessage, type InboxHandler } from './consumer.ts';
 import { startOutboxRelay } from './relay.ts';
@@ -24,6 +24,8 @@ export interface SessionOptions<DB extends MessagingTables, M extends IncomingMe
   inbox: { batchSize: number; concurrency: number; lingerMs: number; maxAttempts: number };
   /** Most any one step of starting or stopping the session (connect, declare, cancel, close) may take. */
   stepTimeoutMs: number;
+  /** How often the LISTEN connection is pinged, and how long a ping may go unanswered before it counts as lost. */
+  listenPing: { intervalMs: number; timeoutMs: number };
   /** Tells readiness what is wrong with a part of the session (a string) or that it is well again (null). */
   report: (part: string, problem: string | null) => void;
   logger: Logger;
@@ -79,8 +81,20 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
     const listener = createListenClient(options.databaseUrl, options.service);
     listener.on('error', onLost('PostgreSQL LISTEN connection'));
     listener.on('end', onLost('PostgreSQL LISTEN connection'));
-    closers.push({ what: 'LISTEN connection', close: () => listener.end() });
+    const pinging = new AbortController();
+    closers.push({
+      what: 'LISTEN connection',
+      close: () => {
+        pinging.abort();
+        return closeListenClient(listener, stepTimeoutMs);
+      },
+    });
     await bounded('connecting to PostgreSQL for LISTEN', stepTimeoutMs, listener.connect());
+    // Silence on it would only slow the relay to its poll, unseen: a silent connection ends the session instead.
+    void untilListenSilent(listener, { ...options.listenPing, signal: pinging.signal }).then(
+      (why) => loseWith(why),
+      () => {},
+    );
 
     connection = await bounded(
       'connecting to RabbitMQ',

@@ -14,6 +14,7 @@ import {
   exitOnSignal,
   faultPointSettings,
   integer,
+  listenPingSetting,
   logFatalErrors,
   pingDb,
   readConfig,
@@ -78,6 +79,7 @@ export function workerSettings(database: string) {
       'failed publishes of one outbox row (unroutable, oversize, unencodable) before it is set aside',
       { min: 1, max: 100 },
     ),
+    LISTEN_PING_MS: listenPingSetting,
     AMQP_STEP_TIMEOUT_MS: integer(5000, 'most one step of connecting, declaring, cancelling or closing may take', {
       min: 100,
       max: 120000,
@@ -162,6 +164,7 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
         maxAttempts: config.INBOX_MAX_ATTEMPTS,
       },
       stepTimeoutMs: config.AMQP_STEP_TIMEOUT_MS,
+      listenPing: { intervalMs: config.LISTEN_PING_MS, timeoutMs: config.DB_CONNECTION_TIMEOUT_MS },
       report: (part, problem) => (problem === null ? problems.delete(part) : problems.set(part, problem)),
       logger,
     });

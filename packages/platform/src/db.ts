@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { DatabaseConfig } from './config.ts';
+import { integer, type DatabaseConfig } from './config.ts';
 
 const INT8_OID = 20;
 
@@ -105,5 +105,41 @@ export async function closeListenClient(client: pg.Client, timeoutMs: number): P
       client.connection.stream.destroy();
   } finally {
     bound.abort();
+  }
+}
+
+/**
+ * LISTEN_PING_MS: how often a process pings its LISTEN connection
+ * (untilListenSilent). Declared once for every service that listens.
+ */
+export const listenPingSetting = integer(
+  5000,
+  'wait between pings of the LISTEN connection; one unanswered within DB_CONNECTION_TIMEOUT_MS counts as the connection lost',
+  { min: 100, max: 60000 },
+);
+
+/**
+ * Pings a connected LISTEN client with `select 1` every `intervalMs` and
+ * resolves, with why, once a ping fails or is not answered within
+ * `timeoutMs`. A LISTEN connection sends nothing of its own, so one that died
+ * silently (a partition, a stalled server, a dropped NAT entry: no FIN, no
+ * RST) would otherwise never fail: with this, its death is noticed within
+ * intervalMs + timeoutMs. Rejects (AbortError) when `signal` aborts; its
+ * timers keep no process alive.
+ */
+export async function untilListenSilent(
+  client: pg.Client,
+  options: { intervalMs: number; timeoutMs: number; signal: AbortSignal },
+): Promise<unknown> {
+  const { intervalMs, timeoutMs, signal } = options;
+  for (;;) {
+    await sleep(intervalMs, undefined, { signal, ref: false });
+    const answer = client.query('select 1').then(
+      () => 'answered',
+      (error: unknown) => error,
+    );
+    const heard = await Promise.race([answer, sleep(timeoutMs, 'silent', { signal, ref: false })]);
+    if (heard === 'silent') return new Error(`no answer to a ping within ${timeoutMs} ms`);
+    if (heard !== 'answered') return heard;
   }
 }
