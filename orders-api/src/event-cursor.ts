@@ -3,9 +3,9 @@ import type { Order } from '@gozon/orders';
 // An order event's id is the time its order last changed (updated_at), in
 // milliseconds since the epoch. A reconnect sends the last one it saw
 // (Last-Event-ID) and is sent again every order of its user changed since then,
-// less a lookback: updated_at is the start of the transaction that changed the
-// order, so a transaction that began earlier may commit after one the client
-// has already seen. An order sent twice is harmless: each event is the whole order.
+// less a lookback: updated_at is when the update ran, before its transaction
+// committed, so a change stamped earlier may commit after one the client has
+// already seen. An order sent twice is harmless: each event is the whole order.
 
 /** The event id of an order's current state. */
 export function eventIdOf(order: Order): string {

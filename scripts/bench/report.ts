@@ -78,8 +78,8 @@ from ${memory.rssBeforeKiB} KiB to ${memory.rssAfterKiB} KiB, **${memory.perStre
 ${rows.join('\n')}
 
 Each user has one stream and its orders settle while it is open. The latency runs from the order's
-updated_at (the start of orders-relay's transaction that settled it: the event id) to the event's
-arrival at the client, so it is a little above commit-to-client. The push cost is CPU ms per order
+updated_at (when orders-relay's update ran, the last statement before its commit: the event id) to
+the event's arrival at the client, so it is a little above commit-to-client. The push cost is CPU ms per order
 above the phase at the same rate without streams in this run; one core of orders-api spending
 nothing but that could push 1000 ÷ its push cost events a second.
 `;

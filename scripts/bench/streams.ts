@@ -33,10 +33,10 @@ export interface StreamDelivery {
   /** Streams that ended while the phase ran or drained (the replica dropped or re-synced them). */
   ended: number;
   /**
-   * ms from the order's updated_at (the start of orders-relay's transaction
-   * that settled it, which is the event id) to the event's arrival here: the
-   * commit-to-client time plus that transaction's own length, so a little
-   * above the real figure, never below.
+   * ms from the order's updated_at (when orders-relay's update ran, the last
+   * statement of the transaction that settled it; also the event id) to the
+   * event's arrival here: the commit-to-client time plus the commit's own
+   * round trip, so a little above the real figure, never below.
    */
   latency: { p50: number; p95: number; p99: number };
 }

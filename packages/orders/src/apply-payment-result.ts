@@ -26,10 +26,12 @@ async function finishOrders(trx: Transaction<OrdersDb>, results: PaymentResult[]
   );
   // The same statement tells the orders-api replicas (ORDER_CHANGED_CHANNEL): PostgreSQL
   // delivers a NOTIFY only once its transaction commits, and drops it with a rollback.
-  // One NOTIFY per ORDER_CHANGES_PER_NOTIFY orders, not one per order.
+  // One NOTIFY per ORDER_CHANGES_PER_NOTIFY orders, not one per order. updated_at is the
+  // statement's clock, not the transaction's start: the event id (orders-api's event-cursor.ts)
+  // then lies as close before the commit as it can.
   await sql`
     with moved as (
-      update "order" set status = result.status, cancel_reason = result.reason, updated_at = now()
+      update "order" set status = result.status, cancel_reason = result.reason, updated_at = clock_timestamp()
       from (values ${values}) as result (id, status, reason)
       where "order".id = result.id and "order".status = 'NEW'
       returning "order".id, "order".user_id
