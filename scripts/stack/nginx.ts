@@ -57,12 +57,23 @@ export function renderTemplateFile(path: string, values: Record<string, string>)
 }
 
 /**
+ * How long nginx leaves a replica alone after a connection to it failed. Its
+ * default, 10 s, would answer 503 for that long after every replica died once
+ * (a quick double restart), though they are back within a second; a dead one
+ * costs a refused connect (well under a millisecond here) per try meanwhile.
+ * Compose's server line (docker-compose.yml) says the same.
+ */
+export const UPSTREAM_FAIL_TIMEOUT = 'fail_timeout=2s';
+
+/**
  * An upstream's `server` lines natively, one per replica on this machine by
  * address (no DNS to follow), indented as the template's upstream blocks are.
+ * A replica that refused a connection is skipped for UPSTREAM_FAIL_TIMEOUT
+ * (docs/ARCHITECTURE.md, "Scaling").
  */
 export function upstreamServers(firstPort: number, replicas: number): string {
   return replicaPorts(firstPort, replicas)
-    .map((port) => `server 127.0.0.1:${port};`)
+    .map((port) => `server 127.0.0.1:${port} ${UPSTREAM_FAIL_TIMEOUT};`)
     .join('\n    ');
 }
 

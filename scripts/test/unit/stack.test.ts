@@ -49,8 +49,14 @@ nginx('a placeholder without a value is an error that names it once, not an empt
 
 nginx('the gateway spreads /orders over every orders-api replica and /payments over every payments-api one', () => {
   const rendered = renderTemplateFile(GATEWAY_TEMPLATE, gatewayValues(config, '/tmp/stack/docs'));
-  assert.equal(serversOf(rendered, 'orders_api'), ['server 127.0.0.1:3001;', 'server 127.0.0.1:3002;']);
-  assert.equal(serversOf(rendered, 'payments_api'), ['server 127.0.0.1:3101;', 'server 127.0.0.1:3102;']);
+  assert.equal(serversOf(rendered, 'orders_api'), [
+    'server 127.0.0.1:3001 fail_timeout=2s;',
+    'server 127.0.0.1:3002 fail_timeout=2s;',
+  ]);
+  assert.equal(serversOf(rendered, 'payments_api'), [
+    'server 127.0.0.1:3101 fail_timeout=2s;',
+    'server 127.0.0.1:3102 fail_timeout=2s;',
+  ]);
   assert.match(rendered, /listen 8080;/);
   assert.match(rendered, /"http:\/\/localhost:3000" \$http_origin;/);
   assert.match(rendered, /access_log off;/);
@@ -68,16 +74,16 @@ nginx('the gateway passes order events on unbuffered and does not cut an idle st
 
 nginx('one API replica is one server line per upstream', () => {
   const rendered = renderTemplateFile(GATEWAY_TEMPLATE, gatewayValues({ ...config, STACK_API_REPLICAS: 1 }, '/d'));
-  assert.equal(serversOf(rendered, 'orders_api'), ['server 127.0.0.1:3001;']);
-  assert.equal(serversOf(rendered, 'payments_api'), ['server 127.0.0.1:3101;']);
+  assert.equal(serversOf(rendered, 'orders_api'), ['server 127.0.0.1:3001 fail_timeout=2s;']);
+  assert.equal(serversOf(rendered, 'payments_api'), ['server 127.0.0.1:3101 fail_timeout=2s;']);
 });
 
 nginx('compose’s one DNS name with "resolve" stays one server line that follows every replica', () => {
   const rendered = renderTemplateFile(GATEWAY_TEMPLATE, {
     ...gatewayValues(config, '/d'),
-    ORDERS_API_SERVERS: 'server orders-api:3000 resolve;',
+    ORDERS_API_SERVERS: 'server orders-api:3000 resolve fail_timeout=2s;',
   });
-  assert.equal(serversOf(rendered, 'orders_api'), ['server orders-api:3000 resolve;']);
+  assert.equal(serversOf(rendered, 'orders_api'), ['server orders-api:3000 resolve fail_timeout=2s;']);
 });
 
 nginx('asked for an access log, the gateway writes its JSON lines to that file', () => {
