@@ -6,9 +6,13 @@ import { POSTGRES_URL } from './databases.ts';
 // One short-lived connection per look: for checks that run between the
 // services' own work, and must not hold anything open across it.
 
-/** Runs `work` with a client connected to `database` on the test PostgreSQL, and ends the client after. */
+/**
+ * Runs `work` with a client connected to `database` (a database's name on the test PostgreSQL,
+ * or a whole postgres:// URL), and ends the client after.
+ */
 export async function withDb<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: `${POSTGRES_URL}/${database}` });
+  const url = database.includes('://') ? database : `${POSTGRES_URL}/${database}`;
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await work(client);
@@ -17,9 +21,9 @@ export async function withDb<T>(database: string, work: (client: pg.Client) => P
   }
 }
 
-/** Runs `work` with a confirm channel on a new connection to the test RabbitMQ, and closes the connection after. */
-export async function withChannel<T>(work: (channel: amqp.ConfirmChannel) => Promise<T>): Promise<T> {
-  const connection = await amqp.connect(AMQP_URL);
+/** Runs `work` with a confirm channel on a new connection to `url` (the test RabbitMQ), and closes the connection after. */
+export async function withChannel<T>(work: (channel: amqp.ConfirmChannel) => Promise<T>, url = AMQP_URL): Promise<T> {
+  const connection = await amqp.connect(url);
   try {
     return await work(await connection.createConfirmChannel());
   } finally {

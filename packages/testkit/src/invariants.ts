@@ -73,7 +73,7 @@ export async function auditStack(stack: StackData, accepted: string[]): Promise<
       }
     }
     return [...ids].sort();
-  });
+  }, stack.amqpUrl);
   const pending = await countPending(stack);
 
   const debitsByOrder = new Map(ledger.debits.map((d) => [d.order_id, d.n]));

@@ -9,7 +9,10 @@ import { withChannel, withDb } from './connections.ts';
 /** A stack's queue namespace and its two databases, orders first. */
 export interface StackData {
   namespace: string;
+  /** The orders and the payments database: names on the test PostgreSQL, or whole URLs. */
   databases: string[];
+  /** The stack's RabbitMQ, when it is not the test one (AMQP_URL). */
+  amqpUrl?: string;
 }
 
 // Rows the relays set aside (failed_at: unroutable, oversize or unencodable too often) are
@@ -39,7 +42,7 @@ export async function countPending(stack: StackData) {
     let total = 0;
     for (const s of SUBSCRIPTIONS) total += (await channel.checkQueue(queueName(stack.namespace, s))).messageCount;
     return total;
-  });
+  }, stack.amqpUrl);
   return { open, unsent, setAside, queued };
 }
 
