@@ -1,6 +1,6 @@
 // `npm test`: every test level, each file in its own process (so a leaked
 // handle fails that file instead of hanging the run), then one total line.
-//   node scripts/run-tests.ts [level ...]      levels: typecheck lint format unit integration system contract browser faults
+//   node scripts/run-tests.ts [level ...]      levels: typecheck lint format unit integration system contract browser faults compose
 import { spawn } from 'node:child_process';
 import { existsSync, globSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -50,6 +50,8 @@ const LEVELS: Level[] = [
   { name: 'contract', patterns: ['tests/contract/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
   { name: 'browser', patterns: ['tests/browser/**/*.test.ts'], needs: [POSTGRES, RABBITMQ, CHROMIUM] },
   { name: 'faults', patterns: ['tests/faults/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
+  // Its own engine, databases and broker, in containers: it installs and starts the engine if there is none.
+  { name: 'compose', patterns: ['tests/compose/**/*.test.ts'], needs: [] },
 ];
 
 interface Outcome {
