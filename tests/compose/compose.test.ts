@@ -313,6 +313,27 @@ compose('RabbitMQ and the payments database stopped and started: the services he
   }
 });
 
+compose('no image of the project carries a password or a .env: settings come at run time', async () => {
+  const images = (await docker(['images', '-q', '--filter', `reference=${PROJECT}-*`])).split('\n').filter(Boolean);
+  assert.ok(images.length > 0);
+  for (const image of images) {
+    const env = JSON.parse(await docker(['image', 'inspect', '--format', '{{json .Config.Env}}', image])) as string[];
+    assert.equal(
+      env.filter((entry) => /PASS|SECRET|TOKEN|DATABASE_URL|AMQP_URL/i.test(entry.split('=')[0]!)),
+      [],
+      `${image}'s environment`,
+    );
+    const dotEnv = await run(
+      'docker',
+      ['run', '--rm', '--user', 'root', '--entrypoint', 'find', image, '/', '-xdev', '-name', '.env'],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    assert.is(dotEnv.stdout.trim(), '', `${image} holds no .env`);
+  }
+});
+
 compose('down -v leaves no container, network or volume of the project', async () => {
   await dockerCompose(['down', '-v', '--remove-orphans']);
   const label = `label=com.docker.compose.project=${PROJECT}`;
