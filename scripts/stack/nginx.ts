@@ -22,9 +22,21 @@ const NGINX = '/usr/sbin/nginx';
 export const GATEWAY_TEMPLATE = join(ROOT, 'gateway/default.conf.template');
 export const UI_TEMPLATE = join(ROOT, 'ui/nginx.conf.template');
 
+/** The gateway's budgets per client address, as the template names them. */
+export const GATEWAY_BUDGETS = [
+  'GATEWAY_ORDER_RATE',
+  'GATEWAY_ORDER_BURST',
+  'GATEWAY_WRITE_RATE',
+  'GATEWAY_WRITE_BURST',
+  'GATEWAY_READ_RATE',
+  'GATEWAY_READ_BURST',
+  'GATEWAY_CONNECTIONS_PER_CLIENT',
+] as const;
+
 /** The settings nginx is rendered from. */
 export type NginxConfig = Pick<
   StackConfig,
+  | (typeof GATEWAY_BUDGETS)[number]
   | 'STACK_DIR'
   | 'GATEWAY_PORT'
   | 'UI_PORT'
@@ -89,6 +101,7 @@ export function gatewayValues(config: NginxConfig, docsRoot: string): Record<str
     GATEWAY_ACCESS_LOG:
       config.GATEWAY_ACCESS_LOG === 'off' ? 'off' : `${resolve(config.GATEWAY_ACCESS_LOG)} gateway_json`,
     DOCS_ROOT: docsRoot,
+    ...Object.fromEntries(GATEWAY_BUDGETS.map((name) => [name, String(config[name])])),
   };
 }
 

@@ -5,6 +5,7 @@ import { PAYMENTS_DATABASE } from '@gozon/payments';
 import { amqpSettings, commonSettings, databaseUrl, integer, text, type Config } from '@gozon/platform';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+const RATE = { min: 1, max: 1_000_000 };
 
 /** Every variable the native runner reads, with its default (README: `npm run stack`). */
 export const settings = {
@@ -37,6 +38,18 @@ export const settings = {
     'off',
     'file the gateway writes its JSON access log to (a line per request, naming the replica that served it), or off',
   ),
+  // The gateway's budgets per client address (gateway/default.conf.template): the rate refills, the burst is
+  // what may come at once. The UI's burst control sends up to 50 orders at once.
+  GATEWAY_ORDER_RATE: integer(10, 'orders a client address may create per second, on average', RATE),
+  GATEWAY_ORDER_BURST: integer(60, 'orders a client address may create at once', RATE),
+  GATEWAY_WRITE_RATE: integer(10, 'other writes (wallets, top-ups) a client address may make per second', RATE),
+  GATEWAY_WRITE_BURST: integer(30, 'other writes a client address may make at once', RATE),
+  GATEWAY_READ_RATE: integer(50, 'reads a client address may make per second', RATE),
+  GATEWAY_READ_BURST: integer(200, 'reads a client address may make at once', RATE),
+  GATEWAY_CONNECTIONS_PER_CLIENT: integer(100, 'API requests a client address may have in flight at once', {
+    min: 1,
+    max: 65_535, // nginx's limit_conn takes no more
+  }),
   LOG_LEVEL: commonSettings.LOG_LEVEL,
 };
 

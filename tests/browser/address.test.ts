@@ -52,7 +52,7 @@ async function openPage(url: string): Promise<{ page: Page; apiOrigins: Set<stri
 
 address.before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  stack = await startStack('address');
+  stack = await startStack('address', {}, { gatewayBudgets: 'defaults' });
   browser = await launchChromium([`--host-resolver-rules=MAP ${FOREIGN_HOST} 127.0.0.1`]);
 });
 

@@ -15,7 +15,7 @@ let stack: Stack;
 let browser: Browser;
 
 docs.before(async () => {
-  stack = await startStack('docs');
+  stack = await startStack('docs', {}, { gatewayBudgets: 'defaults' });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],

@@ -29,13 +29,14 @@ export interface ShopSession {
 }
 
 /**
- * A test file's own stack (startStack(label)), Chromium and one desktop page whose
+ * A test file's own stack (startStack(label), with the gateway's default budgets), Chromium and one desktop page whose
  * script errors go to pageErrors; artifacts, the screenshot folder, starts empty.
  */
 export async function startShop(label: string, artifacts: string, pageErrors: string[]): Promise<ShopSession> {
   rmSync(artifacts, { recursive: true, force: true });
   mkdirSync(artifacts, { recursive: true });
-  const stack = await startStack(label);
+  // The gateway's budgets a person gets: the UI (its burst of orders too) must stay within them.
+  const stack = await startStack(label, {}, { gatewayBudgets: 'defaults' });
   let browser: Browser | undefined;
   try {
     browser = await launchChromium();

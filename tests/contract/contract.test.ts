@@ -33,6 +33,9 @@ const UNPROVOKABLE: Record<string, string> = {
   '503': 'SERVICE_UNAVAILABLE: needs a service or its database down (the fault suite does that)',
 };
 
+/** More than the test ever has in flight at once (8 racing requests), fewer than it can open. */
+const CONNECTIONS_PER_CLIENT = 16;
+
 type Sent = Awaited<ReturnType<typeof send>>;
 
 let problems: string[] = [];
@@ -130,7 +133,8 @@ async function snapshot() {
 
 test.before(async () => {
   try {
-    stack = await startStack('contract');
+    // The gateway's budgets are lifted, save the connections an address may hold: the 429 test spends them.
+    stack = await startStack('contract', { GATEWAY_CONNECTIONS_PER_CLIENT: String(CONNECTIONS_PER_CLIENT) });
   } catch (error) {
     console.error(`startStack failed: ${(error as Error).message}`); // uvu does not print a failing hook's error
     throw error;
@@ -1039,6 +1043,57 @@ test('order events stream through :8080: each event is an Order by the spec, liv
   }
   await reconnecting;
   checkEvents(received);
+  settle();
+});
+
+test('an address over its budget gets 429 as documented from every API operation, and none reaches a service', async () => {
+  const stop = new AbortController();
+  let open = 0;
+  const streams = Array.from({ length: CONNECTIONS_PER_CLIENT }, () =>
+    readEventStream(`${GATEWAY}/orders/events/contract-budget`, {
+      signal: stop.signal,
+      onOpen: () => (open += 1),
+      onEvent: () => {},
+    }),
+  );
+  try {
+    await waitFor('the address holding its most connections', async () => open === CONNECTIONS_PER_CLIENT);
+    const values: Record<string, string> = {
+      user_id: 'contract-budget-orders',
+      bill_id: '019ab655-2058-7a11-b2c3-d4e5f6a7b8c9',
+      order_id: '019ab655-2058-7a11-b2c3-d4e5f6a7b8c9',
+      asset: 'swagger-ui.css',
+    };
+    for (const operation of contract.operations) {
+      const path = operation.template.replace(/\{(\w+)\}/g, (_, name: string) => values[name]!);
+      const body = operation.method === 'post' ? json({ amount: 1, description: 'over budget' }) : undefined;
+      const headers: Record<string, string> =
+        operation.method === 'options'
+          ? { Origin: UI_ORIGIN, 'Access-Control-Request-Method': 'POST' }
+          : body === undefined
+            ? {}
+            : { 'content-type': 'application/json' };
+      const sent = await send(operation.method.toUpperCase(), path, {
+        ...(body === undefined ? {} : { body }),
+        headers,
+      });
+      // What the gateway answers itself (CORS preflights, the docs, /health) spends no budget.
+      if (!operation.statuses.includes('429')) {
+        if (sent.status === 429) problems.push(`${operation.key}: 429, though it spends no budget`);
+        continue;
+      }
+      expect(operation.key, sent, 429, operation.method === 'head' ? undefined : 'TOO_MANY_REQUESTS');
+      if (sent.headers.get('retry-after') !== '1') problems.push(`${operation.key}: Retry-After is not 1`);
+    }
+    stop.abort();
+    await Promise.all(streams);
+    await waitFor('the address under its budget again', async () => (await send('GET', '/health')).status === 200);
+    const placed = (await send('GET', '/orders/orders/contract-budget-orders')).json?.orders;
+    if (placed?.length !== 0) problems.push(`orders placed over budget: ${JSON.stringify(placed)}`);
+  } finally {
+    stop.abort();
+    await Promise.all(streams);
+  }
   settle();
 });
 

@@ -26,6 +26,13 @@ const config = {
   CORS_ORIGIN: 'http://localhost:3000',
   GATEWAY_ACCESS_LOG: 'off',
   API_BASE_URL: '',
+  GATEWAY_ORDER_RATE: 10,
+  GATEWAY_ORDER_BURST: 60,
+  GATEWAY_WRITE_RATE: 11,
+  GATEWAY_WRITE_BURST: 30,
+  GATEWAY_READ_RATE: 50,
+  GATEWAY_READ_BURST: 200,
+  GATEWAY_CONNECTIONS_PER_CLIENT: 100,
 };
 
 /** The `server` lines of one upstream block of a rendered gateway config. */
@@ -70,6 +77,16 @@ nginx('the gateway passes order events on unbuffered and does not cut an idle st
   assert.match(events, /proxy_buffering off;/);
   const readTimeout = Number(/proxy_read_timeout (\d+)s;/.exec(events)?.[1]);
   assert.ok(readTimeout > 60, `read timeout ${readTimeout} s is past the 60 s of other requests`);
+});
+
+nginx('each client address has its own budget for orders, other writes and reads, and its own connections', () => {
+  const rendered = renderTemplateFile(GATEWAY_TEMPLATE, gatewayValues(config, '/d'));
+  assert.match(rendered, /limit_req_zone \$order_budget_key zone=order_budget:10m rate=10r\/s;/);
+  assert.match(rendered, /limit_req_zone \$write_budget_key zone=write_budget:10m rate=11r\/s;/);
+  assert.match(rendered, /limit_req zone=order_budget burst=60 nodelay;/);
+  assert.match(rendered, /limit_req zone=read_budget burst=200 nodelay;/);
+  assert.match(rendered, /limit_conn client_connections 100;/);
+  assert.match(rendered, /limit_req_status 429;/);
 });
 
 nginx('one API replica is one server line per upstream', () => {

@@ -113,10 +113,12 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 /**
  * The wait before retrying a write that failed with error, or null when it must
  * not be retried automatically: only no answer at all (the request may or may
- * not have reached the server) and 503 are retried.
+ * not have reached the server), 503, and 429 (over the gateway's budget for this
+ * address: the request reached no service) are retried.
  */
 export function retryDelay(error: ApiError, retry: number, baseDelayMs: number): number | null {
-  const transient = error.kind === 'network' || (error.kind === 'http' && error.status === 503);
+  const transient =
+    error.kind === 'network' || (error.kind === 'http' && (error.status === 503 || error.status === 429));
   if (!transient) return null;
   if (error.retryAfterMs !== null) return error.retryAfterMs <= MAX_RETRY_AFTER_MS ? error.retryAfterMs : null;
   return baseDelayMs * 2 ** (retry - 1);

@@ -435,6 +435,23 @@ writes('a 503’s Retry-After is how long to wait; one too long is not waited fo
   assert.is(late.seen.length, 1, 'not sent again');
 });
 
+writes('a 429 (over the gateway’s budget) is sent again after its Retry-After, under the same key', async () => {
+  const tooMany = () =>
+    new Response(JSON.stringify({ error: { code: 'TOO_MANY_REQUESTS', message: 'slow down' } }), {
+      status: 429,
+      headers: { 'content-type': 'application/json', 'retry-after': '1' },
+    });
+  const { fetch, seen } = scripted(tooMany, placedOrder);
+  const waited = recordingApi(fetch);
+  await waited.api.placeOrder('alice', 1n, 'x', { key: 'k' });
+  assert.equal(waited.slept, [1000]);
+  assert.is(seen.length, 2);
+  assert.equal(
+    seen.map((call) => new Headers(call.init?.headers).get('idempotency-key')),
+    ['k', 'k'],
+  );
+});
+
 writes('the retries are bounded: no answer ever → three attempts, then an error in words', async () => {
   const { fetch, seen } = scripted(noAnswer);
   const { api, slept } = recordingApi(fetch);
