@@ -56,12 +56,23 @@ function aliasProblems(label: string, body: any): string[] {
     .map((order) => `${label}: id ${JSON.stringify(order.id)} is not order_id ${JSON.stringify(order.order_id)}`);
 }
 
+/** Every error body names its request as the X-Request-Id response header does (JSON Schema cannot say so). */
+function requestIdProblems(label: string, exchange: { json: any; headers: Headers }): string[] {
+  const error = exchange.json?.error;
+  if (error === undefined) return [];
+  const header = exchange.headers.get('x-request-id');
+  return error.request_id === header
+    ? []
+    : [`${label}: error.request_id ${JSON.stringify(error.request_id)} is not X-Request-Id ${header}`];
+}
+
 /** One request through the gateway; its exchange is checked against the spec at once. */
 async function send(method: string, path: string, request: RawRequest = {}) {
   try {
     const exchange = await gateway.request(method, path, request);
     problems.push(...contract.check(exchange));
     problems.push(...aliasProblems(`${method} ${path}`, exchange.json));
+    problems.push(...requestIdProblems(`${method} ${path}`, exchange));
     return exchange;
   } catch (error) {
     // The gateway dropped the connection (or fetch refused to send): no HTTP answer at all.

@@ -281,7 +281,12 @@ async function holds(request: Generated) {
       `a 4xx is application/json: ${what}`,
     );
     assert.equal(Object.keys(parsed), ['error'], `exactly {error}: ${what}`);
-    assert.equal(Object.keys(parsed.error).sort(), ['code', 'message'], `exactly {error: {code, message}}: ${what}`);
+    assert.equal(
+      Object.keys(parsed.error).sort(),
+      ['code', 'message', 'request_id'],
+      `exactly {error: {code, message, request_id}}: ${what}`,
+    );
+    assert.is(parsed.error.request_id, response.headers.get('x-request-id'), `request_id is X-Request-Id: ${what}`);
     assert.match(parsed.error.code, /^[A-Z_]+$/, `code: ${what}`);
     assert.type(parsed.error.message, 'string', `message: ${what}`);
   }

@@ -1,21 +1,23 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { expectError } from '@gozon/testkit';
-import { Hono } from 'hono';
-import { errorHandler, parseJsonKeepingNumbers, readJsonObject, requireAmount } from '@gozon/http';
+import type { Hono } from 'hono';
+import { createApiApp, parseJsonKeepingNumbers, readJsonObject, requireAmount } from '@gozon/http';
 import { createLogger } from '@gozon/platform';
 import { requireDescription } from '../../src/order-fields.ts';
 
-// A tiny app that reads an order's body the way POST /orders/create does.
+// A tiny app that reads an order's body the way POST /orders/create does, with what every API shares.
 function buildApp(): Hono {
-  const app = new Hono();
+  const app = createApiApp(
+    createLogger('test', 'error', {}, () => {}),
+    {},
+  );
   app.post('/things', async (c) => {
     const body = await readJsonObject(c, ['amount', 'description']);
     const amount = requireAmount(body.amount);
     const description = requireDescription(body.description);
     return c.json({ kopecks: amount.toString(), description }, 201);
   });
-  app.onError(errorHandler(createLogger('test', 'error', {}, () => {})));
   return app;
 }
 

@@ -18,19 +18,21 @@ import {
 } from '@gozon/platform';
 import { healthRoutes, type HealthCheck } from './health.ts';
 import { errorBody, errorHandler, notFound } from './http-error.ts';
+import { requestId } from './request-id.ts';
 import { listen } from './serve.ts';
 import { purgeExpiredKeys, type IdempotencyTables } from './idempotency.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-/** What every HTTP API shares: body limit, health, JSON 404, and the one error shape. */
+/** What every HTTP API shares: request ids, body limit, health, JSON 404, and the one error shape. */
 export function createApiApp(logger: Logger, checks: Record<string, HealthCheck>): Hono {
   const app = new Hono();
+  app.use(requestId());
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: (c) =>
-        c.json(errorBody('PAYLOAD_TOO_LARGE', `request body must be at most ${MAX_BODY_BYTES} bytes`), 413),
+        c.json(errorBody(c, 'PAYLOAD_TOO_LARGE', `request body must be at most ${MAX_BODY_BYTES} bytes`), 413),
     }),
   );
   app.route('/health', healthRoutes(checks));

@@ -18,26 +18,31 @@ export class HttpError extends Error {
   }
 }
 
-export function errorBody(code: string, message: string) {
-  return { error: { code, message } };
+/**
+ * The one error shape, `{"error": {"code", "message", "request_id"}}`, with the
+ * id of the request `c` answers (request-id.ts), so that a person quoting an
+ * error leads to its log lines.
+ */
+export function errorBody(c: Context, code: string, message: string) {
+  return { error: { code, message, request_id: c.get('requestId') } };
 }
 
 export function errorHandler(logger: Logger) {
   return (error: Error, c: Context) => {
     if (error instanceof HttpError) {
-      return c.json(errorBody(error.code, error.message), error.status, error.headers);
+      return c.json(errorBody(c, error.code, error.message), error.status, error.headers);
     }
     if (error instanceof HTTPException && error.status === 413) {
-      return c.json(errorBody('PAYLOAD_TOO_LARGE', 'request body is too large'), 413);
+      return c.json(errorBody(c, 'PAYLOAD_TOO_LARGE', 'request body is too large'), 413);
     }
     if (isTransientError(error)) {
       logger.warn('http.dependency_unavailable', { method: c.req.method, path: c.req.path, error });
-      return c.json(errorBody('SERVICE_UNAVAILABLE', 'a dependency is unavailable, try again'), 503, {
+      return c.json(errorBody(c, 'SERVICE_UNAVAILABLE', 'a dependency is unavailable, try again'), 503, {
         'Retry-After': '1',
       });
     }
     logger.error('http.unhandled_error', { method: c.req.method, path: c.req.path, error });
-    return c.json(errorBody('INTERNAL', 'internal error'), 500);
+    return c.json(errorBody(c, 'INTERNAL', 'internal error'), 500);
   };
 }
 
@@ -51,5 +56,5 @@ export function methodNotAllowed(allowed: string[]) {
 }
 
 export function notFound(c: Context) {
-  return c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), 404);
+  return c.json(errorBody(c, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), 404);
 }

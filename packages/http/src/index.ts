@@ -5,3 +5,4 @@ export * from './health.ts';
 export * from './api-service.ts';
 export * from './idempotency.ts';
 export * from './request-fields.ts';
+export * from './request-id.ts';

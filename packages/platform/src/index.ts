@@ -1,5 +1,6 @@
 export * from './config.ts';
 export * from './logger.ts';
+export * from './log-context.ts';
 export * from './shutdown.ts';
 export * from './db.ts';
 export * from './migrate.ts';

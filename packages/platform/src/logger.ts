@@ -1,4 +1,5 @@
 import type { LogLevel } from './config.ts';
+import { logContext } from './log-context.ts';
 
 // One JSON object per line on stdout: what happened, to which order or message.
 
@@ -42,7 +43,7 @@ export function createLogger(
     (event: string, fields: LogFields = {}) => {
       if (SEVERITY[at] < threshold) return;
       write(
-        `${toJson({ time: new Date().toISOString(), level: at, service, pid: process.pid, event, ...base, ...fields })}\n`,
+        `${toJson({ time: new Date().toISOString(), level: at, service, pid: process.pid, event, ...base, ...logContext(), ...fields })}\n`,
       );
     };
   return {
