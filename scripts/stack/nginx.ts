@@ -165,6 +165,7 @@ function prepareDocs(stackDir: string, docs: string): string {
   chmodSync(stackDir, 0o755);
   copyFileSync(join(ROOT, 'full-openapi.yaml'), join(docs, 'openapi.yaml'));
   copyFileSync(join(ROOT, 'gateway/docs.html'), join(docs, 'index.html'));
+  copyFileSync(join(ROOT, 'gateway/docs.js'), join(docs, 'docs.js'));
   symlinkSync(join(ROOT, 'node_modules/swagger-ui-dist'), join(docs, 'swagger-ui'));
   return docs;
 }

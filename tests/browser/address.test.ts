@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { gateway, startStack, waitFor, type Stack } from '@gozon/testkit';
 import {
   chooseUser,
+  collectPageErrors,
   DESKTOP,
   launchChromium,
   orderRow,
@@ -40,7 +41,7 @@ const pageErrors: string[] = [];
 async function openPage(url: string): Promise<{ page: Page; apiOrigins: Set<string> }> {
   const context = await browser!.newContext({ viewport: DESKTOP, locale: 'en-GB' });
   const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
+  collectPageErrors(page, pageErrors);
   const apiOrigins = new Set<string>();
   page.on('request', (request) => {
     const target = new URL(request.url());

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { parse } from 'yaml';
 import { gateway, startStack, type Stack } from '@gozon/testkit';
+import { collectPageErrors } from './shop-page.ts';
 
 // The contract served for people: /docs renders /openapi.yaml in a real browser.
 
@@ -36,10 +37,23 @@ docs('the gateway serves the spec as YAML', async () => {
   assert.ok(spec.paths['/orders/create/{user_id}']);
 });
 
+docs('/docs forbids scripts from elsewhere and inline, says no nginx version, and sniffs no types', async () => {
+  const page = await gateway.request('GET', '/docs');
+  const policy = page.headers.get('content-security-policy') ?? '';
+  assert.match(policy, /script-src 'self';/);
+  assert.match(policy, /frame-ancestors 'none'/);
+  assert.not.match(policy, /script-src[^;]*unsafe-inline/);
+  assert.is(page.headers.get('x-content-type-options'), 'nosniff');
+  assert.is(page.headers.get('server'), 'nginx');
+  const answer = await gateway.request('GET', '/orders/status/not-an-id');
+  assert.is(answer.headers.get('x-content-type-options'), 'nosniff');
+  assert.is(answer.headers.get('content-security-policy'), null, 'JSON needs no policy');
+});
+
 docs('/docs shows every operation of the spec', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
+  collectPageErrors(page, errors);
   await page.goto(`${gateway.base}/docs`);
   await page.locator('.opblock').first().waitFor({ timeout: 15_000 });
   const spec = parse((await gateway.request('GET', '/openapi.yaml')).text) as {

@@ -12,6 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { gateway, waitFor, type Stack } from '@gozon/testkit';
 import {
   chooseUser,
+  collectPageErrors,
   orderRow,
   placeOrder,
   ROOT,
@@ -100,7 +101,7 @@ live('a CANCELLED order shows its reason in the row and in a toast that can be d
 
 live('with the feed blocked the page says it polls, and polls until the order is final', async () => {
   const blocked = await context.newPage();
-  blocked.on('pageerror', (error) => pageErrors.push(error.message));
+  collectPageErrors(blocked, pageErrors);
   await blocked.route('**/orders/events/**', (route) => route.abort('connectionrefused'));
   const polled: string[] = [];
   blocked.on('request', (request) => {

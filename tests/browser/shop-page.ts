@@ -29,6 +29,17 @@ export interface ShopSession {
 }
 
 /**
+ * Puts in `errors` what went wrong on `page` that a person would not see: uncaught script errors, and
+ * anything the page's Content-Security-Policy refused (Chromium says so on the console).
+ */
+export function collectPageErrors(page: Page, errors: string[]): void {
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) errors.push(message.text());
+  });
+}
+
+/**
  * A test file's own stack (startStack(label), with the gateway's default budgets), Chromium and one desktop page whose
  * script errors go to pageErrors; artifacts, the screenshot folder, starts empty.
  */
@@ -42,7 +53,7 @@ export async function startShop(label: string, artifacts: string, pageErrors: st
     browser = await launchChromium();
     const desktop = await browser.newContext({ viewport: DESKTOP, locale: 'en-GB' });
     const page = await desktop.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    collectPageErrors(page, pageErrors);
     return { stack, browser, desktop, page };
   } catch (error) {
     // The after hook never sees what was not returned: stop it here, or the run hangs.
