@@ -2,10 +2,24 @@
 // Docker engine (installed from Debian's packages and started when there is
 // none), and the compose project under test. tests/compose/README.md says why
 // each step is as it is.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The commands running now, each the leader of its own process group. */
+const running = new Set<ChildProcess>();
+
+/** Kills every command still running, with its children: for a test stopped from outside. */
+export function killRunning(): void {
+  for (const child of running) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+}
 
 /** What a command printed, and how it ended. */
 export interface CommandResult {
@@ -32,11 +46,15 @@ export function run(
   },
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
+    // A group of its own, so that a time-out kills its children too (a shell's pipeline), whose open
+    // pipes would otherwise keep this waiting.
     const child = spawn(command, args, {
       env: { ...process.env, ...options.env },
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    running.add(child);
     let stdout = '';
     let stderr = '';
     let partial = '';
@@ -56,13 +74,21 @@ export function run(
       stderr += chunk;
       tell(chunk);
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }, options.timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
+      running.delete(child);
       reject(error);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      running.delete(child);
       const result = { code, stdout, stderr };
       if (code === 0 || options.allowFailure) return resolve(result);
       const why = signal === 'SIGKILL' ? `killed after ${options.timeoutMs} ms` : `code ${code}`;
@@ -77,7 +103,7 @@ export function report(line: string): void {
   process.stdout.write(`[compose] ${line}\n`);
 }
 
-const APT_TIMEOUT_MS = 600_000;
+const APT_TIMEOUT_MS = 300_000;
 const ENGINE_START_MS = 60_000;
 const DOCKERD_LOG = '/var/log/gozon-dockerd.log';
 /**
@@ -94,6 +120,11 @@ async function engineAnswers(): Promise<boolean> {
     allowFailure: true,
   }).catch(() => undefined);
   return info?.code === 0;
+}
+
+/** Whether `command` is on the PATH (root's includes /usr/sbin). */
+async function onPath(command: string): Promise<boolean> {
+  return (await run('sh', ['-c', `command -v ${command}`], { timeoutMs: 15_000, allowFailure: true })).code === 0;
 }
 
 async function composeAnswers(): Promise<boolean> {
@@ -133,18 +164,24 @@ async function installFromTrixie(): Promise<void> {
 }
 
 /**
- * Makes sure a Docker engine answers, with Compose v2 and buildx: on a machine
- * with none, installs Debian's docker.io and debootstrap (and compose and
- * buildx from trixie) and starts dockerd in the background, its log in
- * /var/log/gozon-dockerd.log. Needs root to install; rejects if the engine does
- * not answer within a minute of its start.
+ * Makes sure a Docker engine answers, with Compose v2 and buildx, and that
+ * debootstrap is here for the stand-ins: an engine that answers is kept; on a
+ * machine with no dockerd, installs Debian's docker.io (and compose and buildx
+ * from trixie where `docker compose` is missing) and starts dockerd in the
+ * background, its log in /var/log/gozon-dockerd.log. Needs root to install;
+ * rejects if the engine does not answer within a minute of its start.
  */
 export async function ensureEngine(): Promise<void> {
-  const debian = ['/usr/sbin/dockerd', '/usr/sbin/debootstrap'];
-  if (!debian.every((path) => existsSync(path))) {
-    report("installing Debian's docker.io and debootstrap");
+  // An engine of any origin that answers is used as it is: installing docker.io beside Docker's own
+  // packages would remove them (they conflict).
+  const packages = [
+    ...((await engineAnswers()) || (await onPath('dockerd')) ? [] : ['docker.io']),
+    ...((await onPath('debootstrap')) ? [] : ['debootstrap']),
+  ];
+  if (packages.length > 0) {
+    report(`installing ${packages.join(' and ')} from Debian`);
     await run('apt-get', ['-qq', 'update'], { timeoutMs: APT_TIMEOUT_MS });
-    await run('apt-get', ['-qq', '-y', 'install', 'docker.io', 'debootstrap'], {
+    await run('apt-get', ['-qq', '-y', 'install', ...packages], {
       timeoutMs: APT_TIMEOUT_MS,
       env: { DEBIAN_FRONTEND: 'noninteractive' },
     });
