@@ -1,7 +1,7 @@
 // `docker compose up --build`, the one command users are told to run, run for
 // real on a Docker engine (installed and started if there is none), with the
-// repository's compose file and Dockerfiles unchanged: an override moves only
-// the published ports, and a project name of its own keeps it apart. Through
+// repository's compose file and Dockerfiles unchanged: only the published ports
+// move (GATEWAY_HOST_PORT and the others), and a project name of its own keeps it apart. Through
 // the published gateway: the shop's whole scenario; then the workers scaled,
 // orders across them and the money audit; a worker crashing mid-load, brought
 // back by its restart policy; RabbitMQ and a database stopped and started, the
@@ -26,10 +26,11 @@ import { ensureBaseImages } from './base-images.ts';
 import { ensureEngine, killRunning, report, run } from './docker.ts';
 
 const PROJECT = 'gozon-compose-test';
-// The override's published ports (tests/compose/ports.override.yml).
-const GATEWAY = 'http://127.0.0.1:28080';
-const UI = 'http://127.0.0.1:23000';
-const MANAGEMENT = 'http://127.0.0.1:21567';
+// The ports published on this machine, moved out of a native stack's way (8080, 3000, 15672).
+const HOST_PORTS = { GATEWAY_HOST_PORT: '28080', UI_HOST_PORT: '23000', RABBITMQ_MANAGEMENT_HOST_PORT: '21567' };
+const GATEWAY = `http://127.0.0.1:${HOST_PORTS.GATEWAY_HOST_PORT}`;
+const UI = `http://127.0.0.1:${HOST_PORTS.UI_HOST_PORT}`;
+const MANAGEMENT = `http://127.0.0.1:${HOST_PORTS.RABBITMQ_MANAGEMENT_HOST_PORT}`;
 // Within the test runner's 600 s for the file.
 const UP_TIMEOUT_S = 240;
 const COMMAND_TIMEOUT_MS = (UP_TIMEOUT_S + 60) * 1000;
@@ -44,25 +45,14 @@ const gateway = createGatewayClient(GATEWAY);
 let composeEnv: Record<string, string> = {};
 
 /**
- * `docker compose` on the project under test, with the override; rejects unless it ends with 0.
+ * `docker compose` on the project under test; rejects unless it ends with 0.
  * `showProgress` prints its output as it comes, for the steps that take a while.
  */
 function dockerCompose(args: string[], showProgress = false) {
   return run(
     'docker',
     // .env.example, not a developer's .env: the documented defaults, which the checks below expect.
-    [
-      'compose',
-      '-p',
-      PROJECT,
-      '--env-file',
-      '.env.example',
-      '-f',
-      'docker-compose.yml',
-      '-f',
-      'tests/compose/ports.override.yml',
-      ...args,
-    ],
+    ['compose', '-p', PROJECT, '--env-file', '.env.example', '-f', 'docker-compose.yml', ...args],
     { timeoutMs: COMMAND_TIMEOUT_MS, env: composeEnv, cwd: REPO_ROOT, ...(showProgress ? { progress: report } : {}) },
   );
 }
@@ -200,6 +190,7 @@ compose.before(async () => {
   const [major, minor, patch] = (/nginx\/(\d+)\.(\d+)\.(\d+)/.exec(nginx.stderr)?.slice(1) ?? []).map(Number);
   const resolves = major! > 1 || minor! > 27 || (minor === 27 && patch! >= 3);
   composeEnv = {
+    ...HOST_PORTS,
     ...(resolves ? {} : { UPSTREAM_SERVER_FLAGS: '' }),
     // The load comes from this one address: the gateway's budgets lifted, as for the native stack's tests.
     ...LIFTED_BUDGETS,
@@ -270,11 +261,17 @@ compose(
 compose(
   'CORS preflight, the docs page, the UI and its config.json, RabbitMQ management with user/password',
   async () => {
+    // A page of the UI, where it is published, may call the gateway; a page elsewhere may not.
+    const uiOrigin = `http://127.0.0.1:${HOST_PORTS.UI_HOST_PORT}`;
     const preflight = await gateway.request('OPTIONS', '/orders/create/compose-carol', {
-      headers: { Origin: 'http://localhost:3000', 'Access-Control-Request-Method': 'POST' },
+      headers: { Origin: uiOrigin, 'Access-Control-Request-Method': 'POST' },
     });
     assert.is(preflight.status, 204);
-    assert.is(preflight.headers.get('access-control-allow-origin'), 'http://localhost:3000');
+    assert.is(preflight.headers.get('access-control-allow-origin'), uiOrigin);
+    const elsewhere = await gateway.request('OPTIONS', '/orders/create/compose-carol', {
+      headers: { Origin: 'https://shop.example.com', 'Access-Control-Request-Method': 'POST' },
+    });
+    assert.is(elsewhere.headers.get('access-control-allow-origin'), null);
 
     const docs = await gateway.request('GET', '/docs');
     assert.is(docs.status, 200);
@@ -285,7 +282,8 @@ compose(
     assert.is(page.status, 200);
     assert.match(await page.text(), /<script type="module"/);
     const config = await fetch(`${UI}/config.json`);
-    assert.equal(await config.json(), { apiBaseUrl: '', gatewayPort: 8080 });
+    // The page calls the gateway where it is published, on the host the page was opened at.
+    assert.equal(await config.json(), { apiBaseUrl: '', gatewayPort: Number(HOST_PORTS.GATEWAY_HOST_PORT) });
 
     const whoami = await fetch(`${MANAGEMENT}/api/whoami`, {
       headers: { Authorization: `Basic ${Buffer.from('user:password').toString('base64')}` },
