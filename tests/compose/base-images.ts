@@ -27,6 +27,8 @@ interface BaseImage {
   standin: string;
   /** Files the stand-in's build needs besides its folder, by name in the build context. */
   extras?: () => Promise<Record<string, string>>;
+  /** The versions those extras are fetched at, which the stand-in's hash covers as it covers its files. */
+  versions?: () => string[];
 }
 
 /** The Node version `npm run` uses (the `node` devDependency package-lock.json pins), so the images run the same. */
@@ -63,6 +65,7 @@ export const BASE_IMAGES: BaseImage[] = [
     name: 'node:24-bookworm-slim',
     standin: 'node',
     extras: async () => packNode(mkdtempSync(join(tmpdir(), 'gozon-node-'))),
+    versions: () => [lockedNodeVersion(), NPM_VERSION],
   },
 ];
 
@@ -71,7 +74,7 @@ function standinHash(image: BaseImage): string {
   const hash = createHash('sha256');
   const dir = join(IMAGES_DIR, image.standin);
   for (const file of readdirSync(dir).sort()) hash.update(file).update(readFileSync(join(dir, file)));
-  if (image.standin === 'node') hash.update(lockedNodeVersion()).update(NPM_VERSION);
+  for (const version of image.versions?.() ?? []) hash.update(version);
   return hash.digest('hex').slice(0, 16);
 }
 

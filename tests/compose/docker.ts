@@ -174,8 +174,9 @@ async function installFromTrixie(): Promise<void> {
 export async function ensureEngine(): Promise<void> {
   // An engine of any origin that answers is used as it is: installing docker.io beside Docker's own
   // packages would remove them (they conflict).
+  const answering = await engineAnswers();
   const packages = [
-    ...((await engineAnswers()) || (await onPath('dockerd')) ? [] : ['docker.io']),
+    ...(answering || (await onPath('dockerd')) ? [] : ['docker.io']),
     ...((await onPath('debootstrap')) ? [] : ['debootstrap']),
   ];
   if (packages.length > 0) {
@@ -190,7 +191,7 @@ export async function ensureEngine(): Promise<void> {
     report("installing Compose v2 and buildx from Debian 13's packages");
     await installFromTrixie();
   }
-  if (await engineAnswers()) return;
+  if (answering) return;
   report(`starting dockerd (log: ${DOCKERD_LOG})`);
   const log = openSync(DOCKERD_LOG, 'a');
   spawn('dockerd', [], { detached: true, stdio: ['ignore', log, log] }).unref();
