@@ -7,9 +7,12 @@
 // processes.ts, its settings in settings.ts, how processes are kept running in
 // supervisor.ts, and nginx's config in nginx.ts.
 import { resolve } from 'node:path';
-import { readConfig } from '@gozon/platform';
+import { BROKER_USERS, brokerPasswordSettings } from '@gozon/messaging';
+import { ORDERS_ROLES } from '@gozon/orders';
+import { PAYMENTS_ROLES } from '@gozon/payments';
+import { readConfig, type DatabaseRoles } from '@gozon/platform';
 import { requireNginx, writeNginxConfig } from './nginx.ts';
-import { migrationProcesses, serviceProcesses } from './processes.ts';
+import { setupProcesses, serviceProcesses } from './processes.ts';
 import { requireFreePorts, waitUntilReady } from './readiness.ts';
 import { settings } from './settings.ts';
 import { Supervisor, exitCode } from './supervisor.ts';
@@ -17,6 +20,12 @@ import { Supervisor, exitCode } from './supervisor.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 
 const config = readConfig(settings);
+
+const serviceRoles = (roles: DatabaseRoles) =>
+  roles.services
+    .filter((s) => s.service !== 'dlq')
+    .map((s) => s.role)
+    .join(', ');
 
 function say(line: string) {
   process.stdout.write(`[stack] ${line}\n`);
@@ -38,15 +47,16 @@ async function run() {
     paymentsDatabaseUrl: config.PAYMENTS_DATABASE_URL,
     amqpUrl: config.AMQP_URL,
     amqpNamespace: config.AMQP_NAMESPACE,
+    brokerPasswords: readConfig(brokerPasswordSettings),
     ordersApiPort: config.ORDERS_API_PORT,
     paymentsApiPort: config.PAYMENTS_API_PORT,
     healthPortBase: config.HEALTH_PORT_BASE,
     logLevel: config.LOG_LEVEL,
   };
 
-  for (const migration of migrationProcesses(options)) {
-    const code = await exitCode(supervisor.start(migration, true));
-    if (code !== 0) throw new Error(`${migration.name} failed with code ${code}`);
+  for (const step of setupProcesses(options)) {
+    const code = await exitCode(supervisor.start(step, true));
+    if (code !== 0) throw new Error(`${step.name} failed with code ${code}`);
   }
 
   const services = serviceProcesses(options);
@@ -73,10 +83,13 @@ async function run() {
     ['gateway (the API)', `http://127.0.0.1:${config.GATEWAY_PORT}  — /orders/…, /payments/…`],
     ...(config.GATEWAY_ACCESS_LOG === 'off' ? [] : [['gateway access log', resolve(config.GATEWAY_ACCESS_LOG)]]),
     ...services.map((s) => [s.name, `http://127.0.0.1:${s.healthPort}/health/ready`]),
-    ['orders database', config.ORDERS_DATABASE_URL],
+    ['orders database', `${config.ORDERS_DATABASE_URL} (services log in as ${serviceRoles(ORDERS_ROLES)})`],
     ...(config.ORDERS_API_DATABASE_URL ? [['orders-api database', config.ORDERS_API_DATABASE_URL]] : []),
-    ['payments database', config.PAYMENTS_DATABASE_URL],
-    ['RabbitMQ', `${config.AMQP_URL.replace(/\/\/[^@]*@/, '//')} (namespace "${config.AMQP_NAMESPACE}")`],
+    ['payments database', `${config.PAYMENTS_DATABASE_URL} (services log in as ${serviceRoles(PAYMENTS_ROLES)})`],
+    [
+      'RabbitMQ',
+      `${config.AMQP_URL.replace(/\/\/[^@]*@/, '//')} (namespace "${config.AMQP_NAMESPACE}"; users ${Object.values(BROKER_USERS).join(', ')})`,
+    ],
   ];
   for (const [name, where] of rows) say(`${name!.padEnd(20)} ${where}`);
   say(`ready: ${supervisor.size} processes; Ctrl-C stops them all`);

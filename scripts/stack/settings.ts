@@ -2,7 +2,8 @@
 import { join, resolve } from 'node:path';
 import { ORDERS_DATABASE } from '@gozon/orders';
 import { PAYMENTS_DATABASE } from '@gozon/payments';
-import { amqpSettings, commonSettings, databaseUrl, integer, text, type Config } from '@gozon/platform';
+import { brokerPasswordSettings } from '@gozon/messaging';
+import { amqpSettings, commonSettings, databaseUrl, integer, text, url, type Config } from '@gozon/platform';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const RATE = { min: 1, max: 1_000_000 };
@@ -12,6 +13,7 @@ export const settings = {
   STACK_REPLICAS: integer(2, 'replicas of orders-relay and of payments-worker', { min: 1, max: 16 }),
   STACK_API_REPLICAS: integer(2, 'replicas of orders-api and of payments-api', { min: 1, max: 16 }),
   STACK_DIR: text(join(ROOT, '.stack'), 'folder for the rendered nginx config and its temp files'),
+  // The administrators' URLs: the setup steps create the roles and users each service then logs in as.
   ORDERS_DATABASE_URL: databaseUrl(ORDERS_DATABASE, 'orders database (created if missing)'),
   // Empty: ORDERS_DATABASE_URL. The fault suite sets it to a fault proxy in front of PostgreSQL.
   ORDERS_API_DATABASE_URL: text(
@@ -20,6 +22,12 @@ export const settings = {
   ),
   PAYMENTS_DATABASE_URL: databaseUrl(PAYMENTS_DATABASE, 'payments database (created if missing)'),
   ...amqpSettings,
+  AMQP_URL: url(
+    'amqp://guest:guest@127.0.0.1:5672/gozon',
+    'RabbitMQ, an administrator, and the vhost (made if missing)',
+    ['amqp:', 'amqps:'],
+  ),
+  ...brokerPasswordSettings,
   GATEWAY_PORT: integer(8080, 'gateway port', { min: 1, max: 65535 }),
   UI_PORT: integer(3000, 'port of the shop UI', { min: 1, max: 65535 }),
   // Each API's replicas take consecutive ports from its first: 3001, 3002, … and 3101, 3102, …

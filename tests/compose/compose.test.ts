@@ -20,6 +20,7 @@ import {
   describeClientRequest,
   waitFor,
   waitForQuiet,
+  withDb,
   type StackData,
 } from '@gozon/testkit';
 import { ensureBaseImages } from './base-images.ts';
@@ -109,7 +110,7 @@ async function stackData(): Promise<StackData> {
       `postgres://postgres:postgres@${ordersDb}:5432/gozon_orders`,
       `postgres://postgres:postgres@${paymentsDb}:5432/gozon_payments`,
     ],
-    amqpUrl: `amqp://user:password@${rabbitmq}:5672`,
+    amqpUrl: `amqp://user:password@${rabbitmq}:5672/gozon`,
   };
 }
 
@@ -293,6 +294,26 @@ compose(
   },
 );
 
+compose('each service logs in as its own database role and broker user; nothing runs as an administrator', async () => {
+  const data = await stackData();
+  const logins = async (url: string) =>
+    withDb(url, async (client) => {
+      const { rows } = await client.query<{ usename: string }>(
+        `select distinct usename from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
+      );
+      return rows.map((row) => row.usename).sort();
+    });
+  assert.equal(await logins(data.databases[0]!), ['gozon_orders_api', 'gozon_orders_relay']);
+  assert.equal(await logins(data.databases[1]!), ['gozon_payments_api', 'gozon_payments_worker']);
+  const connections = await fetch(`${MANAGEMENT}/api/connections`, {
+    headers: { Authorization: `Basic ${Buffer.from('user:password').toString('base64')}` },
+  });
+  const users = ((await connections.json()) as Array<{ user: string; vhost: string }>).map(
+    (c) => `${c.user}@${c.vhost}`,
+  );
+  assert.equal([...new Set(users)].sort(), ['gozon-orders-relay@gozon', 'gozon-payments-worker@gozon']);
+});
+
 compose(
   `scaled to 3 payments-workers and 2 orders-relays: ${ORDERS} orders across them, the money audit holds`,
   async () => {
@@ -357,8 +378,8 @@ compose('RabbitMQ and the payments database stopped and started: the services he
 
 compose('no image of the project carries a password or a .env file: settings come at run time', async () => {
   const images = (await docker(['images', '-q', '--filter', `reference=${PROJECT}-*`])).split('\n').filter(Boolean);
-  // Four Node services, two migrations, the gateway and the UI.
-  assert.is(images.length, 8);
+  // Four Node services, two migrations, broker-setup, the gateway and the UI.
+  assert.is(images.length, 9);
   for (const image of images) {
     const env = JSON.parse(await docker(['image', 'inspect', '--format', '{{json .Config.Env}}', image])) as string[];
     assert.equal(

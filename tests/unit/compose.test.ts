@@ -3,14 +3,21 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { brokerSetupSettings } from '@gozon/messaging';
 import { migrateSettings, type ConfigSpec } from '@gozon/platform';
-import { ORDERS_DATABASE } from '@gozon/orders';
-import { PAYMENTS_DATABASE } from '@gozon/payments';
+import { ORDERS_DATABASE, ORDERS_ROLES } from '@gozon/orders';
+import { PAYMENTS_DATABASE, PAYMENTS_ROLES } from '@gozon/payments';
 import { settings as ordersApi } from '../../orders-api/src/settings.ts';
 import { settings as paymentsApi } from '../../payments-api/src/settings.ts';
 import { settings as ordersRelay } from '../../orders-relay/src/settings.ts';
 import { settings as paymentsWorker } from '../../payments-worker/src/settings.ts';
-import { DEPLOYABLES, MIGRATIONS, migrationProcesses, serviceProcesses } from '../../scripts/stack/processes.ts';
+import {
+  BROKER_SETUP,
+  DEPLOYABLES,
+  MIGRATIONS,
+  serviceProcesses,
+  setupProcesses,
+} from '../../scripts/stack/processes.ts';
 
 // What can be checked of the containers without a Docker engine: that compose
 // runs what the native stack runs, sets every variable the code reads, and
@@ -39,12 +46,14 @@ const SETTINGS: Record<string, ConfigSpec> = {
   'payments-api': paymentsApi,
   'orders-relay': ordersRelay,
   'payments-worker': paymentsWorker,
-  'orders-migrate': migrateSettings(ORDERS_DATABASE),
-  'payments-migrate': migrateSettings(PAYMENTS_DATABASE),
+  'orders-migrate': migrateSettings(ORDERS_DATABASE, ORDERS_ROLES),
+  'payments-migrate': migrateSettings(PAYMENTS_DATABASE, PAYMENTS_ROLES),
+  'broker-setup': brokerSetupSettings,
 };
 
 const COMMANDS: Record<string, readonly string[]> = {
   ...DEPLOYABLES,
+  [BROKER_SETUP.name]: BROKER_SETUP.command,
   ...Object.fromEntries(MIGRATIONS.map((m) => [m.name, m.command])),
 };
 
@@ -59,6 +68,7 @@ const nativeOptions = {
   paymentsDatabaseUrl: 'postgres://x/b',
   amqpUrl: 'amqp://x',
   amqpNamespace: '',
+  brokerPasswords: {},
   ordersApiPort: 1,
   paymentsApiPort: 2,
   healthPortBase: 10,
@@ -83,13 +93,15 @@ for (const [name, spec] of Object.entries(SETTINGS)) {
   sameAsNative(`${name}: every default in compose is the code's default`, () => {
     for (const [key, value] of Object.entries(services[name]!.environment!)) {
       const fallback = /^\$\{[A-Z_0-9]+:-(.*)\}$/.exec(String(value))?.[1];
-      if (fallback !== undefined) assert.is(fallback, spec[key]!.default, `${name} ${key}`);
+      // The roles' passwords are compose's alone: natively PostgreSQL trusts local connections and they stay unset.
+      if (fallback !== undefined && !key.endsWith('_DB_PASSWORD'))
+        assert.is(fallback, spec[key]!.default, `${name} ${key}`);
     }
   });
 }
 
 sameAsNative('the native runner only sets variables the services read', () => {
-  for (const process of [...serviceProcesses(nativeOptions), ...migrationProcesses(nativeOptions)]) {
+  for (const process of [...serviceProcesses(nativeOptions), ...setupProcesses(nativeOptions)]) {
     const kind = process.name.replace(/-\d+$/, '');
     const known = Object.keys(SETTINGS[kind]!);
     for (const key of Object.keys(process.env))
@@ -148,7 +160,7 @@ shape('every condition waits on something that can satisfy it', () => {
 shape('every long-running service that others depend on has a healthcheck', () => {
   const dependedOn = new Set(Object.values(services).flatMap((s) => Object.keys(s.depends_on ?? {})));
   for (const name of dependedOn) {
-    if (name.endsWith('-migrate')) continue;
+    if (services[name]!.restart === 'on-failure') continue; // a one-shot step: the migrations, broker-setup
     assert.ok(services[name]!.healthcheck, name);
   }
 });

@@ -1,10 +1,17 @@
 import { PAYMENT_FAILED, PAYMENT_REQUESTED, PAYMENT_SUCCEEDED, type MessageType } from './messages.ts';
 
-// One durable exchange, routing key = message type, one queue per consumer and type.
-// Every process declares the whole topology, so a message published before its
-// consumer ever started still has a queue to land in.
+// One durable topic exchange, routing key = message type, one queue per consumer
+// and type. Every process declares the whole topology, so a message published
+// before its consumer ever started still has a queue to land in. A topic
+// exchange, though every binding is an exact type, because RabbitMQ checks a
+// user's topic permissions (which routing keys it may publish) on topic
+// exchanges only: that is what keeps each service to its own message types.
+// Consumers dead-letter through an exchange of their own (direct, one binding
+// per dead-letter queue), so that they may write into dead-letter queues and
+// nowhere else — the default exchange would reach every queue.
 
 export const EXCHANGE = 'gozon';
+export const DEAD_LETTER_EXCHANGE = 'gozon.dead-letters';
 
 export interface Subscription {
   consumer: string;
@@ -17,9 +24,20 @@ export const SUBSCRIPTIONS: readonly Subscription[] = [
   { consumer: 'orders-relay', type: PAYMENT_FAILED },
 ];
 
+/** Who publishes each message type: the one service allowed to (its broker user's topic permission). */
+export const PUBLISHERS: Readonly<Record<MessageType, string>> = {
+  [PAYMENT_REQUESTED]: 'orders-relay',
+  [PAYMENT_SUCCEEDED]: 'payments-worker',
+  [PAYMENT_FAILED]: 'payments-worker',
+};
+
 /** Names are prefixed by a namespace so that test suites never share a queue. */
 export function exchangeName(namespace: string): string {
   return `${namespace}${EXCHANGE}`;
+}
+
+export function deadLetterExchangeName(namespace: string): string {
+  return `${namespace}${DEAD_LETTER_EXCHANGE}`;
 }
 
 export function queueName(namespace: string, subscription: Subscription): string {

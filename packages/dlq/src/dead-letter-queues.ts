@@ -1,4 +1,19 @@
 import { SUBSCRIPTIONS, deadLetterQueueName, queueName, type Subscription } from '@gozon/contracts';
+import { BROKER_USERS, amqpUrlAs, brokerPasswordSettings } from '@gozon/messaging';
+import { amqpSettings, url } from '@gozon/platform';
+
+/**
+ * AMQP_URL and AMQP_NAMESPACE, for readConfig: by default `npm run stack`'s vhost, as the tool's own
+ * broker user (packages/messaging/src/broker-users.ts: it reads dead-letter queues and replays, nothing else).
+ */
+export const dlqAmqpSettings = {
+  ...amqpSettings,
+  AMQP_URL: url(
+    amqpUrlAs('amqp://127.0.0.1:5672/gozon', BROKER_USERS.dlq, brokerPasswordSettings.DLQ_AMQP_PASSWORD!.default!),
+    'RabbitMQ, as the DLQ tool’s user, and the vhost',
+    ['amqp:', 'amqps:'],
+  ),
+};
 
 /** A dead-letter queue with the queue it takes the dead letters of. */
 export interface DeadLetterQueue {

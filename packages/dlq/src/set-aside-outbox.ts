@@ -4,19 +4,35 @@
 // What `npm run dlq -- list-outbox` and `retry-outbox` work on.
 import type { Kysely } from 'kysely';
 import { listFailedOutbox, retryFailedOutbox, type MessagingTables } from '@gozon/messaging';
-import { ORDERS_DATABASE } from '@gozon/orders';
+import { ORDERS_DATABASE, ORDERS_ROLES } from '@gozon/orders';
 import { PAYMENTS_DATABASE } from '@gozon/payments';
-import { createDb, createPool, databaseSettings, type Config, type DatabaseConfig } from '@gozon/platform';
+import {
+  createDb,
+  createPool,
+  databaseSettings,
+  urlAsRole,
+  type Config,
+  type DatabaseConfig,
+  type Setting,
+} from '@gozon/platform';
 import { previewOf } from './preview.ts';
 
-// The URLs under the names and defaults `npm run stack` gives them; the bounds on
-// every wait (connect, statement, lock) as every service reads them.
+// The URLs of `npm run stack`'s databases, as the tool's own role (gozon_dlq: the set-aside
+// rows and nothing else, see packages/<domain>/src/roles.ts); the bounds on every wait
+// (connect, statement, lock) as every service reads them.
 const { DATABASE_URL: ordersDatabaseUrl, ...databaseBounds } = databaseSettings(ORDERS_DATABASE);
+const asTheTool = (setting: Setting<string>): Setting<string> => ({
+  ...setting,
+  default: urlAsRole(setting.default!, DLQ_DATABASE_ROLE),
+});
+
+/** The tool's database role in both domains. */
+export const DLQ_DATABASE_ROLE = ORDERS_ROLES.services.find((s) => s.service === 'dlq')!.role;
 
 /** ORDERS_DATABASE_URL, PAYMENTS_DATABASE_URL and the DB_* bounds, for readConfig. */
 export const outboxDatabaseSettings = {
-  ORDERS_DATABASE_URL: ordersDatabaseUrl,
-  PAYMENTS_DATABASE_URL: databaseSettings(PAYMENTS_DATABASE).DATABASE_URL,
+  ORDERS_DATABASE_URL: asTheTool(ordersDatabaseUrl),
+  PAYMENTS_DATABASE_URL: asTheTool(databaseSettings(PAYMENTS_DATABASE).DATABASE_URL),
   ...databaseBounds,
 };
 

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import amqp from 'amqplib';
-import { SUBSCRIPTIONS, deadLetterQueueName, exchangeName, queueName } from '@gozon/contracts';
+import { SUBSCRIPTIONS, deadLetterExchangeName, deadLetterQueueName, exchangeName, queueName } from '@gozon/contracts';
 
 export type AmqpConnection = amqp.ChannelModel;
 export type ConfirmChannel = amqp.ConfirmChannel;
@@ -56,45 +56,78 @@ export function destroyConnection(connection: AmqpConnection): void {
   (connection as unknown as { connection: { stream: Duplex } }).connection.stream.destroy();
 }
 
+const NOT_FOUND = 404;
+
 /**
- * Declares the exchange, the queues with their dead-letter queues, and the
- * bindings, on channels of its own. Idempotent; every process declares
- * everything, so no message is published to an exchange with no queue. A queue
- * made by an earlier version with another delivery limit is used as it is
- * (RabbitMQ refuses to change a queue's arguments): `onOlderQueue` hears of it,
- * since such a queue dead-letters at its own limit.
+ * Declares the exchanges (messages, dead letters), the queues with their
+ * dead-letter queues, and the bindings, on channels of its own. Idempotent.
+ *
+ * Without `consumer` (the setup step, as an administrator) it declares
+ * everything. With it (a service, as its own broker user) it declares the
+ * exchanges and that consumer's queues, and binds every other queue that
+ * exists: RabbitMQ lets only a user who may read a queue declare it with a
+ * dead-letter exchange, and binding needs no more than writing to it. So a
+ * publisher re-binds its consumers' queues after their exchange was deleted,
+ * and a consumer re-declares its own queue after it was deleted; a queue that
+ * is missing waits for its consumer.
+ *
+ * A queue made by an earlier version with other arguments (delivery limit,
+ * dead-letter exchange) is used as it is (RabbitMQ refuses to change them):
+ * `onOlderQueue` hears of it, since it dead-letters by its own arguments.
  */
 export async function declareTopology(
   connection: AmqpConnection,
   namespace: string,
   onOlderQueue: (queue: string, error: unknown) => void = () => {},
+  consumer?: string,
 ): Promise<void> {
   const exchange = exchangeName(namespace);
+  const deadLetterExchange = deadLetterExchangeName(namespace);
   let channel = await connection.createChannel();
+  // A refusal closes the channel: the next step goes on a new one.
+  const tolerating = async (refused: (error: unknown) => boolean, step: () => Promise<unknown>) => {
+    try {
+      await step();
+      return true;
+    } catch (error) {
+      if (!refused(error)) throw error;
+      channel = await connection.createChannel();
+      return false;
+    }
+  };
   try {
-    await channel.assertExchange(exchange, 'direct', { durable: true });
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    await channel.assertExchange(deadLetterExchange, 'direct', { durable: true });
     for (const subscription of SUBSCRIPTIONS) {
       const queue = queueName(namespace, subscription);
       const deadLetters = deadLetterQueueName(queue);
-      await channel.assertQueue(deadLetters, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-      try {
-        await channel.assertQueue(queue, {
-          durable: true,
-          arguments: {
-            'x-queue-type': 'quorum',
-            'x-dead-letter-exchange': '',
-            'x-dead-letter-routing-key': deadLetters,
-            'x-delivery-limit': DELIVERY_LIMIT,
-          },
-        });
-      } catch (error) {
-        if (!/inequivalent arg 'x-delivery-limit'/.test((error as Error).message)) throw error;
-        // The refusal closed the channel; the queue is there, as an earlier version made it.
-        channel = await connection.createChannel();
-        await channel.checkQueue(queue);
-        onOlderQueue(queue, error);
+      if (consumer === undefined || subscription.consumer === consumer) {
+        await channel.assertQueue(deadLetters, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+        const declared = await tolerating(
+          (error) =>
+            /inequivalent arg 'x-(delivery-limit|dead-letter-exchange|dead-letter-routing-key)'/.test(
+              (error as Error).message,
+            ),
+          () =>
+            channel.assertQueue(queue, {
+              durable: true,
+              arguments: {
+                'x-queue-type': 'quorum',
+                'x-dead-letter-exchange': deadLetterExchange,
+                'x-dead-letter-routing-key': deadLetters,
+                'x-delivery-limit': DELIVERY_LIMIT,
+              },
+            }),
+        );
+        if (!declared) {
+          // The queue is there, as an earlier version made it.
+          await channel.checkQueue(queue);
+          onOlderQueue(queue, new Error(`${queue} keeps the arguments it was made with`));
+        }
       }
-      await channel.bindQueue(queue, exchange, subscription.type);
+      const missing = (error: unknown) => (error as { code?: number }).code === NOT_FOUND;
+      await tolerating(missing, () => channel.bindQueue(deadLetters, deadLetterExchange, deadLetters));
+      await tolerating(missing, () => channel.bindQueue(queue, exchange, subscription.type));
     }
   } finally {
     await channel.close().catch(() => {});
@@ -109,4 +142,5 @@ export async function deleteTopology(channel: amqp.Channel, namespace: string): 
     await channel.deleteQueue(deadLetterQueueName(queue));
   }
   await channel.deleteExchange(exchangeName(namespace));
+  await channel.deleteExchange(deadLetterExchangeName(namespace));
 }

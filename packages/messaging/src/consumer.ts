@@ -40,6 +40,8 @@ export interface InboxConsumerOptions<DB extends MessagingTables, M extends Inco
   db: Kysely<DB>;
   channel: ConfirmChannel;
   queue: string;
+  /** Where poison is published to reach the queue's dead-letter queue (deadLetterExchangeName). */
+  deadLetterExchange: string;
   handler: InboxHandler<DB, M>;
   batchSize: number;
   concurrency: number;
@@ -177,7 +179,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
   };
 
   const deadLetter = async (delivery: Delivery, error: unknown) => {
-    await sendToDeadLetters(channel, queue, delivery, error);
+    await sendToDeadLetters(channel, options.deadLetterExchange, queue, delivery, error);
     channel.ack(delivery);
     logger.warn('inbox.dead_lettered', { queue, message_id: delivery.properties.messageId, error });
   };

@@ -8,3 +8,5 @@ export * from './consumer.ts';
 export * from './dead-letter.ts';
 export * from './worker.ts';
 export * from './session.ts';
+export * from './broker-users.ts';
+export * from './broker-setup.ts';

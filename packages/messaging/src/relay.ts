@@ -65,6 +65,13 @@ export async function relayBatch(
 // A stopping relay lets the batch in hand finish this long before it stops waiting for it.
 const STOP_GRACE_MS = 3000;
 
+// The wait before claiming again after a batch some of which no queue took, doubling each time
+// in a row, up to the cap (below STOP_GRACE_MS): a queue deleted under its consumer comes back
+// when that consumer notices (its session starts anew and declares it, within a second or two),
+// and the rows' OUTBOX_MAX_ATTEMPTS should span that rather than be spent in a few milliseconds.
+const UNROUTABLE_BACKOFF_MS = 250;
+const UNROUTABLE_BACKOFF_CAP_MS = 2000;
+
 export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Stoppable> {
   const { logger } = options;
   let stopping = false;
@@ -88,6 +95,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
 
   const loop = (async () => {
     let failures = 0;
+    let unroutable = 0;
     while (!stopping) {
       if (!notified) await waitForWork();
       notified = false;
@@ -101,14 +109,17 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
         for (const id of batch.setAside)
           logger.error('outbox.set_aside', { message_id: id, max_attempts: options.maxAttempts });
         if (batch.failed.some(({ reason }) => reason === 'unroutable')) {
-          // A queue may have been deleted under us: declare it again before the next claim. Where
-          // that fails, the session starts anew (and declares it) rather than failing every row.
+          // A binding or a queue may have been deleted under us: declare what this process may
+          // before the next claim (declareTopology). Where that fails, the session starts anew
+          // (and declares it) rather than failing every row.
           await options.redeclareTopology().catch((error: unknown) => {
             options.onChannelLost(error);
             throw error;
           });
           logger.warn('outbox.topology_redeclared');
-        }
+          unroutable += 1;
+          await sleep(Math.min(UNROUTABLE_BACKOFF_MS * 2 ** (unroutable - 1), UNROUTABLE_BACKOFF_CAP_MS));
+        } else unroutable = 0;
         // A full batch means more may be waiting: go again without waiting for a wake-up.
         if (batch.claimed === options.batchSize || batch.failed.length > 0) notified = true;
         else if (batch.claimed > 0) await lingerAfter(batch.claimed, options.lingerMs);

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import pTimeout from 'p-timeout';
-import { exchangeName, queueName, subscriptionsOf } from '@gozon/contracts';
+import { deadLetterExchangeName, exchangeName, queueName, subscriptionsOf } from '@gozon/contracts';
 import { closeListenClient, createListenClient, untilListenSilent, type Logger, type Stoppable } from '@gozon/platform';
 import { connectAmqp, declareTopology, destroyConnection, type AmqpConnection } from './amqp.ts';
 import { startInboxConsumer, type IncomingMessage, type InboxHandler } from './consumer.ts';
@@ -113,8 +113,11 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
       bounded(
         'declaring the topology',
         stepTimeoutMs,
-        declareTopology(amqp, options.namespace, (queue, error) =>
-          logger.warn('amqp.queue_of_older_version', { queue, error }),
+        declareTopology(
+          amqp,
+          options.namespace,
+          (queue, error) => logger.warn('amqp.queue_of_older_version', { queue, error }),
+          options.service,
         ),
       );
     await redeclareTopology();
@@ -158,6 +161,7 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
             db: options.db,
             channel,
             queue,
+            deadLetterExchange: deadLetterExchangeName(options.namespace),
             handler: options.handler,
             ...options.inbox,
             report: (problem) => options.report(`inbox of ${queue}`, problem),

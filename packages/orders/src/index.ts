@@ -5,3 +5,4 @@ export * from './find-orders.ts';
 export * from './apply-payment-result.ts';
 export * from './description.ts';
 export * from './order-changes.ts';
+export * from './roles.ts';

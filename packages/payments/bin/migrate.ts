@@ -1,4 +1,9 @@
 import { migrateSettings, runMigrateMain } from '@gozon/platform';
-import { PAYMENTS_DATABASE, paymentsMigrations } from '../src/index.ts';
+import { PAYMENTS_DATABASE, PAYMENTS_ROLES, paymentsMigrations } from '../src/index.ts';
 
-await runMigrateMain('payments-migrate', migrateSettings(PAYMENTS_DATABASE), paymentsMigrations);
+await runMigrateMain(
+  'payments-migrate',
+  migrateSettings(PAYMENTS_DATABASE, PAYMENTS_ROLES),
+  paymentsMigrations,
+  PAYMENTS_ROLES,
+);

@@ -2,3 +2,4 @@ export * from './schema.ts';
 export * from './migrations.ts';
 export * from './wallet.ts';
 export * from './pay-for-order.ts';
+export * from './roles.ts';

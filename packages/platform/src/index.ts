@@ -4,6 +4,7 @@ export * from './log-context.ts';
 export * from './shutdown.ts';
 export * from './db.ts';
 export * from './migrate.ts';
+export * from './roles.ts';
 export * from './transient.ts';
 export * from './ids.ts';
 export * from './group-calls.ts';

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { commonSettings, databaseSettings, readConfig } from './config.ts';
 import { createDb, createPool } from './db.ts';
 import { createLogger } from './logger.ts';
+import { grantServiceRoles, prepareRoles, rolePasswordSettings, urlActingAs, type DatabaseRoles } from './roles.ts';
 
 /** Applies what is missing; Kysely holds an advisory lock, so two migrators at once take turns. */
 export async function migrateToLatest(db: Kysely<any>, migrations: Record<string, Migration>): Promise<string[]> {
@@ -39,31 +40,54 @@ export async function ensureDatabase(connectionString: string): Promise<boolean>
   }
 }
 
-/** The body of a domain's `migrate` entry point: create the database if needed, migrate, exit. */
-export function migrateSettings(database: string) {
-  return { ...commonSettings, ...databaseSettings(database) };
+/** What a domain's `migrate` reads: DATABASE_URL is an administrator's (see prepareRoles), plus the roles' passwords. */
+export function migrateSettings(database: string, roles: DatabaseRoles) {
+  return { ...commonSettings, ...databaseSettings(database), ...rolePasswordSettings(roles) };
 }
 
+/**
+ * The body of a domain's `migrate` entry point: create the database if needed,
+ * its roles (prepareRoles, as the administrator of DATABASE_URL), migrate as the
+ * owner, grant each service role its privileges (grantServiceRoles), exit; 1 on
+ * any failure, logged as migrate.failed.
+ */
 export async function runMigrateMain(
   service: string,
   settings: ReturnType<typeof migrateSettings>,
   migrations: Record<string, Migration>,
+  roles: DatabaseRoles,
 ): Promise<void> {
   const config = readConfig(settings);
   const logger = createLogger(service, config.LOG_LEVEL);
+  const database = decodeURIComponent(new URL(config.DATABASE_URL).pathname.slice(1));
+  const connect = (url: string) =>
+    createDb(
+      createPool(
+        { ...config, DATABASE_URL: url, DB_POOL_SIZE: 1 },
+        (error) => logger.warn('db.connection_lost', { error }),
+        service,
+      ),
+    );
   try {
     const created = await ensureDatabase(config.DATABASE_URL);
-    const pool = createPool(
-      { ...config, DB_POOL_SIZE: 1 },
-      (error) => logger.warn('db.connection_lost', { error }),
-      service,
-    );
-    const db = createDb(pool);
+    const admin = connect(config.DATABASE_URL);
     try {
-      const applied = await migrateToLatest(db, migrations);
-      logger.info('migrate.done', { database_created: created, applied });
+      await prepareRoles(admin, database, roles, readConfig(rolePasswordSettings(roles)));
     } finally {
-      await db.destroy();
+      await admin.destroy();
+    }
+    const owner = connect(urlActingAs(config.DATABASE_URL, roles.owner));
+    try {
+      const applied = await migrateToLatest(owner, migrations);
+      await grantServiceRoles(owner, database, roles);
+      logger.info('migrate.done', {
+        database_created: created,
+        applied,
+        owner: roles.owner,
+        roles: roles.services.map((s) => s.role),
+      });
+    } finally {
+      await owner.destroy();
     }
   } catch (error) {
     logger.error('migrate.failed', { error });

@@ -1,5 +1,12 @@
 import amqp from 'amqplib';
-import { deadLetterQueueName, exchangeName, queueName, SUBSCRIPTIONS, type Subscription } from '@gozon/contracts';
+import {
+  deadLetterExchangeName,
+  deadLetterQueueName,
+  exchangeName,
+  queueName,
+  SUBSCRIPTIONS,
+  type Subscription,
+} from '@gozon/contracts';
 import { declareTopology, deleteTopology } from '@gozon/messaging';
 import { uniqueSuffix } from './databases.ts';
 
@@ -28,6 +35,7 @@ export async function createTestBroker(label: string) {
   return {
     namespace,
     exchange: exchangeName(namespace),
+    deadLetterExchange: deadLetterExchangeName(namespace),
     queueOf,
     deadLettersOf: (consumer: string, type: string) => deadLetterQueueName(queueOf(consumer, type)),
 

@@ -10,7 +10,7 @@ import {
   renderTemplateFile,
   uiValues,
 } from '../../stack/nginx.ts';
-import { serviceProcesses } from '../../stack/processes.ts';
+import { serviceProcesses, setupProcesses } from '../../stack/processes.ts';
 
 // The pure parts of `npm run stack`: the nginx config it renders and the
 // processes it starts. A broken upstream or a shared health port would leave
@@ -197,8 +197,9 @@ const options = {
   apiReplicas: 1,
   ordersDatabaseUrl: 'postgres://x/orders',
   paymentsDatabaseUrl: 'postgres://x/payments',
-  amqpUrl: 'amqp://x',
+  amqpUrl: 'amqp://admin:secret@rabbit:5672/gozon',
   amqpNamespace: '',
+  brokerPasswords: { ORDERS_RELAY_AMQP_PASSWORD: 'r', PAYMENTS_WORKER_AMQP_PASSWORD: 'w', DLQ_AMQP_PASSWORD: 'd' },
   ordersApiPort: 3001,
   paymentsApiPort: 3101,
   healthPortBase: 9100,
@@ -231,8 +232,24 @@ processes('each replica of each API and of each worker is started, each with a p
 processes('orders-api alone takes its own way to the orders database when given one', () => {
   const services = serviceProcesses({ ...options, ordersApiDatabaseUrl: 'postgres://proxy/orders' });
   const databaseOf = (name: string) => services.find((s) => s.name === name)?.env.DATABASE_URL;
-  assert.is(databaseOf('orders-api-1'), 'postgres://proxy/orders');
-  assert.is(databaseOf('orders-relay-1'), 'postgres://x/orders');
+  assert.is(databaseOf('orders-api-1'), 'postgres://gozon_orders_api@proxy/orders');
+  assert.is(databaseOf('orders-relay-1'), 'postgres://gozon_orders_relay@x/orders');
 });
+
+processes(
+  'each service logs in as its own database role and broker user; the setup steps as the administrators',
+  () => {
+    const env = (name: string) =>
+      [...setupProcesses(options), ...serviceProcesses(options)].find((s) => s.name === name)!.env;
+    assert.is(env('orders-api-1').DATABASE_URL, 'postgres://gozon_orders_api@x/orders');
+    assert.is(env('payments-api-1').DATABASE_URL, 'postgres://gozon_payments_api@x/payments');
+    assert.is(env('payments-worker-1').DATABASE_URL, 'postgres://gozon_payments_worker@x/payments');
+    assert.is(env('orders-relay-1').AMQP_URL, 'amqp://gozon-orders-relay:r@rabbit:5672/gozon');
+    assert.is(env('payments-worker-1').AMQP_URL, 'amqp://gozon-payments-worker:w@rabbit:5672/gozon');
+    assert.is(env('broker-setup').AMQP_URL, options.amqpUrl);
+    assert.is(env('broker-setup').DLQ_AMQP_PASSWORD, 'd');
+    assert.is(env('orders-migrate').DATABASE_URL, options.ordersDatabaseUrl);
+  },
+);
 
 processes.run();

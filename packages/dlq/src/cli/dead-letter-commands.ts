@@ -1,6 +1,6 @@
 import { connectAmqp, type AmqpConnection } from '@gozon/messaging';
-import { amqpSettings, readConfig } from '@gozon/platform';
-import { DeadLetterQueueMissingError, type DeadLetterSelection } from '../dead-letter-queues.ts';
+import { readConfig } from '@gozon/platform';
+import { DeadLetterQueueMissingError, dlqAmqpSettings, type DeadLetterSelection } from '../dead-letter-queues.ts';
 import type { DeadLetter } from '../describe-dead-letter.ts';
 import { dropDeadLetters } from '../drop-dead-letters.ts';
 import { listDeadLetters } from '../list-dead-letters.ts';
@@ -87,7 +87,7 @@ async function runDeadLetterCommand(
 
 /** list, replay, drop: RabbitMQ only. Answers the exit code (see runDlq); throws UsageError or ConfigError. */
 export async function onDeadLetters(command: DeadLetterCommand, invocation: Invocation): Promise<number> {
-  const config = readConfig(amqpSettings);
+  const config = readConfig(dlqAmqpSettings);
   const namespace = config.AMQP_NAMESPACE;
   const selection = deadLetterSelection(invocation, namespace);
   let connection: AmqpConnection;

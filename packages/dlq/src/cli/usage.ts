@@ -1,4 +1,4 @@
-import { amqpSettings } from '@gozon/platform';
+import { dlqAmqpSettings } from '../dead-letter-queues.ts';
 import { outboxDatabaseSettings, SET_ASIDE_PER_RUN } from '../set-aside-outbox.ts';
 
 /** What `npm run dlq -- --help` prints, and bad usage prints after its error. */
@@ -27,7 +27,7 @@ options:
 Without --queue or --id a command applies to every message of every DLQ, or to
 every set-aside row of both outboxes (the oldest ${SET_ASIDE_PER_RUN} of each per run).
 With --json, run \`npm run -s dlq -- ...\` so that npm's own lines stay out of stdout.
-Environment: AMQP_URL (default ${amqpSettings.AMQP_URL.default}), AMQP_NAMESPACE (default '${amqpSettings.AMQP_NAMESPACE.default}');
+Environment: AMQP_URL (default ${dlqAmqpSettings.AMQP_URL.default}), AMQP_NAMESPACE (default '${dlqAmqpSettings.AMQP_NAMESPACE.default}');
 ORDERS_DATABASE_URL (default ${outboxDatabaseSettings.ORDERS_DATABASE_URL.default}),
 PAYMENTS_DATABASE_URL (default ${outboxDatabaseSettings.PAYMENTS_DATABASE_URL.default}),
 DB_CONNECTION_TIMEOUT_MS and DB_STATEMENT_TIMEOUT_MS bound each wait on them.

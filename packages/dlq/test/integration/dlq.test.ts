@@ -86,7 +86,7 @@ async function sendAsConsumerWould(message: { id: string; body: string; error: u
     },
     properties: { messageId: message.id, contentType: 'application/json', headers: { traceparent: TRACEPARENT } },
   } as unknown as Delivery;
-  await sendToDeadLetters(channel, mainQueue, delivery, message.error);
+  await sendToDeadLetters(channel, broker.deadLetterExchange, mainQueue, delivery, message.error);
 }
 
 /** Gets and requeues one message until the quorum queue's delivery limit makes RabbitMQ dead-letter it. */

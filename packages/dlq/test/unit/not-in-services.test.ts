@@ -12,7 +12,7 @@ import * as dlq from '@gozon/dlq';
 const ROOT = resolve(import.meta.dirname, '../../../..');
 const DLQ_PACKAGE = join(ROOT, 'packages/dlq') + sep;
 
-/** Every process a deployment runs: the four deployables' mains and the migrations. */
+/** Every process a deployment runs: the four deployables' mains and the setup steps (migrations, broker-setup). */
 const ENTRIES = [...globSync('*/src/main.ts', { cwd: ROOT }), ...globSync('packages/*/bin/*.ts', { cwd: ROOT })]
   .filter((file) => !join(ROOT, file).startsWith(DLQ_PACKAGE))
   .sort();
@@ -56,10 +56,11 @@ const TOOL_OPERATIONS = Object.keys(dlq);
 
 const test = suite('the DLQ tool is loaded by no process but its own');
 
-test('the entries are the deployables and the migrations', () => {
+test('the entries are the deployables and the setup steps', () => {
   assert.equal(ENTRIES, [
     'orders-api/src/main.ts',
     'orders-relay/src/main.ts',
+    'packages/messaging/bin/setup-broker.ts',
     'packages/orders/bin/migrate.ts',
     'packages/payments/bin/migrate.ts',
     'payments-api/src/main.ts',

@@ -39,7 +39,13 @@ function startConsumer(env: Record<string, string> = {}, until: LaunchUntil = 'r
   return launch({
     name: 'consumer',
     command: [process.execPath, 'packages/messaging/test/integration/fixtures/consumer-main.ts'],
-    env: { DATABASE_URL: database.url, AMQP_URL, QUEUE: queue, ...env },
+    env: {
+      DATABASE_URL: database.url,
+      AMQP_URL,
+      QUEUE: queue,
+      DEAD_LETTER_EXCHANGE: broker.deadLetterExchange,
+      ...env,
+    },
     healthPortVariable: 'HEALTH_PORT',
     until,
   });
