@@ -3,7 +3,7 @@
 import { BROKER_USERS, amqpUrlAs, brokerPasswordVariable } from '@gozon/messaging';
 import { ORDERS_ROLES } from '@gozon/orders';
 import { PAYMENTS_ROLES } from '@gozon/payments';
-import { urlAsRole, type DatabaseRoles } from '@gozon/platform';
+import { roleOf, urlAsRole, type DatabaseRoles } from '@gozon/platform';
 
 export interface ProcessSpec {
   name: string;
@@ -82,8 +82,7 @@ export function setupProcesses(options: StackOptions): ProcessSpec[] {
 
 /** `url` as `service` logs in to its database: with its own role (packages/<domain>/src/roles.ts). */
 function databaseUrlOf(service: string, roles: DatabaseRoles, url: string): string {
-  const role = roles.services.find((s) => s.service === service)!.role;
-  return urlAsRole(url, role);
+  return urlAsRole(url, roleOf(roles, service));
 }
 
 /** The administrator's AMQP URL as `service` logs in with it: its own user and password. */

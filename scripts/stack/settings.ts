@@ -2,8 +2,8 @@
 import { join, resolve } from 'node:path';
 import { ORDERS_DATABASE } from '@gozon/orders';
 import { PAYMENTS_DATABASE } from '@gozon/payments';
-import { brokerPasswordSettings } from '@gozon/messaging';
-import { amqpSettings, commonSettings, databaseUrl, integer, text, url, type Config } from '@gozon/platform';
+import { brokerPasswordSettings, brokerSetupSettings } from '@gozon/messaging';
+import { commonSettings, databaseUrl, integer, text, type Config } from '@gozon/platform';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const RATE = { min: 1, max: 1_000_000 };
@@ -21,12 +21,9 @@ export const settings = {
     'how orders-api alone reaches the orders database, when not by ORDERS_DATABASE_URL',
   ),
   PAYMENTS_DATABASE_URL: databaseUrl(PAYMENTS_DATABASE, 'payments database (created if missing)'),
-  ...amqpSettings,
-  AMQP_URL: url(
-    'amqp://guest:guest@127.0.0.1:5672/gozon',
-    'RabbitMQ, an administrator, and the vhost (made if missing)',
-    ['amqp:', 'amqps:'],
-  ),
+  // As the administrator: the setup step makes the vhost and the users the workers log in as.
+  AMQP_URL: brokerSetupSettings.AMQP_URL,
+  AMQP_NAMESPACE: brokerSetupSettings.AMQP_NAMESPACE,
   ...brokerPasswordSettings,
   GATEWAY_PORT: integer(8080, 'gateway port', { min: 1, max: 65535 }),
   UI_PORT: integer(3000, 'port of the shop UI', { min: 1, max: 65535 }),

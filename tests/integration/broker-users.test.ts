@@ -122,6 +122,10 @@ for (const [of, own, others] of [
         NAMESPACE,
         SUBSCRIPTIONS.find((s) => s.consumer === of)!,
       );
+      const theirQueue = queueName(
+        NAMESPACE,
+        SUBSCRIPTIONS.find((s) => s.consumer === other)!,
+      );
       assert.is(
         await attempt(connection, (channel) =>
           sendToDeadLetters(channel, deadLetterExchangeName(NAMESPACE), ownQueue, poison, new Error('poison')),
@@ -131,10 +135,21 @@ for (const [of, own, others] of [
       );
 
       for (const type of others) assert.is(await attempt(connection, publish(exchange, type)), ACCESS_REFUSED, type);
-      const theirs = queueName(
-        NAMESPACE,
-        SUBSCRIPTIONS.find((s) => s.consumer === other)!,
+      assert.is(
+        await attempt(connection, (channel) =>
+          sendToDeadLetters(channel, deadLetterExchangeName(NAMESPACE), theirQueue, poison, new Error('forged')),
+        ),
+        ACCESS_REFUSED,
+        'dead-lettering into their dead-letter queue',
       );
+      assert.is(
+        await attempt(connection, (channel) =>
+          channel.bindQueue(ownQueue, deadLetterExchangeName(NAMESPACE), deadLetterQueueName(theirQueue)),
+        ),
+        ACCESS_REFUSED,
+        'binding a queue to their dead letters',
+      );
+      const theirs = theirQueue;
       assert.is(
         await attempt(connection, (channel) => channel.consume(theirs, () => {})),
         ACCESS_REFUSED,

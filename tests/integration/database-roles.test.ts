@@ -45,6 +45,7 @@ import { POSTGRES_URL, launch, uniqueSuffix, withDb } from '@gozon/testkit';
 // another domain's database. The migrations make the roles, as in production.
 
 const INSUFFICIENT_PRIVILEGE = '42501';
+const CHECK_VIOLATION = '23514';
 const CANNOT_LOG_IN = '28000';
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
@@ -133,6 +134,26 @@ roles('orders-api places, reads and lists orders and keeps its keys; nothing els
 
   await refused('DDL', ddl(db));
   await refused('moving an order', db.updateTable('order').set({ status: 'FINISHED' }).execute());
+  await refused(
+    'placing an order already paid',
+    db
+      .insertInto('order')
+      .values({ id: newId(), user_id: 'x', amount: 1n, description: 'x', status: 'FINISHED' } as never)
+      .execute(),
+  );
+  const messaging = messagingView(db as unknown as Kysely<MessagingTables>);
+  await refused(
+    'writing an outbox row already sent',
+    messaging
+      .insertInto('outbox_message')
+      .values({ id: newId(), type: 'payment.requested', body: '{}', sent_at: new Date() } as never)
+      .execute(),
+  );
+  await refused(
+    'writing another domain’s message',
+    messaging.insertInto('outbox_message').values({ id: newId(), type: 'payment.succeeded', body: '{}' }).execute(),
+    CHECK_VIOLATION,
+  );
   await refused('deleting an order', db.deleteFrom('order').execute());
   await refused('reading the outbox', db.selectFrom('outbox_message').select('body').execute());
   await refused('reading the inbox', db.selectFrom('inbox_message').selectAll().execute());
@@ -184,6 +205,7 @@ roles('orders-relay relays the outbox, keeps the inbox, moves an order’s statu
     db.insertInto('order').values({ id: newId(), user_id: 'x', amount: 1n, description: 'x' }).execute(),
   );
   await refused('deleting an order', db.deleteFrom('order').execute());
+  await refused('rewriting a message', messaging.updateTable('outbox_message').set({ body: '{}' }).execute());
   await refused(
     'writing a message of its own',
     messaging
@@ -201,22 +223,44 @@ roles('orders-relay relays the outbox, keeps the inbox, moves an order’s statu
   );
 });
 
-roles('payments-api opens, credits and reads wallets, with their ledger entries; nothing else', async () => {
-  const db = connectAs<PaymentsDb>(PAYMENTS, role(PAYMENTS_ROLES, 'payments-api'));
-  const { wallet } = await openWallet(db, 'roles-u3');
-  const credited = await db.transaction().execute((trx) => topUp(trx, wallet.id, 500n));
-  assert.ok('wallet' in credited && credited.wallet.balance === 500n);
-  assert.is((await findWallet(db, wallet.id, 'roles-u3'))?.balance, 500n);
-  await useIdempotencyKeys(db);
+roles(
+  'payments-api opens and reads wallets and credits them only by a top-up with its deposit; nothing else',
+  async () => {
+    const db = connectAs<PaymentsDb>(PAYMENTS, role(PAYMENTS_ROLES, 'payments-api'));
+    const { wallet } = await openWallet(db, 'roles-u3');
+    const credited = await db.transaction().execute((trx) => topUp(trx, wallet.id, 500n));
+    assert.ok('wallet' in credited && credited.wallet.balance === 500n);
+    assert.is((await findWallet(db, wallet.id, 'roles-u3'))?.balance, 500n);
+    await useIdempotencyKeys(db);
 
-  await refused('DDL', ddl(db));
-  await refused('giving a wallet away', db.updateTable('wallet').set({ user_id: 'someone' }).execute());
-  await refused('deleting a wallet', db.deleteFrom('wallet').execute());
-  await refused('rewriting the ledger', db.updateTable('ledger_entry').set({ amount: 1n }).execute());
-  await refused('erasing the ledger', db.deleteFrom('ledger_entry').execute());
-  await refused('reading the ledger', db.selectFrom('ledger_entry').selectAll().execute());
-  await refused('reading payments', db.selectFrom('payment').selectAll().execute());
-});
+    await refused('DDL', ddl(db));
+    await refused('giving a wallet away', db.updateTable('wallet').set({ user_id: 'someone' }).execute());
+    await refused('deleting a wallet', db.deleteFrom('wallet').execute());
+    await refused('rewriting the ledger', db.updateTable('ledger_entry').set({ amount: 1n }).execute());
+    await refused('erasing the ledger', db.deleteFrom('ledger_entry').execute());
+    await refused('reading the ledger', db.selectFrom('ledger_entry').selectAll().execute());
+    await refused('reading payments', db.selectFrom('payment').selectAll().execute());
+    await refused(
+      'crediting a wallet but by a top-up',
+      db
+        .updateTable('wallet')
+        .set((eb) => ({ balance: eb('balance', '+', 1n) }))
+        .execute(),
+    );
+    await refused('debiting a wallet', db.updateTable('wallet').set({ balance: 0n }).execute());
+    await refused(
+      'opening a wallet with money in it',
+      db.insertInto('wallet').values({ id: newId(), user_id: 'rich', balance: 1000n }).execute(),
+    );
+    await refused(
+      'writing a deposit but by a top-up',
+      db
+        .insertInto('ledger_entry')
+        .values({ wallet_id: wallet.id, kind: 'deposit', amount: 1n, order_id: null } as never)
+        .execute(),
+    );
+  },
+);
 
 roles('payments-worker pays, debits and relays its outbox through the inbox; nothing else', async () => {
   const api = connectAs<PaymentsDb>(PAYMENTS, role(PAYMENTS_ROLES, 'payments-api'));
@@ -262,6 +306,25 @@ roles('payments-worker pays, debits and relays its outbox through the inbox; not
   await refused('forgetting a payment', db.deleteFrom('payment').execute());
   await refused('repricing a payment', db.updateTable('payment').set({ amount: 1n }).execute());
   await refused(
+    'crediting a wallet',
+    db
+      .updateTable('wallet')
+      .set((eb) => ({ balance: eb('balance', '+', 1n) }))
+      .execute(),
+  );
+  await refused(
+    'writing a deposit',
+    db
+      .insertInto('ledger_entry')
+      .values({ wallet_id: wallet.id, kind: 'deposit', amount: 1n, order_id: null })
+      .execute(),
+  );
+  await refused(
+    'writing another domain’s message',
+    messaging.insertInto('outbox_message').values({ id: newId(), type: 'payment.requested', body: '{}' }).execute(),
+    CHECK_VIOLATION,
+  );
+  await refused(
     'reading Idempotency-Keys',
     db
       .selectFrom('idempotency_key' as never)
@@ -277,6 +340,7 @@ roles('the DLQ tool lists and retries set-aside outbox rows; nothing else', asyn
     assert.is(await retryFailedOutbox(db), 0);
     await refused('DDL', ddl(db));
     await refused('deleting outbox rows', db.deleteFrom('outbox_message').execute());
+    await refused('rewriting a message', db.updateTable('outbox_message').set({ body: '{}' }).execute());
     await refused('reading the inbox', db.selectFrom('inbox_message').selectAll().execute());
   }
 });

@@ -6,9 +6,10 @@ import { PAYMENT_FAILED, PAYMENT_REQUESTED, PAYMENT_SUCCEEDED, type MessageType 
 // exchange, though every binding is an exact type, because RabbitMQ checks a
 // user's topic permissions (which routing keys it may publish) on topic
 // exchanges only: that is what keeps each service to its own message types.
-// Consumers dead-letter through an exchange of their own (direct, one binding
-// per dead-letter queue), so that they may write into dead-letter queues and
-// nowhere else — the default exchange would reach every queue.
+// Consumers dead-letter through an exchange of their own (a topic exchange too,
+// one binding per dead-letter queue, keyed by its name), so that each may write
+// into its own dead-letter queues and nowhere else — the default exchange would
+// reach every queue.
 
 export const EXCHANGE = 'gozon';
 export const DEAD_LETTER_EXCHANGE = 'gozon.dead-letters';

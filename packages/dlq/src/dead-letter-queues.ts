@@ -1,5 +1,5 @@
 import { SUBSCRIPTIONS, deadLetterQueueName, queueName, type Subscription } from '@gozon/contracts';
-import { BROKER_USERS, amqpUrlAs, brokerPasswordSettings } from '@gozon/messaging';
+import { BROKER_USERS, LOCAL_BROKER_URL, amqpUrlAs, brokerPasswordSettings } from '@gozon/messaging';
 import { amqpSettings, url } from '@gozon/platform';
 
 /**
@@ -9,7 +9,7 @@ import { amqpSettings, url } from '@gozon/platform';
 export const dlqAmqpSettings = {
   ...amqpSettings,
   AMQP_URL: url(
-    amqpUrlAs('amqp://127.0.0.1:5672/gozon', BROKER_USERS.dlq, brokerPasswordSettings.DLQ_AMQP_PASSWORD!.default!),
+    amqpUrlAs(LOCAL_BROKER_URL, BROKER_USERS.dlq, brokerPasswordSettings.DLQ_AMQP_PASSWORD!.default!),
     'RabbitMQ, as the DLQ tool’s user, and the vhost',
     ['amqp:', 'amqps:'],
   ),

@@ -1,7 +1,7 @@
 import type { GetMessage, Options } from 'amqplib';
 import { exchangeName } from '@gozon/contracts';
 import { publishConfirmed, type AmqpConnection, type ConfirmChannel, type OutgoingMessage } from '@gozon/messaging';
-import type { DeadLetterSelection } from './dead-letter-queues.ts';
+import { deadLetterQueues, type DeadLetterSelection } from './dead-letter-queues.ts';
 import type { DeadLetter } from './describe-dead-letter.ts';
 import { changeDeadLetters } from './take-dead-letters.ts';
 
@@ -67,8 +67,9 @@ function asFirstPublished(message: GetMessage, letter: DeadLetter, messageId: st
  * recognises one it has already applied), without the dead-lettering headers,
  * one at a time through publishConfirmed. Each leaves its DLQ only once the
  * broker has confirmed the new copy; one that fails on its own account
- * (unroutable, oversize, unencodable), or has no message id to tell by,
- * stays and is answered with `replayed: false` and its `failure`. Throws
+ * (unroutable, oversize, unencodable), has no message id to tell by, or whose
+ * routing key is not the type its queue takes (a forged header), stays and is
+ * answered with `replayed: false` and its `failure`. Throws
  * DeadLetterQueueMissingError (nothing replayed) or DeadLetterOperationError
  * (with what was done) when the broker does not confirm one within 10 s, refuses
  * one outright, or the channel closes: every letter not answered is still in its DLQ.
@@ -79,6 +80,7 @@ export async function replayDeadLetters(
   selection: DeadLetterSelection = {},
 ): Promise<ReplayedDeadLetter[]> {
   const exchange = exchangeName(namespace);
+  const typeOf = new Map(deadLetterQueues(namespace).map((dlq) => [dlq.name, dlq.subscription.type]));
   const outcomes: ReplayedDeadLetter[] = [];
   const publishAgain = async (
     channel: ConfirmChannel,
@@ -87,6 +89,10 @@ export async function replayDeadLetters(
   ): Promise<string | undefined> => {
     if (letter.messageId === undefined)
       return 'it has no message id, without which a replay cannot tell whether a queue took it';
+    // Anyone who may dead-letter into this queue writes its headers: a replay publishes only the
+    // type its queue takes, so a forged routing key cannot have the tool publish another type.
+    if (letter.routingKey !== typeOf.get(letter.queue))
+      return `its routing key ${letter.routingKey} is not ${typeOf.get(letter.queue)}, the type ${letter.queue} takes`;
     const [failed] = (
       await publishConfirmed(
         channel,

@@ -1,4 +1,6 @@
-// The broker's setup step (src/broker-setup.ts): Gozon's vhost, users and permissions.
+// The broker's setup step (src/broker-setup.ts): Gozon's vhost, users and permissions,
+// then the whole topology; all of it within RABBITMQ_SETUP_TIMEOUT_MS, or it exits 1.
+import pTimeout from 'p-timeout';
 import { createLogger, readConfig } from '@gozon/platform';
 import {
   BROKER_USERS,
@@ -18,7 +20,8 @@ const passwords = readConfig(brokerPasswordSettings);
 const logger = createLogger('broker-setup', config.LOG_LEVEL);
 const vhost = vhostOf(config.AMQP_URL);
 const users = Object.keys(BROKER_USERS) as BrokerUserOf[];
-try {
+
+async function setUp() {
   await importDefinitions(
     brokerDefinitions({
       vhost,
@@ -43,6 +46,10 @@ try {
   } finally {
     await connection.close();
   }
+}
+
+try {
+  await pTimeout(setUp(), { milliseconds: config.RABBITMQ_SETUP_TIMEOUT_MS });
   logger.info('broker_setup.done', {
     vhost,
     users: users.map((of) => BROKER_USERS[of]),
@@ -51,4 +58,6 @@ try {
 } catch (error) {
   logger.error('broker_setup.failed', { vhost, error });
   process.exitCode = 1;
+  // A connection still trying would keep the process alive: its orchestrator needs the exit.
+  setTimeout(() => process.exit(1), 1000).unref();
 }

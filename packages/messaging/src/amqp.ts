@@ -64,8 +64,8 @@ const NOT_FOUND = 404;
  *
  * Without `consumer` (the setup step, as an administrator) it declares
  * everything. With it (a service, as its own broker user) it declares the
- * exchanges and that consumer's queues, and binds every other queue that
- * exists: RabbitMQ lets only a user who may read a queue declare it with a
+ * exchanges and that consumer's queues with their dead-letter queues, and binds
+ * every other main queue that exists: RabbitMQ lets only a user who may read a queue declare it with a
  * dead-letter exchange, and binding needs no more than writing to it. So a
  * publisher re-binds its consumers' queues after their exchange was deleted,
  * and a consumer re-declares its own queue after it was deleted; a queue that
@@ -97,7 +97,7 @@ export async function declareTopology(
   };
   try {
     await channel.assertExchange(exchange, 'topic', { durable: true });
-    await channel.assertExchange(deadLetterExchange, 'direct', { durable: true });
+    await channel.assertExchange(deadLetterExchange, 'topic', { durable: true });
     for (const subscription of SUBSCRIPTIONS) {
       const queue = queueName(namespace, subscription);
       const deadLetters = deadLetterQueueName(queue);
@@ -126,7 +126,9 @@ export async function declareTopology(
         }
       }
       const missing = (error: unknown) => (error as { code?: number }).code === NOT_FOUND;
-      await tolerating(missing, () => channel.bindQueue(deadLetters, deadLetterExchange, deadLetters));
+      // Another consumer's dead-letter queue is that consumer's to bind: its key is its own.
+      if (consumer === undefined || subscription.consumer === consumer)
+        await channel.bindQueue(deadLetters, deadLetterExchange, deadLetters);
       await tolerating(missing, () => channel.bindQueue(queue, exchange, subscription.type));
     }
   } finally {

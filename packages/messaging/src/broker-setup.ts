@@ -3,8 +3,14 @@
 // one-shot service against the management API; `npm run stack` runs it
 // natively through rabbitmqctl (no management plugin needed).
 import { spawn } from 'node:child_process';
-import { amqpSettings, commonSettings, integer, text } from '@gozon/platform';
-import { BROKER_USERS, type BrokerDefinitions, type BrokerUserOf } from './broker-users.ts';
+import { amqpSettings, commonSettings, integer, text, url } from '@gozon/platform';
+import {
+  BROKER_USERS,
+  LOCAL_BROKER_URL,
+  amqpUrlAs,
+  type BrokerDefinitions,
+  type BrokerUserOf,
+} from './broker-users.ts';
 
 /** The variable a broker user's password comes from: "orders-relay" → ORDERS_RELAY_AMQP_PASSWORD. */
 export function brokerPasswordVariable(of: BrokerUserOf): string {
@@ -23,11 +29,16 @@ export const brokerPasswordSettings = Object.fromEntries(
 export const brokerSetupSettings = {
   LOG_LEVEL: commonSettings.LOG_LEVEL,
   ...amqpSettings,
+  AMQP_URL: url(
+    amqpUrlAs(LOCAL_BROKER_URL, 'guest', 'guest'),
+    'RabbitMQ, as an administrator, and the vhost to set up',
+    ['amqp:', 'amqps:'],
+  ),
   RABBITMQ_MANAGEMENT_URL: text(
     '',
     'RabbitMQ management API (http://host:15672) to load the definitions through; empty: rabbitmqctl on this machine',
   ),
-  RABBITMQ_SETUP_TIMEOUT_MS: integer(30_000, 'most loading the definitions may take', { min: 1000, max: 600_000 }),
+  RABBITMQ_SETUP_TIMEOUT_MS: integer(30_000, 'most the whole setup may take', { min: 1000, max: 600_000 }),
   ...brokerPasswordSettings,
 };
 

@@ -17,6 +17,9 @@ import {
   type MessageType,
 } from '@gozon/contracts';
 
+/** Gozon's vhost on this machine's RabbitMQ, where `npm run stack` runs: whose URL each process's default adds its user to. */
+export const LOCAL_BROKER_URL = 'amqp://127.0.0.1:5672/gozon';
+
 /** The broker user of each process that has one. */
 export const BROKER_USERS = {
   'orders-relay': 'gozon-orders-relay',
@@ -62,10 +65,11 @@ function typesOf(service: string): MessageType[] {
  *
  * - a messaging service (orders-relay, payments-worker) declares the exchanges
  *   and its own queues (configure; declareTopology with its name), binds every
- *   queue (write on the queues, read on the exchanges), publishes only its own
- *   message types (topic write), consumes only its own queues (read), and
- *   dead-letters only into dead-letter queues (write on the dead-letter
- *   exchange). It cannot delete another's queue, which needs configure;
+ *   main queue (write on the queues, read on the exchanges), publishes only its
+ *   own message types (topic write on the exchange), consumes only its own
+ *   queues (read), and dead-letters only into its own dead-letter queues (topic
+ *   write on the dead-letter exchange, keyed by their names). It cannot delete
+ *   another's queue, which needs configure;
  * - the DLQ tool reads the dead-letter queues and publishes a replay to the
  *   exchange with any type, and declares nothing;
  * - `admin` (the management UI's, and the setup step's) may do anything in the vhost.
@@ -80,21 +84,20 @@ export function brokerPermissions(vhost: string, namespace: string, admin: strin
   const allTypes = [...new Set(SUBSCRIPTIONS.map((s) => s.type))];
   const messaging = (service: 'orders-relay' | 'payments-worker') => {
     const own = SUBSCRIPTIONS.filter((s) => s.consumer === service).map((s) => queueName(namespace, s));
+    const ownDeadLetters = own.map(deadLetterQueueName);
+    const user = BROKER_USERS[service];
     return {
       permission: {
-        user: BROKER_USERS[service],
+        user,
         vhost,
-        configure: exactly([exchange, deadLetterExchange, ...own, ...own.map(deadLetterQueueName)]),
-        write: exactly([exchange, deadLetterExchange, ...queues, ...allDeadLetterQueues]),
+        configure: exactly([exchange, deadLetterExchange, ...own, ...ownDeadLetters]),
+        write: exactly([exchange, deadLetterExchange, ...queues, ...ownDeadLetters]),
         read: exactly([exchange, deadLetterExchange, ...own]),
       },
-      topic: {
-        user: BROKER_USERS[service],
-        vhost,
-        exchange,
-        write: exactly(typesOf(service)),
-        read: exactly(allTypes),
-      },
+      topics: [
+        { user, vhost, exchange, write: exactly(typesOf(service)), read: exactly(allTypes) },
+        { user, vhost, exchange: deadLetterExchange, write: exactly(ownDeadLetters), read: exactly(ownDeadLetters) },
+      ],
     };
   };
   const relay = messaging('orders-relay');
@@ -113,8 +116,8 @@ export function brokerPermissions(vhost: string, namespace: string, admin: strin
       { user: admin, vhost, configure: '.*', write: '.*', read: '.*' },
     ],
     topic_permissions: [
-      relay.topic,
-      worker.topic,
+      ...relay.topics,
+      ...worker.topics,
       { user: BROKER_USERS.dlq, vhost, exchange, write: exactly(allTypes), read: NOTHING },
     ],
   };

@@ -19,19 +19,32 @@ import {
   pingDb,
   readConfig,
   startRetention,
+  url,
   type Logger,
 } from '@gozon/platform';
+import { BROKER_USERS, LOCAL_BROKER_URL, amqpUrlAs } from './broker-users.ts';
+import { brokerPasswordSettings, brokerPasswordVariable } from './broker-setup.ts';
 import type { IncomingMessage, InboxHandler } from './consumer.ts';
 import { purgeReceived } from './inbox.ts';
 import { purgeSent } from './outbox.ts';
 import { messagingView, type MessagingTables } from './schema.ts';
 import { startSession, type Session } from './session.ts';
 
-export function workerSettings(database: string) {
+/** A worker's settings; by default it reaches `database` on this machine as `role` and the broker as its own user. */
+export function workerSettings(database: string, service: 'orders-relay' | 'payments-worker', role: string) {
   return {
     ...commonSettings,
-    ...databaseSettings(database),
+    ...databaseSettings(database, 8, role),
     ...amqpSettings,
+    AMQP_URL: url(
+      amqpUrlAs(
+        LOCAL_BROKER_URL,
+        BROKER_USERS[service],
+        brokerPasswordSettings[brokerPasswordVariable(service)]!.default!,
+      ),
+      'RabbitMQ, as this service’s own user, and the vhost',
+      ['amqp:', 'amqps:'],
+    ),
     ...faultPointSettings,
     HEALTH_PORT: integer(9000, 'port of /health/live and /health/ready', { min: 0, max: 65535 }),
     OUTBOX_BATCH_SIZE: integer(500, 'outbox rows claimed and published per transaction', { min: 1, max: 10000 }),

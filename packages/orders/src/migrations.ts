@@ -38,4 +38,13 @@ export const ordersMigrations: Record<string, Migration> = {
   '0003_idempotency_key': createIdempotencyTable,
   '0004_inbox_received_at': indexInboxByReceipt,
   '0005_messaging_failures': recordMessagingFailures,
+  // Least privilege (docs/ARCHITECTURE.md): this outbox carries payment requests and nothing
+  // else, so an orders process can never have another domain's message published in its name.
+  '0006_outbox_of_payment_requests': {
+    async up(db: Kysely<any>) {
+      await sql`alter table outbox_message add constraint outbox_message_orders_type check (type = 'payment.requested')`.execute(
+        db,
+      );
+    },
+  },
 };

@@ -71,4 +71,48 @@ export const paymentsMigrations: Record<string, Migration> = {
       await sql`alter index ledger_entry_account rename to ledger_entry_wallet`.execute(db);
     },
   },
+  // Least privilege (docs/ARCHITECTURE.md): money moves only the two ways it may. A credit is a
+  // top-up, made only by credit_wallet(), which runs as the owner (SECURITY DEFINER) and writes
+  // the deposit with it: payments-api may call it and nothing more of the wallets' balances or the
+  // ledger. Any other role may only lower a balance (payments-worker's debits) and write debits.
+  // The triggers compare with the table's owner, not a role's name, so they hold whatever the roles are called.
+  '0007_money_moves_two_ways': {
+    async up(db: Kysely<any>) {
+      await sql`
+        create function credit_wallet(target uuid, credit bigint, owner text)
+        returns setof wallet language sql security definer set search_path = pg_catalog, public as $$
+          with credited as (
+            update wallet set balance = balance + credit, updated_at = now()
+            where id = target and (owner is null or user_id = owner) and credit > 0
+              and balance <= 100000000000000 - credit
+            returning *
+          ), entered as (
+            insert into ledger_entry (wallet_id, kind, amount, order_id)
+            select id, 'deposit', credit, null from credited
+          )
+          select * from credited
+        $$`.execute(db);
+      await sql`revoke all on function credit_wallet(uuid, bigint, text) from public`.execute(db);
+      await sql`
+        create function refuse_unless_owner() returns trigger language plpgsql as $$
+        begin
+          if current_user <> (select pg_get_userbyid(relowner) from pg_class where oid = tg_relid) then
+            raise exception '% may not %', current_user, tg_argv[0] using errcode = 'insufficient_privilege';
+          end if;
+          return new;
+        end $$`.execute(db);
+      await sql`
+        create trigger wallet_credited_only_by_top_up before update of balance on wallet
+        for each row when (new.balance > old.balance)
+        execute function refuse_unless_owner('credit a wallet but through credit_wallet()')`.execute(db);
+      await sql`
+        create trigger ledger_deposit_only_by_top_up before insert on ledger_entry
+        for each row when (new.kind = 'deposit')
+        execute function refuse_unless_owner('write a deposit but through credit_wallet()')`.execute(db);
+      // This outbox carries payment results and nothing else.
+      await sql`alter table outbox_message add constraint outbox_message_payments_type check (type in ('payment.succeeded', 'payment.failed'))`.execute(
+        db,
+      );
+    },
+  },
 };

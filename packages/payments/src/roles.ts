@@ -2,11 +2,13 @@ import type { DatabaseRoles } from '@gozon/platform';
 
 /**
  * Who may do what in the payments database (docs/ARCHITECTURE.md, "Least
- * privilege"): payments-api opens wallets and credits them, each credit with
- * its ledger entry; payments-worker records payments, debits wallets (their
- * balance only) with their ledger entries, keeps the inbox and relays the
- * outbox; the DLQ tool lists and retries set-aside outbox rows. Nobody may
- * change or delete a ledger entry. `FOR UPDATE` needs an UPDATE privilege,
+ * privilege"): payments-api opens wallets (empty) and credits them, only
+ * through credit_wallet(), which writes the deposit with the credit;
+ * payments-worker records payments, debits wallets (their balance only, and
+ * only down: payments migration 0007) with debit entries, keeps the inbox and
+ * relays the outbox; the DLQ tool lists and retries set-aside outbox rows.
+ * Nobody may change or delete a ledger entry, or write an outbox row of a type
+ * the other domain publishes. `FOR UPDATE` needs an UPDATE privilege,
  * RETURNING a SELECT one, on the columns it names.
  */
 export const PAYMENTS_ROLES: DatabaseRoles = {
@@ -16,10 +18,10 @@ export const PAYMENTS_ROLES: DatabaseRoles = {
       service: 'payments-api',
       role: 'gozon_payments_api',
       tables: {
-        wallet: ['select', 'insert', 'update (balance, updated_at)'],
-        ledger_entry: ['insert'],
+        wallet: ['select', 'insert (id, user_id)'],
         idempotency_key: ['select', 'insert', 'update', 'delete'],
       },
+      routines: ['credit_wallet(uuid, bigint, text)'],
     },
     {
       service: 'payments-worker',
@@ -28,11 +30,16 @@ export const PAYMENTS_ROLES: DatabaseRoles = {
         payment: ['select', 'insert', 'update (outcome, reason)'],
         wallet: ['select', 'update (balance, updated_at)'],
         ledger_entry: ['insert'],
-        outbox_message: ['select', 'insert', 'update', 'delete'],
+        outbox_message: [
+          'select',
+          'insert (id, type, body, traceparent)',
+          'update (sent_at, attempts, last_error, failed_at)',
+          'delete',
+        ],
         inbox_message: ['select', 'insert', 'update', 'delete'],
         inbox_attempt: ['select', 'insert', 'update', 'delete'],
       },
     },
-    { service: 'dlq', role: 'gozon_dlq', tables: { outbox_message: ['select', 'update'] } },
+    { service: 'dlq', role: 'gozon_dlq', tables: { outbox_message: ['select', 'update (failed_at, attempts)'] } },
   ],
 };

@@ -1,7 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
-import { MAX_KOPECKS } from '@gozon/money';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { newId } from '@gozon/platform';
-import type { LedgerKind, PaymentsDb, Wallet } from './schema.ts';
+import type { PaymentsDb, Wallet } from './schema.ts';
 
 async function insertWallet(db: Kysely<PaymentsDb>, userId: string): Promise<Wallet | undefined> {
   return db
@@ -46,8 +45,9 @@ export async function openWallet(
 }
 
 /**
- * No row when there is no such wallet, `ownerId` (if given) does not own it, or the credit would take it past the
- * most a wallet may hold.
+ * Credits `amount` kopecks and writes its deposit, through credit_wallet() (payments migration 0007: the one way a
+ * balance goes up). No row when there is no such wallet, `ownerId` (if given) does not own it, or the credit would take
+ * it past the most a wallet may hold.
  */
 async function creditWallet(
   trx: Transaction<PaymentsDb>,
@@ -55,21 +55,11 @@ async function creditWallet(
   amount: bigint,
   ownerId: string | undefined,
 ): Promise<Wallet | undefined> {
-  return trx
-    .updateTable('wallet')
-    .set((eb) => ({ balance: eb('balance', '+', amount), updated_at: new Date() }))
-    .where('id', '=', walletId)
-    .$if(ownerId !== undefined, (qb) => qb.where('user_id', '=', ownerId!))
-    .where('balance', '<=', MAX_KOPECKS - amount)
-    .returningAll()
-    .executeTakeFirst();
-}
-
-async function insertLedgerEntries(
-  trx: Transaction<PaymentsDb>,
-  entries: Array<{ wallet_id: string; kind: LedgerKind; amount: bigint; order_id: string | null }>,
-): Promise<void> {
-  await trx.insertInto('ledger_entry').values(entries).execute();
+  const { rows } =
+    await sql<Wallet>`select * from credit_wallet(${walletId}::uuid, ${amount}::bigint, ${ownerId ?? null}::text)`.execute(
+      trx,
+    );
+  return rows[0];
 }
 
 export type TopUpResult = { wallet: Wallet } | { refused: 'NO_WALLET' | 'BALANCE_LIMIT' };
@@ -85,9 +75,6 @@ export async function topUp(
   ownerId?: string,
 ): Promise<TopUpResult> {
   const wallet = await creditWallet(trx, walletId, amount, ownerId);
-  if (wallet) {
-    await insertLedgerEntries(trx, [{ wallet_id: wallet.id, kind: 'deposit', amount, order_id: null }]);
-    return { wallet };
-  }
+  if (wallet) return { wallet };
   return { refused: (await findWallet(trx, walletId, ownerId)) ? 'BALANCE_LIMIT' : 'NO_WALLET' };
 }

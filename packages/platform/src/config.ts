@@ -94,9 +94,12 @@ export const commonSettings = {
   }),
 };
 
-/** A PostgreSQL URL setting whose default is `database` on this machine's PostgreSQL (the compose files set their own). */
-export function databaseUrl(database: string, description: string): Setting<string> {
-  return url(`postgres://postgres@127.0.0.1:5432/${database}`, description, ['postgres:', 'postgresql:']);
+/**
+ * A PostgreSQL URL setting whose default is `database` on this machine's PostgreSQL, as `role` (a service its own,
+ * see packages/<domain>/src/roles.ts; the setup steps the administrator). The compose file sets its own.
+ */
+export function databaseUrl(database: string, description: string, role = 'postgres'): Setting<string> {
+  return url(`postgres://${role}@127.0.0.1:5432/${database}`, description, ['postgres:', 'postgresql:']);
 }
 
 /**
@@ -113,9 +116,9 @@ export function databaseUrl(database: string, description: string): Setting<stri
  * answer 2xx for was rolled back (or, its commit acknowledgement lost, is
  * answered 503 as unknown). Raise S or C only with that sum in mind.
  */
-export function databaseSettings(database: string, poolSize = 8) {
+export function databaseSettings(database: string, poolSize = 8, role?: string) {
   return {
-    DATABASE_URL: databaseUrl(database, 'PostgreSQL of this domain'),
+    DATABASE_URL: databaseUrl(database, 'PostgreSQL of this domain', role),
     DB_POOL_SIZE: integer(poolSize, 'connections in the pool', { min: 1, max: 200 }),
     DB_CONNECTION_TIMEOUT_MS: integer(
       2000,

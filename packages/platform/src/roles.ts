@@ -3,6 +3,7 @@
 // with a login role of its own, granted exactly the tables and operations it
 // uses. The grants are written out per domain (packages/<domain>/src/roles.ts)
 // and applied after every migration, so they stay exact as tables come and go.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import { text } from './config.ts';
 
@@ -14,6 +15,8 @@ export interface ServiceRole {
   role: string;
   /** Table → privileges, e.g. `{ order: ['select', 'update (status)'] }`. Every other table: nothing. */
   tables: Readonly<Record<string, readonly string[]>>;
+  /** Functions it may call, by signature, e.g. 'credit_wallet(uuid, bigint, text)'. Every other: none. */
+  routines?: readonly string[];
 }
 
 /** The roles of one domain's database: its owner, and who else may log in to do what. */
@@ -25,6 +28,13 @@ export interface DatabaseRoles {
 
 const DUPLICATE_OBJECT = '42710';
 const UNIQUE_VIOLATION = '23505';
+
+/** The role `service` logs in with; throws if `roles` has none for it. */
+export function roleOf(roles: DatabaseRoles, service: string): string {
+  const found = roles.services.find((s) => s.service === service);
+  if (!found) throw new Error(`no database role for ${service}`);
+  return found.role;
+}
 
 /** The variable a service role's password comes from: "orders-api" → ORDERS_API_DB_PASSWORD. */
 export function passwordVariable(service: string): string {
@@ -72,8 +82,23 @@ async function createRole(admin: Kysely<any>, role: string, login: boolean): Pro
   }
 }
 
+const INTERNAL_ERROR = 'XX000';
+
+/**
+ * Sets a role's password. Roles are the cluster's, not a database's: the migrations of two databases
+ * of one cluster (gozon_dlq is in both) may set it at once, which PostgreSQL refuses to the second
+ * ("tuple concurrently updated"); that one tries again, a few times.
+ */
 async function setPassword(admin: Kysely<any>, role: string, password: string): Promise<void> {
-  await sql`alter role ${sql.id(role)} password ${sql.lit(password)}`.execute(admin);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await sql`alter role ${sql.id(role)} password ${sql.lit(password)}`.execute(admin);
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== INTERNAL_ERROR || attempt === 5) throw error;
+      await sleep(50 * attempt);
+    }
+  }
 }
 
 async function giveDatabase(admin: Kysely<any>, database: string, owner: string): Promise<void> {
@@ -108,8 +133,9 @@ async function giveObject(admin: Kysely<any>, object: { name: string; kind: stri
  * exists (the owner NOLOGIN, the services LOGIN, each given its password from
  * `passwords` — variable → value, see rolePasswordSettings — where one is set),
  * the database belongs to the owner, and so does every table and sequence made
- * before the owner role existed. `admin` is connected to `database` as a role
- * that may create roles (a superuser, or CREATEROLE and the database's owner).
+ * before the owner role existed; and nobody but the owner may create in its
+ * schema. `admin` is connected to `database` as a superuser (or a role with
+ * CREATEROLE that is a member of the owner role and owns what it gives away).
  * Idempotent.
  */
 export async function prepareRoles(
@@ -119,15 +145,17 @@ export async function prepareRoles(
   passwords: Readonly<Record<string, string>>,
 ): Promise<void> {
   await createRole(admin, roles.owner, false);
-  for (const service of roles.services) await createRole(admin, service.role, true);
+  for (const service of roles.services) {
+    await createRole(admin, service.role, true);
+    const password = passwords[passwordVariable(service.service)];
+    if (password) await setPassword(admin, service.role, password);
+  }
   await admin.transaction().execute(async (trx) => {
     await takeRolesLock(trx);
-    for (const service of roles.services) {
-      const password = passwords[passwordVariable(service.service)];
-      if (password) await setPassword(trx, service.role, password);
-    }
     await giveDatabase(trx, database, roles.owner);
     for (const object of await listForeignObjects(trx, roles.owner)) await giveObject(trx, object, roles.owner);
+    // The owner of a schema public made before PostgreSQL 15 is the administrator, not the database's owner.
+    await sql`revoke create on schema public from public`.execute(trx);
   });
 }
 
@@ -147,6 +175,9 @@ export async function grantServiceRoles(owner: Kysely<any>, database: string, ro
       await sql`grant connect on database ${sql.id(database)} to ${sql.id(service.role)}`.execute(trx);
       await sql`revoke all on all tables in schema public from ${sql.id(service.role)}`.execute(trx);
       await sql`revoke all on all sequences in schema public from ${sql.id(service.role)}`.execute(trx);
+      await sql`revoke all on all functions in schema public from ${sql.id(service.role)}`.execute(trx);
+      for (const routine of service.routines ?? [])
+        await sql`grant execute on function ${sql.raw(routine)} to ${sql.id(service.role)}`.execute(trx);
       for (const [table, privileges] of Object.entries(service.tables)) {
         await sql`grant ${sql.raw(privileges.join(', '))} on table ${sql.id('public', table)} to ${sql.id(service.role)}`.execute(
           trx,

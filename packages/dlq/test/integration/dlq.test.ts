@@ -223,7 +223,7 @@ test('replay --id of a message that is not there changes nothing and exits 1', a
   assert.is(await broker.count(mainQueue), 0);
 });
 
-test('a replay the broker cannot route leaves the message in the DLQ and exits 1', async () => {
+test('a dead letter whose routing key is not its queue’s type is not replayed (a forged header), and exits 1', async () => {
   const stray = newId();
   channel.sendToQueue(deadLetters, Buffer.from('{}'), {
     messageId: stray,
@@ -235,14 +235,37 @@ test('a replay the broker cannot route leaves the message in the DLQ and exits 1
   assert.is(run.code, 1);
   assert.match(
     run.stdout,
-    new RegExp(
-      `NOT replayed ${stray}.*no queue is bound to ${broker.exchange.replace(/\./g, '\\.')} with routing key payment\\.nowhere`,
-    ),
+    new RegExp(`NOT replayed ${stray}.*its routing key payment\\.nowhere is not payment\\.requested`),
   );
   assert.match(run.stdout, /0 replayed, 1 not replayed/);
   assert.is(await broker.count(deadLetters), 3);
   const left = jsonLines<DeadLetter>(await dlq(['list', '--json', '--id', stray]));
   assert.is(left[0]?.error, 'Error: stray');
+});
+
+test('a replay the broker cannot route leaves the message in the DLQ and exits 1', async () => {
+  const stray = newId();
+  channel.sendToQueue(deadLetters, Buffer.from('{}'), {
+    messageId: stray,
+    persistent: true,
+    headers: { 'x-error': 'Error: stray', 'x-original-queue': mainQueue, 'x-original-routing-key': PAYMENT_REQUESTED },
+  });
+  await channel.waitForConfirms();
+  await channel.unbindQueue(mainQueue, broker.exchange, PAYMENT_REQUESTED);
+  try {
+    const run = await dlq(['replay', '--id', stray]);
+    assert.is(run.code, 1);
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `NOT replayed ${stray}.*no queue is bound to ${broker.exchange.replace(/\./g, '\\.')} with routing key payment\\.requested`,
+      ),
+    );
+    assert.is(await broker.count(deadLetters), 4);
+  } finally {
+    await channel.bindQueue(mainQueue, broker.exchange, PAYMENT_REQUESTED);
+  }
+  assert.is((await dlq(['drop', '--id', stray])).code, 0);
 });
 
 test('drop empties the DLQ', async () => {
@@ -293,11 +316,11 @@ let orders: TestDatabase<MessagingTables>;
 let payments: TestDatabase<MessagingTables>;
 let outboxEnv: Record<string, string>;
 
-// In the orders outbox a type nothing binds (as the relay records it after five
+// In the orders outbox a request whose queue was gone (as the relay records it after five
 // returned publishes) and a row still in line; in the payments outbox one too big.
 const unroutable = {
   id: newId(),
-  type: 'payment.nowhere',
+  type: PAYMENT_REQUESTED,
   body: '{"order_id": "o-1",\n "amount": 500}',
   error: 'unroutable: no queue is bound for its type (NO_ROUTE)',
 };
@@ -455,7 +478,7 @@ outbox('retry-outbox --json retries every row left, one object per row on stdout
 outbox('more rows than one run takes: the oldest are taken, and it says so', async () => {
   await sql`
     insert into outbox_message (id, type, body, attempts, last_error, failed_at)
-    select gen_random_uuid(), 'payment.nowhere', '{}', 5, ${unroutable.error}, now() from generate_series(1, ${SET_ASIDE_PER_RUN + 1})`.execute(
+    select gen_random_uuid(), 'payment.requested', '{}', 5, ${unroutable.error}, now() from generate_series(1, ${SET_ASIDE_PER_RUN + 1})`.execute(
     orders.db,
   );
   const newest = await orders.db

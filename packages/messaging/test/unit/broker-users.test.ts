@@ -23,7 +23,8 @@ users('a relay or a worker publishes its own types and reads its own queues, und
   for (const namespace of ['', 'test.x.1a2b.']) {
     const { permissions, topic_permissions } = brokerPermissions('gozon', namespace, 'admin');
     const of = (user: string) => permissions.find((p) => p.user === user)!;
-    const topicOf = (user: string) => topic_permissions.find((p) => p.user === user)!;
+    const topicOf = (user: string) =>
+      topic_permissions.find((p) => p.user === user && p.exchange === `${namespace}gozon`)!;
     const relay = of(BROKER_USERS['orders-relay']);
     const worker = of(BROKER_USERS['payments-worker']);
     assert.ok(matches(relay.read, `${namespace}orders-relay.payment.succeeded`));
@@ -37,6 +38,11 @@ users('a relay or a worker publishes its own types and reads its own queues, und
       assert.not.ok(matches(user.read, `${namespace}orders-relay.payment.failed.dlq`), 'dead letters are the tool’s');
       assert.not.ok(matches(user.configure, 'anything-else'));
     }
+    const deadLetterTopics = topic_permissions.find(
+      (p) => p.user === BROKER_USERS['orders-relay'] && p.exchange === `${namespace}gozon.dead-letters`,
+    )!;
+    assert.ok(matches(deadLetterTopics.write, `${namespace}orders-relay.payment.failed.dlq`));
+    assert.not.ok(matches(deadLetterTopics.write, `${namespace}payments-worker.payment.requested.dlq`));
     const relayTopics = topicOf(BROKER_USERS['orders-relay']);
     assert.is(relayTopics.exchange, `${namespace}gozon`);
     assert.ok(matches(relayTopics.write, PAYMENT_REQUESTED));

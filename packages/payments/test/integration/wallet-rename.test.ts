@@ -43,7 +43,8 @@ rename.after(async () => {
 });
 
 rename('applies once, and every wallet keeps its id, balance and ledger', async () => {
-  assert.equal(await migrateToLatest(payments.db, paymentsMigrations), [RENAME]);
+  const names = Object.keys(paymentsMigrations);
+  assert.equal(await migrateToLatest(payments.db, paymentsMigrations), names.slice(names.indexOf(RENAME)));
   assert.equal(await migrateToLatest(payments.db, paymentsMigrations), [], 'a second run applies nothing');
 
   const wallets = await payments.db

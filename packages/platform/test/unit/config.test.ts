@@ -208,17 +208,17 @@ shared('AMQP accepts amqps and refuses http', () => {
   );
 });
 
-shared('API settings combine common, database, port and the key purge', () => {
-  assert.equal(readConfig(apiSettings('gozon_payments', 3002), { PORT: '0' }), {
+shared('API settings combine common, database (as the API’s own role), port and the key purge', () => {
+  assert.equal(readConfig(apiSettings('gozon_payments', 3002, 'gozon_payments_api'), { PORT: '0' }), {
     LOG_LEVEL: 'info',
     SHUTDOWN_TIMEOUT_MS: 15000,
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/gozon_payments',
+    DATABASE_URL: 'postgres://gozon_payments_api@127.0.0.1:5432/gozon_payments',
     DB_POOL_SIZE: 24,
     ...DB_TIMEOUTS,
     PORT: 0,
     IDEMPOTENCY_PURGE_INTERVAL_MS: 600000,
   });
-  assert.is(readConfig(apiSettings('gozon_payments', 3002), {}).PORT, 3002);
+  assert.is(readConfig(apiSettings('gozon_payments', 3002, 'gozon_payments_api'), {}).PORT, 3002);
 });
 
 shared('shared settings refuse values outside their ranges', () => {
