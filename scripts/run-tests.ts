@@ -28,6 +28,12 @@ const CHROMIUM = {
   howToStart: 'apt-get update && apt-get install -y chromium',
 };
 
+const PROMETHEUS = {
+  what: "Debian's Prometheus at /usr/bin/prometheus (and promtool)",
+  file: '/usr/bin/prometheus',
+  howToStart: 'apt-get update && apt-get install -y prometheus',
+};
+
 const LEVELS: Level[] = [
   { name: 'typecheck', patterns: [], needs: [] },
   { name: 'lint', patterns: [], needs: [] },
@@ -46,7 +52,7 @@ const LEVELS: Level[] = [
     ],
     needs: [POSTGRES, RABBITMQ],
   },
-  { name: 'system', patterns: ['tests/system/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
+  { name: 'system', patterns: ['tests/system/**/*.test.ts'], needs: [POSTGRES, RABBITMQ, PROMETHEUS] },
   { name: 'contract', patterns: ['tests/contract/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },
   { name: 'browser', patterns: ['tests/browser/**/*.test.ts'], needs: [POSTGRES, RABBITMQ, CHROMIUM] },
   { name: 'faults', patterns: ['tests/faults/**/*.test.ts'], needs: [POSTGRES, RABBITMQ] },

@@ -15,6 +15,7 @@ import {
   findOrder,
   listOrdersOfUser,
   placeOrder,
+  ordersPlaced,
   placeOrders,
   prepareOrder,
   type Order,
@@ -82,12 +83,15 @@ export function ordersRoutes({
       description: requireDescription(body.description),
       traceparent: acceptTraceparent(c.req.header('traceparent')),
     });
-    return idempotent(c, db, async (scope) => {
+    const response = await idempotent(c, db, async (scope) => {
       // With an Idempotency-Key the order joins the key's own transaction; without one it goes with the others.
       const order = scope.isTransaction ? await placeOrder(scope, input) : await placeGrouped(input);
       logger.debug('order.placed', { order_id: order.id, user_id: userId, amount: order.amount });
       return { status: 201, body: toOrderJson(order) };
     });
+    // Counted once committed, which idempotent() has done by now; a replay placed nothing.
+    if (response.status === 201 && !response.headers.has('Idempotent-Replayed')) ordersPlaced.inc();
+    return response;
   });
   orders.all('/create/:user_id', methodNotAllowed(['POST']));
 

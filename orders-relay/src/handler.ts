@@ -1,16 +1,17 @@
 import { parsePaymentResult, type PaymentResult } from '@gozon/contracts';
 import type { InboxHandler } from '@gozon/messaging';
 import type { Logger } from '@gozon/platform';
-import { applyPaymentResults, type OrdersDb } from '@gozon/orders';
+import { applyPaymentResults, countSettled, type OrdersDb } from '@gozon/orders';
 
 export function paymentResultHandler(logger: Logger): InboxHandler<OrdersDb, PaymentResult> {
   return {
     parse: parsePaymentResult,
-    async apply(trx, batch) {
+    async apply(trx, batch, afterCommit) {
       const applied = await applyPaymentResults(
         trx,
         batch.map(({ message }) => message),
       );
+      afterCommit(() => countSettled(applied.values()));
       for (const { message } of batch) {
         if (applied.has(message.order_id))
           logger.debug('order.payment_applied', {

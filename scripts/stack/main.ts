@@ -82,7 +82,10 @@ async function run() {
     ['shop UI', `http://localhost:${config.UI_PORT}`],
     ['gateway (the API)', `http://127.0.0.1:${config.GATEWAY_PORT}  — /orders/…, /payments/…`],
     ...(config.GATEWAY_ACCESS_LOG === 'off' ? [] : [['gateway access log', resolve(config.GATEWAY_ACCESS_LOG)]]),
-    ...services.map((s) => [s.name, `http://127.0.0.1:${s.healthPort}/health/ready`]),
+    ...services.map((s) => {
+      const base = `http://127.0.0.1:${s.healthPort}`;
+      return [s.name, `${base}/health/ready  ${base}/metrics`];
+    }),
     ['orders database', `${config.ORDERS_DATABASE_URL} (services log in as ${serviceRoles(ORDERS_ROLES)})`],
     ...(config.ORDERS_API_DATABASE_URL ? [['orders-api database', config.ORDERS_API_DATABASE_URL]] : []),
     ['payments database', `${config.PAYMENTS_DATABASE_URL} (services log in as ${serviceRoles(PAYMENTS_ROLES)})`],

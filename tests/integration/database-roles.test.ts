@@ -188,7 +188,7 @@ roles('orders-relay relays the outbox, keeps the inbox, moves an order’s statu
     const moved = await applyPaymentResults(trx, [
       { type: PAYMENT_SUCCEEDED, message_id: messageId, order_id: order!.id, occurred_at: new Date().toISOString() },
     ]);
-    assert.equal([...moved], [order!.id]);
+    assert.equal([...moved.keys()], [order!.id]);
   });
   await recordAttempts(messaging, [messageId]);
   assert.is((await readAttempts(messaging, [messageId])).get(messageId), 1);

@@ -28,6 +28,7 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 interface Service {
   image?: string;
+  profiles?: string[];
   build?: { context: string; dockerfile?: string; args?: Record<string, string> };
   command?: string[];
   environment?: Record<string, string>;
@@ -165,15 +166,24 @@ shape('every long-running service that others depend on has a healthcheck', () =
   }
 });
 
-shape('host ports are exactly the documented three: 8080, 3000, 15672', () => {
-  const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name} ${p}`));
-  assert.equal(published.sort(), [
+shape('host ports are exactly the documented three (8080, 3000, 15672), and the observability profile’s two', () => {
+  const published = (profile: string | undefined) =>
+    Object.entries(services)
+      .filter(([, s]) => s.profiles?.[0] === profile)
+      .flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name} ${p}`))
+      .sort();
+  assert.equal(published(undefined), [
     'gateway ${GATEWAY_HOST_PORT:-8080}:8080',
     'rabbitmq ${RABBITMQ_MANAGEMENT_HOST_PORT:-15672}:15672',
     'ui ${UI_HOST_PORT:-3000}:3000',
   ]);
+  assert.equal(published('observability'), [
+    'grafana ${GRAFANA_HOST_PORT:-3300}:3000',
+    'prometheus ${PROMETHEUS_HOST_PORT:-9090}:9090',
+  ]);
   const readme = read('README.md');
-  for (const port of ['8080', '3000', '15672']) assert.ok(readme.includes(`:${port}`), `README mentions :${port}`);
+  for (const port of ['8080', '3000', '15672', '9090', '3300'])
+    assert.ok(readme.includes(`:${port}`), `README mentions :${port}`);
 });
 
 shape('every image is pinned to a version, never latest', () => {
@@ -184,7 +194,7 @@ shape('every image is pinned to a version, never latest', () => {
     ),
   ];
   assert.ok(images.length >= 6);
-  for (const image of images) assert.match(image, /^[\w./-]+:\d[\w.-]*$/, image);
+  for (const image of images) assert.match(image, /^[\w./-]+:v?\d[\w.-]*$/, image);
 });
 
 shape('.env.example documents every tunable compose reads, with the same default', () => {

@@ -11,12 +11,15 @@ import {
   integer,
   logFatalErrors,
   readConfig,
+  startMetrics,
   startRetention,
+  watchPool,
   type Closer,
   type Config,
   type Logger,
 } from '@gozon/platform';
 import { healthRoutes, type HealthCheck } from './health.ts';
+import { measureRequests, metricsRoutes } from './metrics.ts';
 import { errorBody, errorHandler, notFound } from './http-error.ts';
 import { requestId } from './request-id.ts';
 import { listen } from './serve.ts';
@@ -24,10 +27,11 @@ import { purgeExpiredKeys, type IdempotencyTables } from './idempotency.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-/** What every HTTP API shares: request ids, body limit, health, JSON 404, and the one error shape. */
+/** What every HTTP API shares: request ids, metrics, body limit, health, JSON 404, and the one error shape. */
 export function createApiApp(logger: Logger, checks: Record<string, HealthCheck>): Hono {
   const app = new Hono();
   app.use(requestId());
+  app.use(measureRequests());
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
@@ -36,6 +40,7 @@ export function createApiApp(logger: Logger, checks: Record<string, HealthCheck>
     }),
   );
   app.route('/health', healthRoutes(checks));
+  app.route('/metrics', metricsRoutes());
   app.notFound(notFound);
   app.onError(errorHandler(logger));
   return app;
@@ -68,8 +73,10 @@ export async function runApiService<DB extends IdempotencyTables, S extends Retu
   const config = serviceConfig as unknown as Config<ReturnType<typeof apiSettings>>;
   const logger = createLogger(options.service, config.LOG_LEVEL);
   logFatalErrors(logger);
+  startMetrics(options.service);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
   const pool = createPool(config, (error) => logger.warn('db.connection_lost', { error }), options.service);
+  watchPool(pool);
   const db = createDb<DB>(pool);
   shutdown.defer(() => db.destroy());
   const appClosers: Closer[] = [];

@@ -6,3 +6,4 @@ export * from './api-service.ts';
 export * from './idempotency.ts';
 export * from './request-fields.ts';
 export * from './request-id.ts';
+export * from './metrics.ts';

@@ -8,6 +8,7 @@ import { insertOutboxMessages } from './outbox.ts';
 import { lingerAfter } from './linger.ts';
 import { sendToDeadLetters } from './dead-letter.ts';
 import { coalesceFrames, type ConfirmChannel, type Delivery } from './amqp.ts';
+import { inboxApplied, inboxDeadLettered, inboxDuplicates, inboxRetries } from './metrics.ts';
 import { messagingView, type MessagingTables, type NewOutboxMessage } from './schema.ts';
 
 export interface IncomingMessage {
@@ -29,11 +30,17 @@ export interface NewMessage<M> {
  * inbox transaction — set-based, a few statements per batch rather than a few
  * per message, and taking its row locks in one fixed order so that concurrent
  * batches cannot deadlock. What apply returns goes into the outbox in that same
- * transaction, in one statement.
+ * transaction, in one statement. What it passes to `afterCommit` runs once the
+ * transaction has committed, and not if it rolled back (to count what took
+ * effect, once: a batch may be tried more than once).
  */
 export interface InboxHandler<DB extends MessagingTables, M extends IncomingMessage> {
   parse(type: string, body: Buffer): M;
-  apply(trx: Transaction<DB>, batch: NewMessage<M>[]): Promise<NewOutboxMessage[]>;
+  apply(
+    trx: Transaction<DB>,
+    batch: NewMessage<M>[],
+    afterCommit: (effect: () => void) => void,
+  ): Promise<NewOutboxMessage[]>;
 }
 
 export interface InboxConsumerOptions<DB extends MessagingTables, M extends IncomingMessage> {
@@ -74,6 +81,12 @@ function contextOf(delivery: Delivery): MessageContext {
 
 export class PoisonMessageError extends Error {
   override name = 'PoisonMessageError';
+}
+
+/** Why a message was dead-lettered, as gozon_inbox_dead_lettered_total labels it. */
+function deadLetterReason(error: unknown): 'malformed' | 'poison' | 'failed' {
+  if (error instanceof MalformedMessageError) return 'malformed';
+  return error instanceof PoisonMessageError ? 'poison' : 'failed';
 }
 
 // A stopping consumer lets the batches in hand finish this long; the rest return to the queue.
@@ -126,8 +139,9 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
    * counts the attempt of the batch's redelivered messages (see applyAndAck);
    * their counts are forgotten with the commit.
    */
-  const applyBatch = (batch: Parsed<M>[], suspects: string[], count: () => Promise<void>) =>
-    options.db.transaction().execute(async (trx) => {
+  const applyBatch = async (batch: Parsed<M>[], suspects: string[], count: () => Promise<void>) => {
+    const effects: Array<() => void> = [];
+    const applied = await options.db.transaction().execute(async (trx) => {
       const messagingTrx = messagingView(trx);
       const fresh = await insertInboxMessages(
         messagingTrx,
@@ -140,10 +154,15 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         if (fresh.delete(message.message_id)) news.push({ message, context });
         else logger.info('inbox.duplicate_ignored', { message_id: message.message_id });
       }
-      const outgoing = news.length > 0 ? await options.handler.apply(trx, news) : [];
+      const outgoing = news.length > 0 ? await options.handler.apply(trx, news, (effect) => effects.push(effect)) : [];
       if (outgoing.length > 0) await insertOutboxMessages(messagingTrx, outgoing);
       if (suspects.length > 0) await forgetAttempts(messagingTrx, suspects);
+      return news.length;
     });
+    inboxApplied.inc({ queue }, applied);
+    if (applied < batch.length) inboxDuplicates.inc({ queue }, batch.length - applied);
+    for (const effect of effects) effect();
+  };
 
   /**
    * Runs `work` until it succeeds or fails for a reason that is not transient,
@@ -169,6 +188,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
           if (!failing) retrying += 1;
           failing = true;
           await onFailure?.();
+          inboxRetries.inc({ queue });
           options.report(`inbox of ${queue} retrying: ${error.message}`);
           logger.warn('inbox.apply_retrying', { queue, what, attempt: attemptNumber, size, error });
         },
@@ -181,6 +201,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
   const deadLetter = async (delivery: Delivery, error: unknown) => {
     await sendToDeadLetters(channel, options.deadLetterExchange, queue, delivery, error);
     channel.ack(delivery);
+    inboxDeadLettered.inc({ queue, reason: deadLetterReason(error) });
     logger.warn('inbox.dead_lettered', { queue, message_id: delivery.properties.messageId, error });
   };
 

@@ -10,3 +10,4 @@ export * from './worker.ts';
 export * from './session.ts';
 export * from './broker-users.ts';
 export * from './broker-setup.ts';
+export * from './metrics.ts';

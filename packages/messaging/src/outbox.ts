@@ -103,6 +103,22 @@ export async function purgeSent(db: Kysely<MessagingTables>, retentionSeconds: n
   return Number(result.numDeletedRows);
 }
 
+/** The rows not yet published, set-aside rows apart, and the age in seconds of the oldest of them (0 with none). */
+export async function readOutboxBacklog(
+  db: Kysely<MessagingTables>,
+): Promise<{ unsent: number; oldestSeconds: number }> {
+  const row = await db
+    .selectFrom('outbox_message')
+    .select((eb) => [
+      eb.fn.countAll<string>().as('unsent'),
+      sql<string | null>`extract(epoch from clock_timestamp() - min(created_at))`.as('oldest'),
+    ])
+    .where('sent_at', 'is', null)
+    .where('failed_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return { unsent: Number(row.unsent), oldestSeconds: row.oldest === null ? 0 : Number(row.oldest) };
+}
+
 export async function countUnsent(db: Kysely<MessagingTables>): Promise<number> {
   const row = await db
     .selectFrom('outbox_message')

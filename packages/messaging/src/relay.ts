@@ -6,6 +6,7 @@ import pTimeout from 'p-timeout';
 import { claimBatch, markSent, preferIndexScan, recordPublishFailures } from './outbox.ts';
 import { publishConfirmed, type PublishOutcome } from './publish.ts';
 import { lingerAfter } from './linger.ts';
+import { outboxBatchRows, outboxPublished, outboxSetAside } from './metrics.ts';
 import { OUTBOX_CHANNEL, type MessagingTables } from './schema.ts';
 import type { ConfirmChannel } from './amqp.ts';
 
@@ -104,6 +105,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
         const batch = await relayBatch(options);
         failures = 0;
         options.report(null);
+        if (batch.claimed > 0) outboxBatchRows.observe(batch.claimed);
+        outboxPublished.inc(batch.claimed - batch.failed.length);
+        outboxSetAside.inc(batch.setAside.length);
         if (batch.claimed > 0) logger.debug('outbox.published', { count: batch.claimed - batch.failed.length });
         for (const { id, error } of batch.failed) logger.warn('outbox.publish_failed', { message_id: id, error });
         for (const id of batch.setAside)

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
-import { healthRoutes, listen, watchReadiness } from '@gozon/http';
+import { healthRoutes, listen, metricsRoutes, watchReadiness } from '@gozon/http';
 import {
   amqpSettings,
   armFaultPoints,
@@ -18,14 +18,17 @@ import {
   logFatalErrors,
   pingDb,
   readConfig,
+  startMetrics,
   startRetention,
   url,
+  watchPool,
   type Logger,
 } from '@gozon/platform';
 import { BROKER_USERS, LOCAL_BROKER_URL, amqpUrlAs } from './broker-users.ts';
 import { brokerPasswordSettings, brokerPasswordVariable } from './broker-setup.ts';
 import type { IncomingMessage, InboxHandler } from './consumer.ts';
 import { purgeReceived } from './inbox.ts';
+import { watchBroker, watchOutbox } from './metrics.ts';
 import { purgeSent } from './outbox.ts';
 import { messagingView, type MessagingTables } from './schema.ts';
 import { startSession, type Session } from './session.ts';
@@ -121,11 +124,14 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   const logger = createLogger(options.service, config.LOG_LEVEL);
   armFaultPoints(config.GOZON_FAULTS);
   logFatalErrors(logger);
+  startMetrics(options.service);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
 
   const pool = createPool(config, (error) => logger.warn('db.connection_lost', { error }), options.service);
   const db = createDb<DB>(pool);
   shutdown.defer(() => pool.end());
+  watchPool(pool);
+  watchOutbox(messagingView(db));
 
   // Every replica purges; each skips the rows another one's purge holds.
   const messaging = messagingView(db);
@@ -227,7 +233,8 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   );
   shutdown.defer(() => watchdog.stop());
 
-  const health = new Hono().route(
+  watchBroker(() => session !== undefined);
+  const health = new Hono().route('/metrics', metricsRoutes()).route(
     '/health',
     healthRoutes(
       {

@@ -4,16 +4,21 @@ import { ORDER_CHANGED_CHANNEL, ORDER_CHANGES_PER_NOTIFY } from './order-changes
 import type { OrdersDb } from './schema.ts';
 
 /** Locks the batch's orders that are still NEW, in id order, so concurrent batches cannot deadlock. */
-async function lockNewOrders(trx: Transaction<OrdersDb>, orderIds: string[]): Promise<string[]> {
-  const rows = await trx
+async function lockNewOrders(trx: Transaction<OrdersDb>, orderIds: string[]) {
+  return trx
     .selectFrom('order')
-    .select('id')
+    .select(['id', 'created_at'])
     .where('id', 'in', orderIds)
     .where('status', '=', 'NEW')
     .orderBy('id')
     .forUpdate()
     .execute();
-  return rows.map((row) => row.id);
+}
+
+/** An order a payment result moved: the result that moved it, and when the order was placed. */
+export interface SettledOrder {
+  result: PaymentResult;
+  createdAt: Date;
 }
 
 async function finishOrders(trx: Transaction<OrdersDb>, results: PaymentResult[]) {
@@ -46,16 +51,19 @@ async function finishOrders(trx: Transaction<OrdersDb>, results: PaymentResult[]
  * Moves NEW orders to FINISHED or CANCELLED, a batch in two statements. Final
  * states never change: a result for an order that is no longer NEW (or is
  * unknown) updates nothing. Each moved order is announced on ORDER_CHANGED_CHANNEL
- * (order-changes.ts), delivered after the commit. Returns the ids of the orders it moved.
+ * (order-changes.ts), delivered after the commit. Returns the orders it moved, by id.
  */
-export async function applyPaymentResults(trx: Transaction<OrdersDb>, results: PaymentResult[]): Promise<Set<string>> {
+export async function applyPaymentResults(
+  trx: Transaction<OrdersDb>,
+  results: PaymentResult[],
+): Promise<Map<string, SettledOrder>> {
   const first = new Map<string, PaymentResult>();
   for (const result of results) if (!first.has(result.order_id)) first.set(result.order_id, result);
   const open = await lockNewOrders(trx, [...first.keys()]);
   if (open.length > 0)
     await finishOrders(
       trx,
-      open.map((id) => first.get(id)!),
+      open.map(({ id }) => first.get(id)!),
     );
-  return new Set(open);
+  return new Map(open.map(({ id, created_at }) => [id, { result: first.get(id)!, createdAt: created_at }]));
 }

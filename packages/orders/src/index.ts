@@ -6,3 +6,4 @@ export * from './apply-payment-result.ts';
 export * from './description.ts';
 export * from './order-changes.ts';
 export * from './roles.ts';
+export * from './metrics.ts';

@@ -10,3 +10,4 @@ export * from './ids.ts';
 export * from './group-calls.ts';
 export * from './fault-points.ts';
 export * from './retention.ts';
+export * from './metrics.ts';

@@ -14,3 +14,4 @@ export * from './count-statements.ts';
 export * from './error-shape.ts';
 export * from './fault-proxy.ts';
 export * from './event-stream.ts';
+export * from './metrics.ts';

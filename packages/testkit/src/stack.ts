@@ -10,6 +10,7 @@ import { GATEWAY } from './gateway-client.ts';
 // The runner's own list, so that a new budget is lifted too.
 import { GATEWAY_BUDGETS } from '../../../scripts/stack/nginx.ts';
 import { launch } from './processes.ts';
+import { waitFor } from './wait.ts';
 
 // Past the runner's own deadline for its processes (30 s after SIGTERM): only a runner that ignored it is killed.
 const STACK_STOP_GRACE_MS = 45_000;
@@ -131,6 +132,11 @@ export async function startStack(label: string, env: Record<string, string> = {}
             .filter(Boolean)
             .map((line) => JSON.parse(line) as GatewayRequestLine)
         : [],
+    /** Every /metrics address the runner printed (once it said it is ready): each API replica's and each worker's. */
+    metricsUrls: async (): Promise<string[]> => {
+      await waitFor('the runner to print its addresses', async () => runner.output().includes('[stack] ready:'));
+      return [...runner.output().matchAll(/http:\/\/127\.0\.0\.1:\d+\/metrics/g)].map((m) => m[0]);
+    },
     stop: () => stopWith(runner.stop),
     interrupt: () =>
       stopWith(async () => {

@@ -1,0 +1,44 @@
+// Prometheus metrics, through prom-client (https://github.com/siimon/prom-client):
+// one registry per process, every series labelled with the service that
+// exposes it, names and units by Prometheus's conventions
+// (https://prometheus.io/docs/practices/naming/): `gozon_` for ours, seconds
+// for time, `_total` for counters. What each metric means is in
+// docs/ARCHITECTURE.md, "Metrics".
+import client from 'prom-client';
+import type pg from 'pg';
+
+export { client as prometheus };
+
+/** The registry every metric of this process is in, and /metrics answers with. */
+export const metricsRegistry = client.register;
+
+let started = false;
+
+/**
+ * Labels every series with `service` and starts prom-client's process metrics
+ * (CPU, resident memory, heap, event-loop lag, GC, handles). Once per process;
+ * a second call is ignored.
+ */
+export function startMetrics(service: string): void {
+  if (started) return;
+  started = true;
+  metricsRegistry.setDefaultLabels({ service });
+  client.collectDefaultMetrics({ register: metricsRegistry });
+}
+
+/**
+ * A gauge of a pool's connections, by state (total, idle, and checkouts waiting
+ * for one), read at each scrape: how close the process is to its DB_POOL_SIZE.
+ */
+export function watchPool(pool: pg.Pool): void {
+  new client.Gauge({
+    name: 'gozon_db_pool_connections',
+    help: 'PostgreSQL connections of the pool by state (total, idle), and checkouts waiting for one (waiting)',
+    labelNames: ['state'],
+    collect() {
+      this.set({ state: 'total' }, pool.totalCount);
+      this.set({ state: 'idle' }, pool.idleCount);
+      this.set({ state: 'waiting' }, pool.waitingCount);
+    },
+  });
+}
