@@ -81,7 +81,8 @@ export function ordersRoutes({
       userId,
       amount: requireAmount(body.amount),
       description: requireDescription(body.description),
-      traceparent: acceptTraceparent(c.req.header('traceparent')),
+      // The request's span hands on its own traceparent when tracing is on (trace-requests.ts).
+      traceparent: c.get('traceparent') ?? acceptTraceparent(c.req.header('traceparent')),
     });
     const response = await idempotent(c, db, async (scope) => {
       // With an Idempotency-Key the order joins the key's own transaction; without one it goes with the others.

@@ -166,7 +166,7 @@ shape('every long-running service that others depend on has a healthcheck', () =
   }
 });
 
-shape('host ports are exactly the documented three (8080, 3000, 15672), and the observability profile’s two', () => {
+shape('host ports are exactly the documented three (8080, 3000, 15672), and the observability profile’s three', () => {
   const published = (profile: string | undefined) =>
     Object.entries(services)
       .filter(([, s]) => s.profiles?.[0] === profile)
@@ -179,10 +179,11 @@ shape('host ports are exactly the documented three (8080, 3000, 15672), and the 
   ]);
   assert.equal(published('observability'), [
     'grafana ${GRAFANA_HOST_PORT:-3300}:3000',
+    'jaeger ${JAEGER_HOST_PORT:-16686}:16686',
     'prometheus ${PROMETHEUS_HOST_PORT:-9090}:9090',
   ]);
   const readme = read('README.md');
-  for (const port of ['8080', '3000', '15672', '9090', '3300'])
+  for (const port of ['8080', '3000', '15672', '9090', '3300', '16686'])
     assert.ok(readme.includes(`:${port}`), `README mentions :${port}`);
 });
 

@@ -13,6 +13,8 @@ import {
   readConfig,
   startMetrics,
   startRetention,
+  startTracing,
+  tracingSettings,
   watchPool,
   type Closer,
   type Config,
@@ -20,6 +22,7 @@ import {
 } from '@gozon/platform';
 import { healthRoutes, type HealthCheck } from './health.ts';
 import { measureRequests, metricsRoutes } from './metrics.ts';
+import { traceRequests } from './trace-requests.ts';
 import { errorBody, errorHandler, notFound } from './http-error.ts';
 import { requestId } from './request-id.ts';
 import { listen } from './serve.ts';
@@ -27,11 +30,12 @@ import { purgeExpiredKeys, type IdempotencyTables } from './idempotency.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-/** What every HTTP API shares: request ids, metrics, body limit, health, JSON 404, and the one error shape. */
+/** What every HTTP API shares: request ids, metrics, traces, body limit, health, JSON 404, and the one error shape. */
 export function createApiApp(logger: Logger, checks: Record<string, HealthCheck>): Hono {
   const app = new Hono();
   app.use(requestId());
   app.use(measureRequests());
+  app.use(traceRequests());
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
@@ -53,6 +57,7 @@ export function apiSettings(database: string, port: number, role: string) {
     // Each request is a short transaction of its own; more connections than a
     // worker's let commits group (measured: 702 → 800 orders/s from 8 to 24).
     ...databaseSettings(database, 24, role),
+    ...tracingSettings,
     PORT: integer(port, 'HTTP port', { min: 0, max: 65535 }),
     IDEMPOTENCY_PURGE_INTERVAL_MS: integer(600000, 'wait between purges of the Idempotency-Keys past their 24 h', {
       min: 1000,
@@ -75,6 +80,8 @@ export async function runApiService<DB extends IdempotencyTables, S extends Retu
   logFatalErrors(logger);
   startMetrics(options.service);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
+  const stopTracing = startTracing(options.service, config);
+  if (stopTracing) shutdown.defer(stopTracing);
   const pool = createPool(config, (error) => logger.warn('db.connection_lost', { error }), options.service);
   watchPool(pool);
   const db = createDb<DB>(pool);

@@ -7,3 +7,4 @@ export * from './idempotency.ts';
 export * from './request-fields.ts';
 export * from './request-id.ts';
 export * from './metrics.ts';
+export * from './trace-requests.ts';

@@ -2,7 +2,15 @@ import type { Kysely, Transaction } from 'kysely';
 import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
 import { MalformedMessageError } from '@gozon/contracts';
-import { isTransientError, reachFaultPoint, type Logger, type Stoppable } from '@gozon/platform';
+import {
+  isTransientError,
+  reachFaultPoint,
+  startSpan,
+  traceIdOf,
+  type Logger,
+  type OpenSpan,
+  type Stoppable,
+} from '@gozon/platform';
 import { forgetAttempts, forgiveAttempts, insertInboxMessages, readAttempts, recordAttempts } from './inbox.ts';
 import { insertOutboxMessages } from './outbox.ts';
 import { lingerAfter } from './linger.ts';
@@ -141,24 +149,42 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
    */
   const applyBatch = async (batch: Parsed<M>[], suspects: string[], count: () => Promise<void>) => {
     const effects: Array<() => void> = [];
-    const applied = await options.db.transaction().execute(async (trx) => {
-      const messagingTrx = messagingView(trx);
-      const fresh = await insertInboxMessages(
-        messagingTrx,
-        batch.map(({ delivery, message }) => ({ messageId: message.message_id, type: delivery.fields.routingKey })),
-      );
-      await count();
-      const news: NewMessage<M>[] = [];
-      for (const { message, context } of batch) {
-        // A second copy within the same batch is a duplicate too: only the first applies.
-        if (fresh.delete(message.message_id)) news.push({ message, context });
-        else logger.info('inbox.duplicate_ignored', { message_id: message.message_id });
-      }
-      const outgoing = news.length > 0 ? await options.handler.apply(trx, news, (effect) => effects.push(effect)) : [];
-      if (outgoing.length > 0) await insertOutboxMessages(messagingTrx, outgoing);
-      if (suspects.length > 0) await forgetAttempts(messagingTrx, suspects);
-      return news.length;
-    });
+    const spans: OpenSpan[] = [];
+    const applied = await options.db
+      .transaction()
+      .execute(async (trx) => {
+        const messagingTrx = messagingView(trx);
+        const fresh = await insertInboxMessages(
+          messagingTrx,
+          batch.map(({ delivery, message }) => ({ messageId: message.message_id, type: delivery.fields.routingKey })),
+        );
+        await count();
+        const news: NewMessage<M>[] = [];
+        for (const { message, context, delivery } of batch) {
+          // A second copy within the same batch is a duplicate too: only the first applies.
+          if (!fresh.delete(message.message_id)) {
+            logger.info('inbox.duplicate_ignored', {
+              message_id: message.message_id,
+              trace_id: traceIdOf(context.traceparent),
+            });
+            continue;
+          }
+          // Each message's apply is a span of its order's trace; what the handler writes to the outbox carries it on.
+          const span = startSpan(`apply ${delivery.fields.routingKey}`, 'consumer', context.traceparent);
+          if (span) spans.push(span);
+          news.push({ message, context: span ? { ...context, traceparent: span.traceparent } : context });
+        }
+        const outgoing =
+          news.length > 0 ? await options.handler.apply(trx, news, (effect) => effects.push(effect)) : [];
+        if (outgoing.length > 0) await insertOutboxMessages(messagingTrx, outgoing);
+        if (suspects.length > 0) await forgetAttempts(messagingTrx, suspects);
+        return news.length;
+      })
+      .catch((error: unknown) => {
+        for (const span of spans) span.end(error);
+        throw error;
+      });
+    for (const span of spans) span.end();
     inboxApplied.inc({ queue }, applied);
     if (applied < batch.length) inboxDuplicates.inc({ queue }, batch.length - applied);
     for (const effect of effects) effect();

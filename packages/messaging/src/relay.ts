@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
-import { reachFaultPoint, type Logger, type Stoppable } from '@gozon/platform';
+import { reachFaultPoint, startSpan, type Logger, type Stoppable } from '@gozon/platform';
 import pTimeout from 'p-timeout';
 import { claimBatch, markSent, preferIndexScan, recordPublishFailures } from './outbox.ts';
 import { publishConfirmed, type PublishOutcome } from './publish.ts';
@@ -54,7 +54,18 @@ export async function relayBatch(
     await preferIndexScan(trx);
     const rows = await claimBatch(trx, options.batchSize);
     if (rows.length === 0) return { claimed: 0, failed: [], setAside: [] };
-    const outcome = await publishConfirmed(options.channel, options.exchange, rows, options.confirmTimeoutMs);
+    // Each row's publish is a span of its order's trace, a child of the row's traceparent;
+    // the message carries the span's own, so the consumer's apply is its child in turn.
+    const spans = rows.map((row) => startSpan(`publish ${row.type}`, 'producer', row.traceparent));
+    const messages = rows.map((row, i) => (spans[i] ? { ...row, traceparent: spans[i].traceparent } : row));
+    const outcome = await publishConfirmed(options.channel, options.exchange, messages, options.confirmTimeoutMs).catch(
+      (error: unknown) => {
+        for (const span of spans) span?.end(error);
+        throw error;
+      },
+    );
+    const failures = new Map(outcome.failed.map(({ id, error }) => [id, error]));
+    rows.forEach((row, i) => spans[i]?.end(failures.get(row.id)));
     reachFaultPoint('relay.after-publish');
     if (outcome.confirmed.length > 0) await markSent(trx, outcome.confirmed);
     const setAside =

@@ -20,6 +20,8 @@ import {
   readConfig,
   startMetrics,
   startRetention,
+  startTracing,
+  tracingSettings,
   url,
   watchPool,
   type Logger,
@@ -49,6 +51,7 @@ export function workerSettings(database: string, service: 'orders-relay' | 'paym
       ['amqp:', 'amqps:'],
     ),
     ...faultPointSettings,
+    ...tracingSettings,
     HEALTH_PORT: integer(9000, 'port of /health/live and /health/ready', { min: 0, max: 65535 }),
     OUTBOX_BATCH_SIZE: integer(500, 'outbox rows claimed and published per transaction', { min: 1, max: 10000 }),
     OUTBOX_LINGER_MS: integer(
@@ -126,6 +129,8 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   logFatalErrors(logger);
   startMetrics(options.service);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
+  const stopTracing = startTracing(options.service, config);
+  if (stopTracing) shutdown.defer(stopTracing);
 
   const pool = createPool(config, (error) => logger.warn('db.connection_lost', { error }), options.service);
   const db = createDb<DB>(pool);

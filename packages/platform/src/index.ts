@@ -11,3 +11,4 @@ export * from './group-calls.ts';
 export * from './fault-points.ts';
 export * from './retention.ts';
 export * from './metrics.ts';
+export * from './tracing.ts';

@@ -208,13 +208,16 @@ shared('AMQP accepts amqps and refuses http', () => {
   );
 });
 
-shared('API settings combine common, database (as the API’s own role), port and the key purge', () => {
+shared('API settings combine common, database (as the API’s own role), tracing, port and the key purge', () => {
   assert.equal(readConfig(apiSettings('gozon_payments', 3002, 'gozon_payments_api'), { PORT: '0' }), {
     LOG_LEVEL: 'info',
     SHUTDOWN_TIMEOUT_MS: 15000,
     DATABASE_URL: 'postgres://gozon_payments_api@127.0.0.1:5432/gozon_payments',
     DB_POOL_SIZE: 24,
     ...DB_TIMEOUTS,
+    OTEL_EXPORTER_OTLP_ENDPOINT: '',
+    OTEL_TRACES_SAMPLER_ARG: 1,
+    OTEL_BSP_SCHEDULE_DELAY: 1000,
     PORT: 0,
     IDEMPOTENCY_PURGE_INTERVAL_MS: 600000,
   });
