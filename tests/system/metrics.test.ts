@@ -1,10 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { PAYMENT_SUCCEEDED, exchangeName } from '@gozon/contracts';
 import { newId } from '@gozon/platform';
 import {
+  GATEWAY,
   REPO_ROOT,
   gateway,
   scrapeMetrics,
@@ -37,6 +39,22 @@ metrics.after(async () => {
   await stack.stop();
 });
 
+/** GET `path` from the gateway exactly as written: fetch would resolve its dot segments first. */
+function statusOfRaw(path: string): Promise<number | undefined> {
+  const gatewayUrl = new URL(GATEWAY);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { host: gatewayUrl.hostname, port: gatewayUrl.port, path, timeout: 10_000 },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode);
+      },
+    );
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 /** What moved between two scrapes. */
 const moved = (before: Scrape, after: Scrape, name: string, labels?: Record<string, string>) =>
   after.sum(name, labels) - before.sum(name, labels);
@@ -49,8 +67,18 @@ metrics('every API replica and worker answers /metrics in the text format; the g
   assert.equal([...services].sort(), ['orders-api', 'orders-relay', 'payments-api', 'payments-worker']);
   for (const name of ['process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds', 'gozon_db_pool_connections'])
     assert.ok(families.has(name), name);
-  for (const path of ['/metrics', '/orders/metrics', '/payments/metrics'])
-    assert.is((await gateway.request('GET', path)).status, 404, path);
+  for (const path of [
+    '/metrics',
+    '/orders/metrics',
+    '/payments/metrics',
+    // Encoded dot segments, with and without an encoded slash in the path or the query.
+    '/orders/%2e%2e/metrics',
+    '/orders/%2e%2e/metrics?x=%2f',
+    '/payments/%2E%2E/metrics?%2F',
+    '/orders/%2e%2e%2fmetrics',
+    '/orders/..%2fmetrics',
+  ])
+    assert.is(await statusOfRaw(path), 404, path);
 });
 
 metrics(`${PAID + REFUSED} orders move placed and settled by exactly that, by outcome and reason`, async () => {

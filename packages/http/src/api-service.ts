@@ -80,7 +80,9 @@ export async function runApiService<DB extends IdempotencyTables, S extends Retu
   logFatalErrors(logger);
   startMetrics(options.service);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
-  const stopTracing = startTracing(options.service, config);
+  const stopTracing = await startTracing(options.service, config, (error) =>
+    logger.warn('tracing.flush_failed', { error }),
+  );
   if (stopTracing) shutdown.defer(stopTracing);
   const pool = createPool(config, (error) => logger.warn('db.connection_lost', { error }), options.service);
   watchPool(pool);

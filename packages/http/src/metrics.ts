@@ -16,10 +16,13 @@ const requestSeconds = new prometheus.Histogram({
 export function measureRequests(): MiddlewareHandler {
   return async (c, next) => {
     const end = requestSeconds.startTimer();
-    await next();
-    // The last route that matched is the handler's; only this middleware's own "/*" means none did.
-    const route = routePath(c, -1);
-    end({ method: c.req.method, route: route === '/*' ? 'unmatched' : route, status: String(c.res.status) });
+    try {
+      await next();
+    } finally {
+      // The last route that matched is the handler's; only this middleware's own "/*" means none did.
+      const route = routePath(c, -1);
+      end({ method: c.req.method, route: route === '/*' ? 'unmatched' : route, status: String(c.res.status) });
+    }
   };
 }
 

@@ -187,7 +187,14 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
     for (const span of spans) span.end();
     inboxApplied.inc({ queue }, applied);
     if (applied < batch.length) inboxDuplicates.inc({ queue }, batch.length - applied);
-    for (const effect of effects) effect();
+    // Committed: an effect that throws must not have the batch tried again, or dead-lettered.
+    for (const effect of effects) {
+      try {
+        effect();
+      } catch (error) {
+        logger.error('inbox.after_commit_failed', { queue, error });
+      }
+    }
   };
 
   /**

@@ -2,6 +2,7 @@
 // worker published and took in, what it absorbed as duplicates or gave up on,
 // and how far behind its outbox is.
 import type { Kysely } from 'kysely';
+import pTimeout from 'p-timeout';
 import { prometheus } from '@gozon/platform';
 import { readOutboxBacklog } from './outbox.ts';
 import type { MessagingTables } from './schema.ts';
@@ -46,16 +47,21 @@ export const inboxRetries = new prometheus.Counter({
   labelNames: ['queue'],
 });
 
+// Well within Prometheus's scrape timeout: a database that is slow to answer leaves the two
+// gauges NaN for that scrape rather than fail the scrape of everything else.
+const BACKLOG_READ_LIMIT_MS = 1000;
+
 /**
  * Gauges of the outbox's backlog, read from `db` at each scrape: the rows not yet
  * published (set-aside rows apart) and how old the oldest of them is, in seconds
- * (0 with none). A scrape the database does not answer leaves them NaN.
+ * (0 with none); every replica reads the same table, so take their max, not their
+ * sum. A read that fails or takes over a second leaves them NaN.
  */
 export function watchOutbox(db: Kysely<MessagingTables>): void {
   // A scrape collects every metric at once: both gauges share the one query in flight.
   let reading: Promise<{ unsent: number; oldestSeconds: number } | undefined> | undefined;
   const read = () =>
-    (reading ??= readOutboxBacklog(db)
+    (reading ??= pTimeout(readOutboxBacklog(db), { milliseconds: BACKLOG_READ_LIMIT_MS })
       .catch(() => undefined)
       .finally(() => (reading = undefined)));
   new prometheus.Gauge({

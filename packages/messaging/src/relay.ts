@@ -34,6 +34,8 @@ export interface OutboxRelayOptions {
 
 export interface RelayedBatch {
   claimed: number;
+  /** Rows the broker confirmed, marked sent. */
+  confirmed: number;
   failed: PublishOutcome['failed'];
   setAside: string[];
 }
@@ -53,7 +55,7 @@ export async function relayBatch(
   return options.db.transaction().execute(async (trx) => {
     await preferIndexScan(trx);
     const rows = await claimBatch(trx, options.batchSize);
-    if (rows.length === 0) return { claimed: 0, failed: [], setAside: [] };
+    if (rows.length === 0) return { claimed: 0, confirmed: 0, failed: [], setAside: [] };
     // Each row's publish is a span of its order's trace, a child of the row's traceparent;
     // the message carries the span's own, so the consumer's apply is its child in turn.
     const spans = rows.map((row) => startSpan(`publish ${row.type}`, 'producer', row.traceparent));
@@ -70,7 +72,7 @@ export async function relayBatch(
     if (outcome.confirmed.length > 0) await markSent(trx, outcome.confirmed);
     const setAside =
       outcome.failed.length > 0 ? await recordPublishFailures(trx, outcome.failed, options.maxAttempts) : [];
-    return { claimed: rows.length, failed: outcome.failed, setAside };
+    return { claimed: rows.length, confirmed: outcome.confirmed.length, failed: outcome.failed, setAside };
   });
 }
 
@@ -117,7 +119,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
         failures = 0;
         options.report(null);
         if (batch.claimed > 0) outboxBatchRows.observe(batch.claimed);
-        outboxPublished.inc(batch.claimed - batch.failed.length);
+        outboxPublished.inc(batch.confirmed);
         outboxSetAside.inc(batch.setAside.length);
         if (batch.claimed > 0) logger.debug('outbox.published', { count: batch.claimed - batch.failed.length });
         for (const { id, error } of batch.failed) logger.warn('outbox.publish_failed', { message_id: id, error });

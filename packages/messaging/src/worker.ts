@@ -129,7 +129,9 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
   logFatalErrors(logger);
   startMetrics(options.service);
   const shutdown = exitOnSignal(logger, config.SHUTDOWN_TIMEOUT_MS);
-  const stopTracing = startTracing(options.service, config);
+  const stopTracing = await startTracing(options.service, config, (error) =>
+    logger.warn('tracing.flush_failed', { error }),
+  );
   if (stopTracing) shutdown.defer(stopTracing);
 
   const pool = createPool(config, (error) => logger.warn('db.connection_lost', { error }), options.service);

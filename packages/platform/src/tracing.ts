@@ -5,17 +5,16 @@
 // span's traceparent (docs/ARCHITECTURE.md, "Traces"). Spans are made where the
 // hops are (a request, a publish, an inbox apply), with the parent passed
 // explicitly rather than through an active context.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, type Tracer } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
-import { ConfigError, integer, text, type Config, type Setting } from './config.ts';
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  defaultTextMapGetter,
+  type TextMapPropagator,
+  type Tracer,
+} from '@opentelemetry/api';
+import pTimeout from 'p-timeout';
+import { ConfigError, integer, url, type Config, type Setting } from './config.ts';
 
 function ratio(fallback: number, describe: string): Setting<number> {
   return {
@@ -31,15 +30,16 @@ function ratio(fallback: number, describe: string): Setting<number> {
 }
 
 /** The variables OpenTelemetry's SDKs know by these names, as far as Gozon reads them. */
+function endpoint(describe: string): Setting<string> {
+  const http = url('http://unused', describe, ['http:', 'https:']);
+  return { default: '', describe, parse: (raw) => (raw === '' ? '' : http.parse(raw)) };
+}
+
 export const tracingSettings = {
-  OTEL_EXPORTER_OTLP_ENDPOINT: text(
-    '',
+  OTEL_EXPORTER_OTLP_ENDPOINT: endpoint(
     'OTLP/HTTP endpoint spans are exported to (/v1/traces is added); empty: no traces',
   ),
-  OTEL_TRACES_SAMPLER_ARG: ratio(
-    1,
-    'share of new traces kept (an order whose traceparent says sampled is always kept)',
-  ),
+  OTEL_TRACES_SAMPLER_ARG: ratio(1, 'share of traces kept, decided by trace id, the same at every hop'),
   OTEL_BSP_SCHEDULE_DELAY: integer(1000, 'most a finished span waits before its batch is exported, in ms', {
     min: 10,
     max: 60000,
@@ -47,26 +47,51 @@ export const tracingSettings = {
 };
 
 let tracer: Tracer | undefined;
-const propagator = new W3CTraceContextPropagator();
+let propagator: TextMapPropagator | undefined;
+
+// Most a stopping process waits for its last spans to be exported: an unreachable collector
+// must not hold up, nor fail, a shutdown.
+const FLUSH_LIMIT_MS = 2000;
 
 /**
- * Starts exporting spans as `service` when OTEL_EXPORTER_OTLP_ENDPOINT is set, with a
- * parent-based sampler (a trace is kept or not once, at its first span, by
- * OTEL_TRACES_SAMPLER_ARG). Answers what flushes and stops it, or undefined when off.
+ * Starts exporting spans as `service` when OTEL_EXPORTER_OTLP_ENDPOINT is set; the SDK
+ * is loaded only then, so a process without it pays nothing. Every span is kept or
+ * dropped by its trace id (OTEL_TRACES_SAMPLER_ARG), also where the parent is remote:
+ * every hop reads its parent from a traceparent, and a client's flag must not decide
+ * what is kept; the ratio gives each hop of a trace the same answer. Answers what
+ * flushes and stops it (within 2 s, a failure told to `onFlushFailed`), or undefined
+ * when off.
  */
-export function startTracing(
+export async function startTracing(
   service: string,
   config: Config<typeof tracingSettings>,
-): (() => Promise<void>) | undefined {
+  onFlushFailed: (error: unknown) => void,
+): Promise<(() => Promise<void>) | undefined> {
   if (!config.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
-  const exporter = new OTLPTraceExporter({ url: `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces` });
-  const provider = new TracerProvider({
+  const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }, { resourceFromAttributes }, sdk] = await Promise.all([
+    import('@opentelemetry/core'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace'),
+  ]);
+  const byTraceId = new sdk.TraceIdRatioBasedSampler(config.OTEL_TRACES_SAMPLER_ARG);
+  const provider = new sdk.TracerProvider({
     resource: resourceFromAttributes({ 'service.name': service }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.OTEL_TRACES_SAMPLER_ARG) }),
-    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY })],
+    sampler: new sdk.ParentBasedSampler({
+      root: byTraceId,
+      remoteParentSampled: byTraceId,
+      remoteParentNotSampled: byTraceId,
+    }),
+    spanProcessors: [
+      new sdk.BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces` }),
+        scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY,
+      }),
+    ],
   });
+  propagator = new W3CTraceContextPropagator();
   tracer = provider.getTracer('gozon');
-  return () => provider.shutdown();
+  return () => pTimeout(provider.shutdown(), { milliseconds: FLUSH_LIMIT_MS }).catch(onFlushFailed);
 }
 
 /** A span being timed: its own traceparent, to hand on to what it causes. */
@@ -89,7 +114,7 @@ export function startSpan(
   kind: keyof typeof KINDS,
   traceparent: string | null | undefined,
 ): OpenSpan | undefined {
-  if (!tracer) return undefined;
+  if (!tracer || !propagator) return undefined;
   const parent = traceparent ? propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter) : ROOT_CONTEXT;
   const span = tracer.startSpan(name, { kind: KINDS[kind] }, parent);
   const { traceId, spanId, traceFlags } = span.spanContext();

@@ -4,17 +4,25 @@ import { readConfig, startSpan, startTracing, traceIdOf, tracingSettings } from 
 
 const tracing = suite('tracing, when OTEL_EXPORTER_OTLP_ENDPOINT is not set');
 
-tracing('is off: no exporter, and no span is made, so each hop hands on what it had', () => {
+tracing('is off: no tracer, no span made, so each hop hands on what it had', async () => {
   const config = readConfig(tracingSettings, {});
   assert.is(config.OTEL_EXPORTER_OTLP_ENDPOINT, '');
-  assert.is(startTracing('unit', config), undefined);
+  assert.is(await startTracing('unit', config, () => {}), undefined);
   assert.is(
     startSpan('publish payment.requested', 'producer', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'),
     undefined,
   );
 });
 
-tracing('the sampled share is a number from 0 to 1', () => {
+tracing('the endpoint is an http(s) URL or empty; the sampled share a number from 0 to 1', () => {
+  assert.throws(
+    () => readConfig(tracingSettings, { OTEL_EXPORTER_OTLP_ENDPOINT: 'jaeger:4318' }),
+    /must use http: or https:/,
+  );
+  assert.is(
+    readConfig(tracingSettings, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' }).OTEL_EXPORTER_OTLP_ENDPOINT,
+    'http://jaeger:4318',
+  );
   assert.is(readConfig(tracingSettings, { OTEL_TRACES_SAMPLER_ARG: '0.25' }).OTEL_TRACES_SAMPLER_ARG, 0.25);
   assert.throws(() => readConfig(tracingSettings, { OTEL_TRACES_SAMPLER_ARG: '1.5' }), /must be a number from 0 to 1/);
   assert.throws(() => readConfig(tracingSettings, { OTEL_TRACES_SAMPLER_ARG: 'half' }), /must be a number from 0 to 1/);
