@@ -38,7 +38,9 @@ function promtool(args: string[], input?: string) {
 
 /** An instant query through Prometheus's HTTP API: the one value of its one series, or undefined. */
 async function query(expression: string): Promise<number | undefined> {
-  const response = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expression)}`);
+  const response = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expression)}`, {
+    signal: AbortSignal.timeout(10_000),
+  });
   const body = (await response.json()) as { status: string; data: { result: Array<{ value: [number, string] }> } };
   assert.is(body.status, 'success', expression);
   const [series] = body.data.result;
@@ -73,7 +75,7 @@ prometheus('promtool finds the configuration valid and every target’s expositi
   const config = promtool(['check', 'config', CONFIG]);
   assert.is(config.code, 0, config.output);
   for (const url of await stack.metricsUrls()) {
-    const exposition = await (await fetch(url)).text();
+    const exposition = await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).text();
     const lint = promtool(['check', 'metrics'], exposition);
     // 1 would be a parse error; 3 lists naming problems, which ours must not have. prom-client's
     // defaults include three gauges whose names end in _total (nodejs_active_handles_total, …).
