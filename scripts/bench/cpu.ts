@@ -19,7 +19,8 @@ export interface MachineTicks {
 
 /**
  * Which process is whose: the stack's own (pids.json in `stackDir`), RabbitMQ,
- * nginx, this load generator, and PostgreSQL's backends by the service they
+ * nginx, Prometheus (the observed run's), this load generator (and the observed
+ * run's span collector), and PostgreSQL's backends by the service they
  * serve — every pool names its service in application_name — and its own
  * background work by kind (walwriter, autovacuum, ...).
  */
@@ -34,6 +35,7 @@ export async function readProcessGroups(stackDir: string): Promise<Map<number, s
       const pid = Number(entry);
       if (comm === 'postgres') groups.set(pid, 'postgresql: other');
       else if (comm === 'beam.smp') groups.set(pid, 'rabbitmq');
+      else if (comm === 'prometheus') groups.set(pid, 'prometheus');
       else if (comm === 'nginx' && !groups.has(pid)) groups.set(pid, 'nginx');
     } catch {
       // gone

@@ -19,7 +19,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readConfig } from '@gozon/platform';
 import { auditFailures, auditStack, POSTGRES_URL, startStack, waitForQuiet } from '@gozon/testkit';
 import { renderChart } from './chart.ts';
@@ -27,7 +28,9 @@ import { readCpuTicks, readMachineTicks, readProcessGroups, toBusyPercent, toCpu
 import { countCommits, readCompletion } from './database.ts';
 import { closeConnections, openWallets, runPhase, type PhasePlan } from './load.ts';
 import { runPgbench } from './pgbench.ts';
-import { renderMarkdown, type PhaseResult, type Report, type Run } from './report.ts';
+import { saveDashboard, type Mark } from './dashboard.ts';
+import { SCRAPE_SECONDS, startPrometheus, startSpanSink, type RunningPrometheus } from './observability.ts';
+import { renderMarkdown, type ObservabilityCost, type PhaseResult, type Report, type Run } from './report.ts';
 import { settings } from './settings.ts';
 import { round, summarizeHttp } from './stats.ts';
 import { openStreams } from './streams.ts';
@@ -35,6 +38,7 @@ import { openStreams } from './streams.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const RESULTS = join(ROOT, 'bench/results');
 const DRAIN_TIMEOUT_MS = 300_000;
+const DASHBOARD = join(RESULTS, 'dashboard');
 
 const config = readConfig(settings);
 
@@ -130,54 +134,173 @@ async function benchStreams(stack: Stack, acceptedAll: string[]): Promise<NonNul
   }
 }
 
-/** The whole plan on a stack of its own with `replicas` of each worker, then the money audit of every order it placed. */
-async function benchReplicas(replicas: number): Promise<Run> {
-  say(`stack with ${replicas} relay(s) and ${replicas} worker(s) per domain`);
+/** A second of the run, as Prometheus counts time. */
+const unixSeconds = () => Math.floor(Date.now() / 1000);
+
+/** What a stack ran: each phase's figures, the streams' if any, what the collector took, and the money audit. */
+interface StackRun {
+  phases: PhaseResult[];
+  streams?: NonNullable<Run['streams']>;
+  spans?: { spans: number; requests: number };
+  invariants: Run['invariants'];
+}
+
+/**
+ * `plan` on a stack of its own with `replicas` of each worker, then the money
+ * audit of every order it placed. Observed: the stack exports the spans of
+ * BENCH_TRACE_RATIO of the orders to a collector and Debian's Prometheus
+ * scrapes every replica while the plan runs; with `dashboard`, the Grafana
+ * dashboard's queries are then rendered over the run into
+ * bench/results/dashboard.{html,png}. With `streams`, the live-status phases
+ * follow the plan.
+ */
+async function runOnStack(
+  replicas: number,
+  plan: PhasePlan[],
+  options: { observed?: boolean; streams?: boolean; dashboard?: boolean } = {},
+): Promise<StackRun> {
+  const name = `${replicas}×${options.observed ? ' observed' : ''}`;
+  say(
+    `stack with ${replicas} relay(s) and ${replicas} worker(s) per domain${options.observed ? ', watched by Prometheus and traced' : ''}`,
+  );
+  const sink = options.observed ? await startSpanSink() : undefined;
   // One of each API, as every figure in docs/performance.md was measured: only the workers vary.
-  const stack = await startStack(`bench${replicas}`, {
+  const stack = await startStack(`bench${replicas}${options.observed ? 'observed' : ''}`, {
     STACK_REPLICAS: String(replicas),
     STACK_API_REPLICAS: '1',
     LOG_LEVEL: 'warn',
+    ...(sink
+      ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER_ARG: String(config.BENCH_TRACE_RATIO) }
+      : {}),
   });
+  let prometheus: RunningPrometheus | undefined;
   try {
+    if (options.observed) {
+      prometheus = await startPrometheus(await stack.metricsUrls());
+      say(`${name}: Prometheus scrapes the stack; the dashboard's queries, live: ${prometheus.url}/graph`);
+    }
     const users = Array.from({ length: config.BENCH_WALLETS }, (_, i) => `bench-${replicas}-${i}`);
     await openWallets(users);
     const phases = [];
+    const marks: Mark[] = [];
     const acceptedAll: string[] = [];
-    const plan: PhasePlan[] = [
-      { name: 'max', seconds: config.BENCH_MAX_SECONDS, rate: null },
-      ...config.BENCH_RATES.map((rate) => ({ name: `${rate}/s`, seconds: config.BENCH_RATE_SECONDS, rate })),
-    ];
+    const started = unixSeconds();
     for (const step of plan) {
-      say(`${replicas}×: ${step.name} for ${step.seconds} s`);
+      say(`${name}: ${step.name} for ${step.seconds} s`);
+      const from = unixSeconds();
       const { result, accepted } = await measurePhase(stack, step, users);
+      marks.push({ name: step.name, from, to: from + step.seconds });
       for (const id of accepted) acceptedAll.push(id); // a spread of 100,000s of ids overflows the stack
       say(
-        `${replicas}×: ${step.name}: ${result.acceptedPerSecond} accepted/s, ${result.completedPerSecond} completed/s, ` +
+        `${name}: ${step.name}: ${result.acceptedPerSecond} accepted/s, ${result.completedPerSecond} completed/s, ` +
           `HTTP p99 ${result.http.p99} ms, completion p99 ${result.completion.p99} ms, drained in ${result.drainSeconds} s`,
       );
       phases.push(result);
     }
-    const streams =
-      config.BENCH_STREAMS > 0 && replicas === config.BENCH_REPLICAS[0]
-        ? await benchStreams(stack, acceptedAll)
-        : undefined;
+    const streams = options.streams ? await benchStreams(stack, acceptedAll) : undefined;
     const failures = auditFailures(await auditStack(stack, acceptedAll));
-    return { replicas, phases, ...(streams ? { streams } : {}), invariants: failures.length === 0 ? 'held' : failures };
+    if (prometheus && options.dashboard) {
+      // The last scrapes of the drained stack in, so the panels end at rest.
+      await sleep(2 * SCRAPE_SECONDS * 1000);
+      mkdirSync(RESULTS, { recursive: true });
+      await saveDashboard(
+        prometheus.url,
+        { start: started - SCRAPE_SECONDS, end: unixSeconds(), marks },
+        `Rendered from the queries of observability/grafana/dashboards/gozon.json, asked of Prometheus during npm run bench (${name}, ${new Date().toISOString()}); phases ${plan.map((p) => p.name).join(', ')}.`,
+        DASHBOARD,
+      );
+      say(`${name}: the dashboard over the run: ${DASHBOARD}.png (and .html)`);
+    }
+    return {
+      phases,
+      ...(streams ? { streams } : {}),
+      ...(sink ? { spans: sink.received() } : {}),
+      invariants: failures.length === 0 ? 'held' : failures,
+    };
   } finally {
     const code = await stack.stop();
     if (code !== 0) say(`the stack stopped with code ${code}`);
+    await prometheus?.stop();
+    await sink?.close();
   }
 }
 
-/** pgbench, then the plan for each replica count. */
+/** The maximum phase, then each fixed rate of BENCH_RATES. */
+const fullPlan = (): PhasePlan[] => [
+  { name: 'max', seconds: config.BENCH_MAX_SECONDS, rate: null },
+  ...config.BENCH_RATES.map((rate) => ({ name: `${rate}/s`, seconds: config.BENCH_RATE_SECONDS, rate })),
+];
+
+/** The whole plan with `replicas` of each worker (the live-status phases after it in the first run). */
+async function benchReplicas(replicas: number): Promise<Run> {
+  const { phases, streams, invariants } = await runOnStack(replicas, fullPlan(), {
+    streams: config.BENCH_STREAMS > 0 && replicas === config.BENCH_REPLICAS[0],
+  });
+  return { replicas, phases, ...(streams ? { streams } : {}), invariants };
+}
+
+/**
+ * What metrics and tracing cost: BENCH_OBSERVED_ROUNDS rounds, each a stack
+ * without them and one with them, at the maximum rate for
+ * BENCH_OBSERVED_SECONDS. This machine's speed drifts by a quarter within
+ * minutes, so one long run of each says nothing: short stacks side by side, in
+ * turn first and second (… A B, B A, A B: the last is observed), cancel the
+ * drift. The last observed stack then runs the fixed rates too, and the
+ * dashboard is rendered over it.
+ */
+async function benchObservability(replicas: number): Promise<ObservabilityCost> {
+  const rounds: ObservabilityCost['rounds'] = [];
+  const spans = { spans: 0, requests: 0 };
+  const invariants: string[] = [];
+  let phases: PhaseResult[] = [];
+  const maxPhase = { name: 'max', seconds: config.BENCH_OBSERVED_SECONDS, rate: null };
+  for (let index = 0; index < config.BENCH_OBSERVED_ROUNDS; index++) {
+    const last = index === config.BENCH_OBSERVED_ROUNDS - 1;
+    const observedFirst = (config.BENCH_OBSERVED_ROUNDS - 1 - index) % 2 === 1;
+    const figures: Partial<ObservabilityCost['rounds'][number]> = { observedFirst };
+    for (const observed of observedFirst ? [true, false] : [false, true]) {
+      say(`observability round ${index + 1} of ${config.BENCH_OBSERVED_ROUNDS}: ${observed ? 'observed' : 'plain'}`);
+      const run = await runOnStack(replicas, last && observed ? [maxPhase, ...fullPlan().slice(1)] : [maxPhase], {
+        observed,
+        dashboard: last && observed,
+      });
+      if (run.invariants !== 'held') invariants.push(...run.invariants);
+      if (run.spans) for (const key of ['spans', 'requests'] as const) spans[key] += run.spans[key];
+      figures[observed ? 'observed' : 'plain'] = run.phases[0];
+      if (last && observed) phases = run.phases.slice(1);
+    }
+    rounds.push(figures as ObservabilityCost['rounds'][number]);
+  }
+  const completed = (kind: 'plain' | 'observed') => rounds.reduce((sum, r) => sum + r[kind].completedPerSecond, 0);
+  return {
+    replicas,
+    traceRatio: config.BENCH_TRACE_RATIO,
+    rounds,
+    throughputCostPercent: round((100 * (completed('plain') - completed('observed'))) / completed('plain'), 1),
+    phases,
+    ...spans,
+    dashboard: `${relative(ROOT, DASHBOARD)}.png`,
+    invariants: invariants.length === 0 ? 'held' : invariants,
+  };
+}
+
+/** pgbench, then the plan for each replica count, with the observability rounds after the first. */
 async function runBench(): Promise<Report> {
   const at = new Date().toISOString();
   say(`pgbench yardstick (16 clients, 15 s)`);
   const yardstick = await runPgbench();
   say(`pgbench: ${yardstick.tps} tps, machine ${yardstick.machineBusyPercent}% busy`);
   const runs = [];
-  for (const replicas of config.BENCH_REPLICAS) runs.push(await benchReplicas(replicas));
+  let observability: ObservabilityCost | undefined;
+  for (const replicas of config.BENCH_REPLICAS) {
+    runs.push(await benchReplicas(replicas));
+    if (config.BENCH_OBSERVED_ROUNDS > 0 && !observability) {
+      observability = await benchObservability(replicas);
+      say(
+        `observability: ${observability.throughputCostPercent} % of the maximum throughput over ${observability.rounds.length} round(s)`,
+      );
+    }
+  }
   return {
     at,
     cores: cpus().length,
@@ -186,6 +309,7 @@ async function runBench(): Promise<Report> {
     pgbenchMachineBusyPercent: yardstick.machineBusyPercent,
     postgres: POSTGRES_URL,
     runs,
+    ...(observability ? { observability } : {}),
   };
 }
 
@@ -205,7 +329,9 @@ const report = await runBench();
 writeReports(report);
 closeConnections();
 say(`report: bench/results/latest.md (and .json, latest-<n>x.svg)`);
-const broken = report.runs.filter((run) => run.invariants !== 'held');
+const broken = [...report.runs, ...(report.observability ? [report.observability] : [])].filter(
+  (run) => run.invariants !== 'held',
+);
 if (broken.length > 0) {
   say(`INVARIANTS BROKEN: ${JSON.stringify(broken.map((r) => r.invariants))}`);
   process.exitCode = 1;

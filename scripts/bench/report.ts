@@ -30,6 +30,25 @@ export interface Run {
   invariants: 'held' | string[];
 }
 
+/** What watching the stack costs: rounds of a plain and an observed stack at the maximum rate, side by side. */
+export interface ObservabilityCost {
+  replicas: number;
+  /** Share of orders the observed stacks traced. */
+  traceRatio: number;
+  /** Each round's maximum phase on each stack; `observedFirst` says which ran first. */
+  rounds: Array<{ observedFirst: boolean; plain: PhaseResult; observed: PhaseResult }>;
+  /** 1 − (Σ completed/s observed ÷ Σ completed/s plain), in %. */
+  throughputCostPercent: number;
+  /** The fixed-rate phases the last observed stack ran after its maximum. */
+  phases: PhaseResult[];
+  /** Spans, and export requests, the collector took from all observed stacks. */
+  spans: number;
+  requests: number;
+  /** The rendered dashboard's screenshot, relative to the repository. */
+  dashboard: string;
+  invariants: 'held' | string[];
+}
+
 export interface Report {
   /** When the run started, ISO 8601. */
   at: string;
@@ -39,6 +58,7 @@ export interface Report {
   pgbenchMachineBusyPercent: number;
   postgres: string;
   runs: Run[];
+  observability?: ObservabilityCost;
 }
 
 const sumOf = (values: Record<string, number>) => Object.values(values).reduce((sum, ms) => sum + ms, 0);
@@ -82,6 +102,55 @@ updated_at (when orders-relay's update ran, the last statement before its commit
 the event's arrival at the client, so it is a little above commit-to-client. The push cost is CPU ms per order
 above the phase at the same rate without streams in this run; one core of orders-api spending
 nothing but that could push 1000 ÷ its push cost events a second.
+`;
+}
+
+/**
+ * What watching costs: each round's plain and observed stack at the maximum
+ * rate, the cost over all rounds, then the fixed rates on the last observed
+ * stack beside the same rates of the plain run with as many replicas.
+ */
+function renderObservabilityCost(report: Report): string {
+  const cost = report.observability;
+  if (!cost) return '';
+  const change = (off: number, on: number) => (off === 0 ? 'n/a' : `${round((100 * (on - off)) / off, 1)} %`);
+  const compare = (name: string, off: PhaseResult, on: PhaseResult) => {
+    const [cpuOff, cpuOn] = [sumOf(off.cpuMsPerOrder), sumOf(on.cpuMsPerOrder)].map((ms) => round(ms, 3)) as [
+      number,
+      number,
+    ];
+    return `| ${name} | ${off.completedPerSecond} → ${on.completedPerSecond} | ${change(off.completedPerSecond, on.completedPerSecond)} | ${cpuOff} → ${cpuOn} | ${change(cpuOff, cpuOn)} | ${off.machineBusyPercent} → ${on.machineBusyPercent} | ${off.http.p99} → ${on.http.p99} | ${off.completion.p99} → ${on.completion.p99} |`;
+  };
+  const rounds = cost.rounds.map((r, i) =>
+    compare(`round ${i + 1}, max (${r.observedFirst ? 'observed first' : 'plain first'})`, r.plain, r.observed),
+  );
+  const plain = report.runs.find((run) => run.replicas === cost.replicas);
+  const rates = cost.phases.flatMap((on) => {
+    const off = plain?.phases.find((p) => p.name === on.name);
+    return off ? [compare(on.name, off, on)] : [];
+  });
+  const header = `| phase | completed/s, off → on | change | CPU ms per order, all, off → on | change | machine busy %, off → on | HTTP p99 ms | completion p99 ms |
+|---|---|---|---|---|---|---|---|`;
+  return `
+## What metrics and tracing cost (${cost.replicas}×)
+
+**Maximum throughput with metrics scraped and traces exported: ${cost.throughputCostPercent} % below
+without** (Σ completed/s of the observed stacks against the plain ones, over ${cost.rounds.length} round(s)).
+An observed stack exports the spans of ${cost.traceRatio * 100} % of the orders by OTLP/HTTP to a collector
+(${cost.spans} spans in ${cost.requests} export requests over the observed stacks) while Debian's
+Prometheus scrapes every replica with observability/prometheus/native.yml; a plain one exports no spans
+and nothing scrapes it (its counters count all the same: they cannot be switched off). Each round runs
+both, one after the other, in turn first, so the machine's drift falls on both. Invariants: ${cost.invariants === 'held' ? 'held' : cost.invariants.join('; ')}.
+
+${header}
+${rounds.join('\n')}
+
+The last observed stack then ran the fixed rates, beside the same rates of the plain ${cost.replicas}× run above:
+
+${header}
+${rates.join('\n')}
+
+The Gozon dashboard over that last stack, rendered from the Grafana dashboard's queries: ${cost.dashboard}.
 `;
 }
 
@@ -137,5 +206,5 @@ orders per second), and the same as % of one core.
 | replicas | phase | CPU ms per order, all | CPU ms per order, by process | % of one core |
 |---|---|---|---|---|
 ${cpu.join('\n')}
-${report.runs.map(renderStreams).join('')}`;
+${report.runs.map(renderStreams).join('')}${renderObservabilityCost(report)}`;
 }

@@ -1,7 +1,7 @@
 // The benchmark's plan, from the environment, read once at start and checked
 // like the services' settings: a mistyped number stops the run before a stack
 // is started, with every problem in one line.
-import { ConfigError, integer, type Setting } from '@gozon/platform';
+import { ConfigError, integer, ratio, type Setting } from '@gozon/platform';
 import { MAX_IN_FLIGHT } from './load.ts';
 
 /**
@@ -61,4 +61,11 @@ export const settings = {
     true,
   ),
   BENCH_WALLETS: integer(200, 'wallets opened, topped up and ordered from in turn', { min: 1, max: 100_000 }),
+  BENCH_OBSERVED_ROUNDS: integer(
+    4,
+    'rounds of a stack without metrics scraped and traces exported, and one with, after the first run (0: none)',
+    { min: 0, max: 20 },
+  ),
+  BENCH_OBSERVED_SECONDS: integer(20, 'seconds at the maximum rate of each stack of a round', { min: 1, max: 3600 }),
+  BENCH_TRACE_RATIO: ratio(0.1, 'share of orders traced by the observed stacks (their OTEL_TRACES_SAMPLER_ARG)'),
 };

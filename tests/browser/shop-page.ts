@@ -3,20 +3,13 @@
 // (a status, a line of text), written once.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { startStack, waitFor, type Stack } from '@gozon/testkit';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { launchChromium, startStack, waitFor, type Stack } from '@gozon/testkit';
+
+export { launchChromium };
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const UI = (process.env.TEST_UI_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Debian's headless Chromium (never a downloaded one), with any more command-line flags given. */
-export function launchChromium(flags: string[] = []): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...flags],
-  });
-}
 
 export const DESKTOP = { width: 1280, height: 900 };
 

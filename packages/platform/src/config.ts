@@ -32,6 +32,20 @@ export function integer(fallback: number, describe: string, range: { min: number
   };
 }
 
+/** A number from 0 to 1, such as a share of traces kept. */
+export function ratio(fallback: number, describe: string): Setting<number> {
+  return {
+    default: String(fallback),
+    describe,
+    parse(raw) {
+      const value = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1)
+        throw new ConfigError(`must be a number from 0 to 1, got ${JSON.stringify(raw)}`);
+      return value;
+    },
+  };
+}
+
 export function url(fallback: string, describe: string, protocols: string[]): Setting<string> {
   return {
     default: fallback,

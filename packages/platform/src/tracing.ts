@@ -14,20 +14,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import pTimeout from 'p-timeout';
-import { ConfigError, integer, url, type Config, type Setting } from './config.ts';
-
-function ratio(fallback: number, describe: string): Setting<number> {
-  return {
-    default: String(fallback),
-    describe,
-    parse(raw) {
-      const value = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1)
-        throw new ConfigError(`must be a number from 0 to 1, got ${JSON.stringify(raw)}`);
-      return value;
-    },
-  };
-}
+import { integer, ratio, url, type Config, type Setting } from './config.ts';
 
 /** The variables OpenTelemetry's SDKs know by these names, as far as Gozon reads them. */
 function endpoint(describe: string): Setting<string> {

@@ -15,3 +15,5 @@ export * from './error-shape.ts';
 export * from './fault-proxy.ts';
 export * from './event-stream.ts';
 export * from './metrics.ts';
+export * from './browser.ts';
+export * from './dashboard.ts';

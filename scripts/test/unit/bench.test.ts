@@ -90,6 +90,9 @@ plan('the defaults are the plan docs/performance.md describes', () => {
     BENCH_STREAMS: 1000,
     BENCH_STREAM_RATES: [500, 2000],
     BENCH_WALLETS: 200,
+    BENCH_OBSERVED_ROUNDS: 4,
+    BENCH_OBSERVED_SECONDS: 20,
+    BENCH_TRACE_RATIO: 0.1,
   });
 });
 
@@ -178,6 +181,40 @@ report('a phase row: rates, the ratio to pgbench, the three percentiles of each 
     markdown,
   );
   assert.ok(markdown.includes('**4000 tps**,\nwith the machine 80% busy: 0.4 CPU ms per transaction'), markdown);
+});
+
+report('what watching costs: the cost over all rounds, each round side by side, the rates beside the plain run', () => {
+  const markdown = renderMarkdown({
+    ...reportOf([{ replicas: 1, phases: [result('500/s', { completedPerSecond: 500 })], invariants: 'held' }]),
+    observability: {
+      replicas: 1,
+      traceRatio: 0.1,
+      rounds: [
+        {
+          observedFirst: true,
+          plain: result('max', { completedPerSecond: 1000, cpuMsPerOrder: { 'orders-api-1': 1 } }),
+          observed: result('max', { completedPerSecond: 900, cpuMsPerOrder: { 'orders-api-1': 1.1 } }),
+        },
+        {
+          observedFirst: false,
+          plain: result('max', { completedPerSecond: 1000 }),
+          observed: result('max', { completedPerSecond: 1000 }),
+        },
+      ],
+      throughputCostPercent: 5,
+      phases: [result('500/s', { completedPerSecond: 498 })],
+      spans: 1234,
+      requests: 12,
+      dashboard: 'bench/results/dashboard.png',
+      invariants: ['1 orders still NEW'],
+    },
+  });
+  assert.ok(markdown.includes('traces exported: 5 % below'), markdown);
+  assert.ok(markdown.includes('1234 spans in 12 export requests'), markdown);
+  assert.ok(markdown.includes('| round 1, max (observed first) | 1000 → 900 | -10 % | 1 → 1.1 | 10 % |'), markdown);
+  assert.ok(markdown.includes('| round 2, max (plain first) | 1000 → 1000 | 0 % |'), markdown);
+  assert.ok(markdown.includes('| 500/s | 500 → 498 | -0.4 % |'), markdown);
+  assert.ok(markdown.includes('Invariants: 1 orders still NEW.'), markdown);
 });
 
 report('the invariants line says what broke, run by run', () => {
