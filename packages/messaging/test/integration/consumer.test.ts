@@ -69,6 +69,9 @@ async function lockTables(...tables: Array<'applied' | 'inbox_attempt'>) {
   let locked!: () => void;
   const isLocked = new Promise<void>((resolve) => (locked = resolve));
   const holding = database.db.transaction().execute(async (trx) => {
+    // A stuck session has no idle timeout: the pool's (the services' 20 s) would end this one, and its locks, while a
+    // slow machine is still running the test's 21 lives against them.
+    await sql`set local idle_in_transaction_session_timeout = 0`.execute(trx);
     await sql`lock table ${sql.join(tables.map((table) => sql.table(table)))} in access exclusive mode`.execute(trx);
     locked();
     await released;
