@@ -1,9 +1,19 @@
 import { parsePaymentResult, type PaymentResult } from '@gozon/contracts';
 import type { InboxHandler } from '@gozon/messaging';
-import type { Logger } from '@gozon/platform';
+import { traceIdOf, type Config, type Logger } from '@gozon/platform';
+import type { settings } from './settings.ts';
 import { applyPaymentResults, countSettled, type OrdersDb } from '@gozon/orders';
 
-export function paymentResultHandler(logger: Logger): InboxHandler<OrdersDb, PaymentResult> {
+/**
+ * Applies payment results to their orders in the inbox transaction (NEW →
+ * FINISHED / CANCELLED), counts each settled order once committed, and logs an
+ * order that took longer than SLOW_ORDER_MS from placed to settled with the
+ * trace_id of its trace, so a slow order leads to where its time went.
+ */
+export function paymentResultHandler(
+  logger: Logger,
+  config: Pick<Config<typeof settings>, 'SLOW_ORDER_MS'>,
+): InboxHandler<OrdersDb, PaymentResult> {
   return {
     parse: parsePaymentResult,
     async apply(trx, batch, afterCommit) {
@@ -11,7 +21,19 @@ export function paymentResultHandler(logger: Logger): InboxHandler<OrdersDb, Pay
         trx,
         batch.map(({ message }) => message),
       );
-      afterCommit(() => countSettled(applied.values()));
+      afterCommit(() => {
+        const now = Date.now();
+        countSettled(applied.values(), now);
+        for (const [orderId, { createdAt }] of applied) {
+          const settleMs = now - createdAt.getTime();
+          if (settleMs > config.SLOW_ORDER_MS)
+            logger.warn('order.settled_slowly', {
+              order_id: orderId,
+              settle_ms: settleMs,
+              trace_id: traceIdOf(batch.find(({ message }) => message.order_id === orderId)?.context.traceparent),
+            });
+        }
+      });
       for (const { message } of batch) {
         if (applied.has(message.order_id))
           logger.debug('order.payment_applied', {

@@ -57,6 +57,8 @@ traces.before(async () => {
   stack = await startStack('traces', {
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
     OTEL_BSP_SCHEDULE_DELAY: '100',
+    // Every order is "slow": its settle line names its trace.
+    SLOW_ORDER_MS: '1',
   });
 });
 
@@ -95,6 +97,25 @@ traces('the five hops of a paid order are one chain of spans, each the child of 
   assert.is(found[0]!.parentSpanId, clientSpan, 'the request is a child of the client’s traceparent');
   for (let i = 1; i < found.length; i += 1)
     assert.is(found[i]!.parentSpanId, found[i - 1]!.spanId, `${chain[i]!.name} is a child of ${chain[i - 1]!.name}`);
+});
+
+traces('a slow order’s log line leads to its trace', async () => {
+  const wallet = await gateway.openWallet('slow-payer');
+  await gateway.topUp(wallet.json.bill_id, 100);
+  const placed = await gateway.placeOrder('slow-payer', { amount: 10, description: 'a slow lamp' });
+  assert.is(placed.status, 201);
+  const line = await waitFor('orders-relay to log the order as slow', async () =>
+    stack.events('order.settled_slowly').find((event) => event.order_id === placed.json.order_id),
+  );
+  assert.ok(Number(line.settle_ms) >= 1, JSON.stringify(line));
+  const traceSpans = await waitFor('the trace exported', async () => {
+    const ofTrace = spans.filter((span) => span.traceId === line.trace_id);
+    return ofTrace.length >= 5 ? ofTrace : undefined;
+  });
+  assert.ok(
+    traceSpans.some((span) => span.service === 'orders-api' && span.name === 'POST /orders/create/:user_id'),
+    'the trace starts at the order’s request',
+  );
 });
 
 traces.run();

@@ -24,6 +24,7 @@ import {
   tracingSettings,
   url,
   watchPool,
+  type Config,
   type Logger,
 } from '@gozon/platform';
 import { BROKER_USERS, LOCAL_BROKER_URL, amqpUrlAs } from './broker-users.ts';
@@ -118,12 +119,19 @@ export function workerSettings(database: string, service: 'orders-relay' | 'paym
  * not-ready, reconnects with bounded backoff, re-declares its topology and
  * resumes, without a restart. A worker's main only names itself and its handler.
  */
-export async function runMessagingWorker<DB extends MessagingTables, M extends IncomingMessage>(options: {
+export async function runMessagingWorker<
+  DB extends MessagingTables,
+  M extends IncomingMessage,
+  S extends ReturnType<typeof workerSettings>,
+>(options: {
   service: string;
-  settings: ReturnType<typeof workerSettings>;
-  createHandler: (logger: Logger) => InboxHandler<DB, M>;
+  /** workerSettings(…), with any settings of the service's own handler. */
+  settings: S;
+  createHandler: (logger: Logger, config: Config<S>) => InboxHandler<DB, M>;
 }): Promise<void> {
-  const config = readConfig(options.settings);
+  const ownConfig = readConfig(options.settings);
+  // S holds every worker setting, so its config has every worker value; TypeScript cannot resolve Config<S> for a generic S.
+  const config = ownConfig as unknown as Config<ReturnType<typeof workerSettings>>;
   const logger = createLogger(options.service, config.LOG_LEVEL);
   armFaultPoints(config.GOZON_FAULTS);
   logFatalErrors(logger);
@@ -167,7 +175,7 @@ export async function runMessagingWorker<DB extends MessagingTables, M extends I
     return problems.size > 0 ? [...problems].map(([part, problem]) => `${part}: ${problem}`).join('; ') : null;
   };
   const stopped = new AbortController();
-  const handler = options.createHandler(logger);
+  const handler = options.createHandler(logger, ownConfig);
   const connect = () =>
     startSession({
       service: options.service,
