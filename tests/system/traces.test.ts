@@ -13,6 +13,8 @@ import { gateway, startStack, waitFor, type Stack } from '@gozon/testkit';
 
 interface ExportedSpan {
   service: string;
+  /** service.instance.id: which replica made it. */
+  instance: string;
   traceId: string;
   spanId: string;
   parentSpanId: string;
@@ -38,11 +40,15 @@ traces.before(async () => {
     request.on('end', () => {
       const exported = JSON.parse(body) as OtlpJson;
       for (const resource of exported.resourceSpans ?? []) {
-        const service = resource.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
+        const attribute = (key: string) =>
+          resource.resource?.attributes?.find((a) => a.key === key)?.value.stringValue ?? '';
+        const service = attribute('service.name');
+        const instance = attribute('service.instance.id');
         for (const scope of resource.scopeSpans ?? [])
           for (const span of scope.spans ?? [])
             spans.push({
               service,
+              instance,
               traceId: span.traceId,
               spanId: span.spanId,
               parentSpanId: span.parentSpanId ?? '',
@@ -97,6 +103,9 @@ traces('the five hops of a paid order are one chain of spans, each the child of 
   assert.is(found[0]!.parentSpanId, clientSpan, 'the request is a child of the client’s traceparent');
   for (let i = 1; i < found.length; i += 1)
     assert.is(found[i]!.parentSpanId, found[i - 1]!.spanId, `${chain[i]!.name} is a child of ${chain[i - 1]!.name}`);
+  // Each span names the replica that made it (host:pid): at least three processes made them.
+  for (const span of found) assert.match(span.instance, /^.+:\d+$/, span.name);
+  assert.ok(new Set(found.map((span) => span.instance)).size >= 3);
 });
 
 traces('a slow order’s log line leads to its trace', async () => {

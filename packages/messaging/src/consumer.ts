@@ -202,7 +202,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
    * readiness red while it keeps failing; rejects with an AbortError once stopping.
    */
   const settled = async <T>(
-    what: string,
+    what: 'apply' | 'read_attempts' | 'forget_attempts',
     size: number,
     work: () => Promise<T>,
     onFailure?: () => Promise<void>,
@@ -221,7 +221,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
           if (!failing) retrying += 1;
           failing = true;
           await onFailure?.();
-          inboxRetries.inc({ queue });
+          inboxRetries.inc({ queue, step: what });
           options.report(`inbox of ${queue} retrying: ${error.message}`);
           logger.warn('inbox.apply_retrying', { queue, what, attempt: attemptNumber, size, error });
         },
@@ -260,7 +260,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
       );
     };
     try {
-      await settled('batch', items.length, () => applyBatch(items, ids, count), forgive);
+      await settled('apply', items.length, () => applyBatch(items, ids, count), forgive);
     } catch (error) {
       if (stopped.signal.aborted) return; // unacked: back to the queue as the channel closes
       if (items.length === 1) {
@@ -297,7 +297,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
     // Redelivered: perhaps in hand when its consumer died. One never counted goes in a batch as
     // usual; one counted before goes alone, so that each later death is blamed on the one
     // message it met, and past maxAttempts it is taken for poison.
-    const before = await settled('read attempts', suspects.length, () => readAttempts(messaging, suspects));
+    const before = await settled('read_attempts', suspects.length, () => readAttempts(messaging, suspects));
     const counted = (item: Parsed<M>) => before.get(item.message.message_id) ?? 0;
     const together = parsed.filter((item) => counted(item) === 0);
     if (together.length > 0) await applyAndAck(together, new Set(suspects));
@@ -310,7 +310,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         item.delivery,
         new PoisonMessageError(`its consumer died during each of its last ${counted(item)} attempts`),
       );
-      await settled('forget attempts', 1, () => forgetAttempts(messaging, [item.message.message_id]));
+      await settled('forget_attempts', 1, () => forgetAttempts(messaging, [item.message.message_id]));
     }
   };
 

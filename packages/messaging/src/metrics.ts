@@ -43,8 +43,8 @@ export const inboxDeadLettered = new prometheus.Counter({
 
 export const inboxRetries = new prometheus.Counter({
   name: 'gozon_inbox_retries_total',
-  help: 'Inbox transactions tried again after a transient failure, by queue',
-  labelNames: ['queue'],
+  help: 'Inbox database work tried again after a transient failure, by queue and step (apply: the inbox transaction; read_attempts, forget_attempts: the poison-message counts)',
+  labelNames: ['queue', 'step'],
 });
 
 // Well within Prometheus's scrape timeout: a database that is slow to answer leaves the two

@@ -13,6 +13,7 @@ import {
   type TextMapPropagator,
   type Tracer,
 } from '@opentelemetry/api';
+import { hostname } from 'node:os';
 import pTimeout from 'p-timeout';
 import { integer, ratio, url, type Config, type Setting } from './config.ts';
 
@@ -63,7 +64,12 @@ export async function startTracing(
   ]);
   const byTraceId = new sdk.TraceIdRatioBasedSampler(config.OTEL_TRACES_SAMPLER_ARG);
   const provider = new sdk.TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': service }),
+    // Which replica made a span: the host (a container's id in compose) and the process
+    // (https://opentelemetry.io/docs/specs/semconv/resource/#service).
+    resource: resourceFromAttributes({
+      'service.name': service,
+      'service.instance.id': `${hostname()}:${process.pid}`,
+    }),
     sampler: new sdk.ParentBasedSampler({
       root: byTraceId,
       remoteParentSampled: byTraceId,
