@@ -305,13 +305,25 @@ compose('each service logs in as its own database role and broker user; nothing 
     });
   assert.equal(await logins(data.databases[0]!), ['gozon_orders_api', 'gozon_orders_relay']);
   assert.equal(await logins(data.databases[1]!), ['gozon_payments_api', 'gozon_payments_worker']);
-  const connections = await fetch(`${MANAGEMENT}/api/connections`, {
-    headers: { Authorization: `Basic ${Buffer.from('user:password').toString('base64')}` },
+  const brokerLogins = async () => {
+    const connections = await fetch(`${MANAGEMENT}/api/connections`, {
+      headers: { Authorization: `Basic ${Buffer.from('user:password').toString('base64')}` },
+      signal: AbortSignal.timeout(10_000),
+    });
+    const users = ((await connections.json()) as Array<{ user: string; vhost: string }>).map(
+      (c) => `${c.user}@${c.vhost}`,
+    );
+    return [...new Set(users)].sort();
+  };
+  // The management plugin's statistics are event-driven and asynchronous (rabbitmq/rabbitmq-management#101):
+  // a connection opened a moment ago may not be listed yet. Wait for both workers, then compare exactly.
+  const listed = await waitFor('both workers listed by the management API', async () => {
+    const users = await brokerLogins();
+    return users.includes('gozon-orders-relay@gozon') && users.includes('gozon-payments-worker@gozon')
+      ? users
+      : undefined;
   });
-  const users = ((await connections.json()) as Array<{ user: string; vhost: string }>).map(
-    (c) => `${c.user}@${c.vhost}`,
-  );
-  assert.equal([...new Set(users)].sort(), ['gozon-orders-relay@gozon', 'gozon-payments-worker@gozon']);
+  assert.equal(listed, ['gozon-orders-relay@gozon', 'gozon-payments-worker@gozon']);
 });
 
 compose(
