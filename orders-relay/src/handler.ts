@@ -1,6 +1,6 @@
 import { parsePaymentResult, type PaymentResult } from '@gozon/contracts';
 import type { InboxHandler } from '@gozon/messaging';
-import { traceIdOf, type Config, type Logger } from '@gozon/platform';
+import { traceIdOf, traceSampledOf, type Config, type Logger } from '@gozon/platform';
 import type { settings } from './settings.ts';
 import { applyPaymentResults, countSettled, type OrdersDb } from '@gozon/orders';
 
@@ -26,11 +26,14 @@ export function paymentResultHandler(
         countSettled(applied.values(), now);
         for (const [orderId, { createdAt }] of applied) {
           const settleMs = now - createdAt.getTime();
+          const traceparent = batch.find(({ message }) => message.order_id === orderId)?.context.traceparent;
           if (settleMs > config.SLOW_ORDER_MS)
             logger.warn('order.settled_slowly', {
               order_id: orderId,
               settle_ms: settleMs,
-              trace_id: traceIdOf(batch.find(({ message }) => message.order_id === orderId)?.context.traceparent),
+              trace_id: traceIdOf(traceparent),
+              // Only a kept trace is in the backend (OTEL_TRACES_SAMPLER_ARG).
+              trace_sampled: traceSampledOf(traceparent),
             });
         }
       });

@@ -70,11 +70,22 @@ function formatValue(value: number, unit = 'short'): string {
 
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/** The points in runs without a gap: a step missing between two points starts a new run. */
+function splitAtGaps(points: Array<[number, number]>, step: number): Array<Array<[number, number]>> {
+  const runs: Array<Array<[number, number]>> = [];
+  for (const point of points) {
+    const run = runs.at(-1);
+    if (run && point[0] - run.at(-1)![0] <= 1.5 * step) run.push(point);
+    else runs.push([point]);
+  }
+  return runs;
+}
+
 /** One panel as an SVG of `width` × `height`: its lines, the y scale from 0, the marks, and the legend. */
 function renderPanel(
   panel: DashboardPanel,
   series: Series[],
-  window: { start: number; end: number; marks: Mark[] },
+  window: { start: number; end: number; step: number; marks: Mark[] },
   size: { width: number; height: number },
 ) {
   const unit = panel.fieldConfig?.defaults?.unit;
@@ -93,9 +104,13 @@ function renderPanel(
       `<rect x="${x(mark.from)}" y="${plot.top}" width="${Math.max(1, x(mark.to) - x(mark.from))}" height="${plot.bottom - plot.top}" fill="${i % 2 ? '#f3f4f6' : '#f9fafb'}"/>` +
       `<text x="${x(mark.from) + 3}" y="${plot.bottom + 13}" fill="#6b7280" font-size="10">${escape(mark.name)}</text>`,
   );
-  const lines = series.map(
-    (s, i) =>
-      `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.6" points="${s.points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`,
+  // Where Prometheus has no value the line breaks, as Grafana's does; a lone point is a dot.
+  const lines = series.flatMap((s, i) =>
+    splitAtGaps(s.points, window.step).map((run) =>
+      run.length === 1
+        ? `<circle cx="${x(run[0]![0]).toFixed(1)}" cy="${y(run[0]![1]).toFixed(1)}" r="1.6" fill="${COLORS[i % COLORS.length]}"/>`
+        : `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.6" points="${run.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`,
+    ),
   );
   const legend = series.map((s, i) => {
     const last = s.points.at(-1)?.[1];
@@ -143,7 +158,7 @@ export async function renderDashboard(
         ))
           series.push({ name: legendOf(target.legendFormat, labels, target.expr), points });
       const { x, y, w, h } = panel.gridPos;
-      const svg = renderPanel(panel, series, window, { width: w * cell - 8, height: h * ROW_HEIGHT - 8 });
+      const svg = renderPanel(panel, series, { ...window, step }, { width: w * cell - 8, height: h * ROW_HEIGHT - 8 });
       return `<div style="position:absolute;left:${x * cell}px;top:${y * ROW_HEIGHT}px">${svg}</div>`;
     }),
   );

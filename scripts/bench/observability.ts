@@ -95,8 +95,11 @@ export async function startPrometheus(metricsUrls: string[]): Promise<RunningPro
   return {
     url,
     async stop() {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        await server.stop();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -2,6 +2,7 @@
 // row per phase beside pgbench, then where the CPU went.
 import type { readCompletion } from './database.ts';
 import type { PhasePlan } from './load.ts';
+import type { costOfWatching } from './rounds.ts';
 import { round, type summarizeHttp } from './stats.ts';
 import type { StreamDelivery, StreamMemory } from './streams.ts';
 
@@ -37,14 +38,14 @@ export interface ObservabilityCost {
   traceRatio: number;
   /** Each round's maximum phase on each stack; `observedFirst` says which ran first. */
   rounds: Array<{ observedFirst: boolean; plain: PhaseResult; observed: PhaseResult }>;
-  /** 1 − (Σ completed/s observed ÷ Σ completed/s plain), in %. */
-  throughputCostPercent: number;
+  /** costOfWatching over the rounds' completed/s: the cost in %, and the rounds' median, lowest and highest. */
+  cost: ReturnType<typeof costOfWatching>;
   /** The fixed-rate phases the last observed stack ran after its maximum. */
   phases: PhaseResult[];
   /** Spans, and export requests, the collector took from all observed stacks. */
   spans: number;
   requests: number;
-  /** The rendered dashboard's screenshot, relative to the repository. */
+  /** The rendered dashboard's screenshot, relative to the repository, or why there is none. */
   dashboard: string;
   invariants: 'held' | string[];
 }
@@ -134,9 +135,10 @@ function renderObservabilityCost(report: Report): string {
   return `
 ## What metrics and tracing cost (${cost.replicas}×)
 
-**Maximum throughput with metrics scraped and traces exported: ${cost.throughputCostPercent} % below
-without** (Σ completed/s of the observed stacks against the plain ones, over ${cost.rounds.length} round(s)).
-An observed stack exports the spans of ${cost.traceRatio * 100} % of the orders by OTLP/HTTP to a collector
+**Maximum throughput with metrics scraped and traces exported: ${cost.cost.percent} % below
+without** (Σ completed/s of the observed stacks against the plain ones, over ${cost.rounds.length} round(s);
+the rounds' own costs: median ${cost.cost.median} %, from ${cost.cost.lowest} to ${cost.cost.highest} %).
+An observed stack exports the spans of ${round(cost.traceRatio * 100, 1)} % of the orders by OTLP/HTTP to a collector
 (${cost.spans} spans in ${cost.requests} export requests over the observed stacks) while Debian's
 Prometheus scrapes every replica with observability/prometheus/native.yml; a plain one exports no spans
 and nothing scrapes it (its counters count all the same: they cannot be switched off). Each round runs

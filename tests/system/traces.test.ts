@@ -117,6 +117,7 @@ traces('a slow order’s log line leads to its trace', async () => {
     stack.events('order.settled_slowly').find((event) => event.order_id === placed.json.order_id),
   );
   assert.ok(Number(line.settle_ms) >= 1, JSON.stringify(line));
+  assert.is(line.trace_sampled, true, 'every trace is kept at the default ratio of 1');
   const traceSpans = await waitFor('the trace exported', async () => {
     const ofTrace = spans.filter((span) => span.traceId === line.trace_id);
     return ofTrace.length >= 5 ? ofTrace : undefined;

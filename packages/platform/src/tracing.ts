@@ -125,6 +125,16 @@ export function startSpan(
   };
 }
 
+/**
+ * Whether a traceparent's trace was kept (its flags' sampled bit, W3C Trace
+ * Context): with OTEL_TRACES_SAMPLER_ARG below 1, only those traces reach the
+ * backend. Undefined when it names no trace.
+ */
+export function traceSampledOf(traceparent: string | null | undefined): boolean | undefined {
+  const flags = traceparent ? /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-([\da-f]{2})$/.exec(traceparent)?.[1] : undefined;
+  return flags === undefined ? undefined : (parseInt(flags, 16) & 1) === 1;
+}
+
 /** The trace id a traceparent names, for log lines; undefined when it names none. */
 export function traceIdOf(traceparent: string | null | undefined): string | undefined {
   return traceparent ? /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent)?.[1] : undefined;

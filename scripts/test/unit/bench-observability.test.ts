@@ -42,7 +42,8 @@ bench('the dashboard asks every query as Grafana would and draws every panel', a
     const start = Number(query.get('start'));
     const series = ['orders-api', 'orders-relay'].map((service, i) => ({
       metric: { service, outcome: 'finished', instance: `127.0.0.1:900${i}` },
-      values: [0, 10, 20].map((t) => [start + t, String(0.25 * (i + 1))]),
+      // Every 3 s (the step of a 600 s window), then a gap: a line, then a lone point.
+      values: [0, 3, 6, 30].map((t) => [start + t, String(0.25 * (i + 1))]),
     }));
     response
       .writeHead(200, { 'content-type': 'application/json' })
@@ -65,6 +66,7 @@ bench('the dashboard asks every query as Grafana would and draws every panel', a
     assert.ok(html.includes('settled finished'), 'the legend format filled from the labels');
     assert.ok(html.includes('oldest unsent, orders-relay'));
     assert.ok(html.includes('250 ms'), 'seconds shown in the panel’s unit');
+    assert.ok(html.includes('<polyline') && html.includes('<circle'), 'a gap breaks the line, as in Grafana');
   } finally {
     await new Promise<void>((resolve) => prometheus.close(() => resolve()));
   }

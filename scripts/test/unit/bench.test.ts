@@ -5,6 +5,7 @@ import { renderChart } from '../../bench/chart.ts';
 import { Samples, type Phase } from '../../bench/load.ts';
 import { renderMarkdown, type PhaseResult, type Report } from '../../bench/report.ts';
 import { settings } from '../../bench/settings.ts';
+import { costOfWatching, observedFirstInRounds } from '../../bench/rounds.ts';
 import { countBy, percentile, round, summarizeHttp } from '../../bench/stats.ts';
 
 // The pure parts of `npm run bench`: the figures it prints and the report it
@@ -201,7 +202,7 @@ report('what watching costs: the cost over all rounds, each round side by side, 
           observed: result('max', { completedPerSecond: 1000 }),
         },
       ],
-      throughputCostPercent: 5,
+      cost: { percent: 5, median: 5, lowest: 0, highest: 10 },
       phases: [result('500/s', { completedPerSecond: 498 })],
       spans: 1234,
       requests: 12,
@@ -210,6 +211,7 @@ report('what watching costs: the cost over all rounds, each round side by side, 
     },
   });
   assert.ok(markdown.includes('traces exported: 5 % below'), markdown);
+  assert.ok(markdown.includes('median 5 %, from 0 to 10 %'), markdown);
   assert.ok(markdown.includes('1234 spans in 12 export requests'), markdown);
   assert.ok(markdown.includes('| round 1, max (observed first) | 1000 → 900 | -10 % | 1 → 1.1 | 10 % |'), markdown);
   assert.ok(markdown.includes('| round 2, max (plain first) | 1000 → 1000 | 0 % |'), markdown);
@@ -265,3 +267,42 @@ report('the chart lays the phases end to end, 2 s apart, with four lines', () =>
 });
 
 report.run();
+
+const rounds = suite('bench observability rounds');
+
+rounds('the order takes turns and ends with the observed stack; an even count runs as many rounds each way', () => {
+  assert.equal(observedFirstInRounds(4), [true, false, true, false]);
+  assert.equal(observedFirstInRounds(3), [false, true, false]);
+  assert.equal(observedFirstInRounds(1), [false]);
+  assert.equal(observedFirstInRounds(0), []);
+});
+
+rounds('the cost is over the sums of all rounds, with the rounds’ own median and range', () => {
+  assert.equal(
+    costOfWatching([
+      { plain: 1000, observed: 900 },
+      { plain: 1000, observed: 1000 },
+      { plain: 2000, observed: 1900 },
+      { plain: 1000, observed: 980 },
+    ]),
+    { percent: 4.4, median: 3.5, lowest: 0, highest: 10 },
+  );
+  assert.equal(costOfWatching([{ plain: 1000, observed: 1100 }]), {
+    percent: -10,
+    median: -10,
+    lowest: -10,
+    highest: -10,
+  });
+});
+
+rounds('nothing completed: no cost figure, not a division by zero', () => {
+  assert.equal(costOfWatching([{ plain: 0, observed: 0 }]), {
+    percent: null,
+    median: null,
+    lowest: null,
+    highest: null,
+  });
+  assert.equal(costOfWatching([]), { percent: null, median: null, lowest: null, highest: null });
+});
+
+rounds.run();

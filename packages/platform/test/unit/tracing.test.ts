@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readConfig, startSpan, startTracing, traceIdOf, tracingSettings } from '../../src/index.ts';
+import { readConfig, startSpan, startTracing, traceIdOf, traceSampledOf, tracingSettings } from '../../src/index.ts';
 
 const tracing = suite('tracing, when OTEL_EXPORTER_OTLP_ENDPOINT is not set');
 
@@ -32,6 +32,13 @@ tracing('a traceparent names its trace id for log lines; anything else names non
   assert.is(traceIdOf('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'), '0af7651916cd43dd8448eb211c80319c');
   assert.is(traceIdOf('not a traceparent'), undefined);
   assert.is(traceIdOf(null), undefined);
+});
+
+tracing('a traceparent says whether its trace was kept: the sampled bit of its flags', () => {
+  assert.is(traceSampledOf('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'), true);
+  assert.is(traceSampledOf('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00'), false);
+  assert.is(traceSampledOf('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03'), true);
+  assert.is(traceSampledOf('garbage'), undefined);
 });
 
 tracing.run();
