@@ -138,6 +138,13 @@ async function benchStreams(stack: Stack, acceptedAll: string[]): Promise<NonNul
 /** A second of the run, as Prometheus counts time. */
 const unixSeconds = () => Math.floor(Date.now() / 1000);
 
+/** How a stack is run: watched by Prometheus and traced, with the live-status phases, with the dashboard rendered. */
+interface StackOptions {
+  observed?: boolean;
+  streams?: boolean;
+  dashboard?: boolean;
+}
+
 /** What a stack ran: each phase's figures, the streams' if any, what the collector took, and the money audit. */
 interface StackRun {
   phases: PhaseResult[];
@@ -160,7 +167,7 @@ interface StackRun {
 async function runOnStack(
   replicas: number,
   plan: PhasePlan[],
-  options: { observed?: boolean; streams?: boolean; dashboard?: boolean } = {},
+  options: StackOptions = {},
 ): Promise<StackRun> {
   const name = `${replicas}×${options.observed ? ' observed' : ''}`;
   say(
@@ -196,7 +203,7 @@ async function drivePlan(
   stack: Stack,
   name: string,
   plan: PhasePlan[],
-  options: { observed?: boolean; streams?: boolean; dashboard?: boolean },
+  options: StackOptions,
 ): Promise<Omit<StackRun, 'spans'>> {
   const prometheus = options.observed ? await startPrometheus(await stack.metricsUrls()) : undefined;
   try {
