@@ -164,11 +164,7 @@ interface StackRun {
  * bench/results/dashboard.{html,png}. With `streams`, the live-status phases
  * follow the plan.
  */
-async function runOnStack(
-  replicas: number,
-  plan: PhasePlan[],
-  options: StackOptions = {},
-): Promise<StackRun> {
+async function runOnStack(replicas: number, plan: PhasePlan[], options: StackOptions = {}): Promise<StackRun> {
   const name = `${replicas}×${options.observed ? ' observed' : ''}`;
   say(
     `stack with ${replicas} relay(s) and ${replicas} worker(s) per domain${options.observed ? ', watched by Prometheus and traced' : ''}`,
