@@ -1,5 +1,7 @@
 // CPU of every process of the stack, from /proc (clock ticks of user + system
-// time), summed by group, and how busy the whole machine was.
+// time), and how often it woke (its threads' voluntary context switches: each
+// is a sleep — epoll, a futex, a timer — that something ended), summed by
+// group, and how busy the whole machine was.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { withDb } from '@gozon/testkit';
@@ -8,8 +10,8 @@ import { round } from './stats.ts';
 /** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux). */
 const TICKS = 100;
 
-/** Clock ticks of user + system time of each process, by pid, with its group. */
-export type CpuTicks = Map<number, { group: string; ticks: number }>;
+/** Clock ticks of user + system time and wake-ups of each process, by pid, with its group. */
+export type CpuTicks = Map<number, { group: string; ticks: number; wakeups: number }>;
 
 /** Busy and all ticks of the whole machine, all cores. */
 export interface MachineTicks {
@@ -51,13 +53,32 @@ export async function readProcessGroups(stackDir: string): Promise<Map<number, s
   return groups;
 }
 
-/** The CPU time each process of the groups has used so far; one that has exited is left out. */
+/**
+ * Voluntary context switches of all of a process's threads so far (proc(5):
+ * /proc/PID/task/TID/status, voluntary_ctxt_switches): how many times it went
+ * to sleep waiting and was woken. Node's event loop, libuv's pool, PostgreSQL's
+ * backend and RabbitMQ's schedulers each count.
+ */
+function readWakeups(pid: number): number {
+  let wakeups = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+      wakeups += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    } catch {
+      // the thread ended
+    }
+  }
+  return wakeups;
+}
+
+/** The CPU time and wake-ups each process of the groups has had so far; one that has exited is left out. */
 export function readCpuTicks(groups: Map<number, string>): CpuTicks {
   const ticks: CpuTicks = new Map();
   for (const [pid, group] of groups) {
     try {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks.set(pid, { group, ticks: Number(fields[11]) + Number(fields[12]) });
+      ticks.set(pid, { group, ticks: Number(fields[11]) + Number(fields[12]), wakeups: readWakeups(pid) });
     } catch {
       // exited
     }
@@ -72,10 +93,21 @@ export function readCpuTicks(groups: Map<number, string>): CpuTicks {
  * out rather than subtracted.
  */
 export function toCpuPercent(before: CpuTicks, after: CpuTicks, seconds: number): Record<string, number> {
-  const used = new Map<string, number>();
-  for (const [pid, { group, ticks }] of after)
-    used.set(group, (used.get(group) ?? 0) + ticks - (before.get(pid)?.ticks ?? 0));
+  const used = sumByGroup(before, after, 'ticks');
   return Object.fromEntries([...used].map(([group, ticks]) => [group, round((100 * ticks) / TICKS / seconds)]));
+}
+
+/** Wake-ups per completed order per group between two readings, counted as toCpuPercent counts CPU. */
+export function toWakeupsPerOrder(before: CpuTicks, after: CpuTicks, orders: number): Record<string, number> {
+  const woken = sumByGroup(before, after, 'wakeups');
+  return Object.fromEntries([...woken].map(([group, n]) => [group, round(n / Math.max(1, orders), 2)]));
+}
+
+function sumByGroup(before: CpuTicks, after: CpuTicks, field: 'ticks' | 'wakeups'): Map<string, number> {
+  const used = new Map<string, number>();
+  for (const [pid, reading] of after)
+    used.set(reading.group, (used.get(reading.group) ?? 0) + reading[field] - (before.get(pid)?.[field] ?? 0));
+  return used;
 }
 
 /** The machine's ticks so far, from /proc/stat's first line: idle and iowait are not busy. */

@@ -24,7 +24,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readConfig } from '@gozon/platform';
 import { CHROMIUM_PATH, auditFailures, auditStack, POSTGRES_URL, startStack, waitForQuiet } from '@gozon/testkit';
 import { renderChart } from './chart.ts';
-import { readCpuTicks, readMachineTicks, readProcessGroups, toBusyPercent, toCpuPercent } from './cpu.ts';
+import {
+  readCpuTicks,
+  readMachineTicks,
+  readProcessGroups,
+  toBusyPercent,
+  toCpuPercent,
+  toWakeupsPerOrder,
+} from './cpu.ts';
 import { countCommits, readCompletion } from './database.ts';
 import { closeConnections, openWallets, runPhase, type PhasePlan } from './load.ts';
 import { runPgbench } from './pgbench.ts';
@@ -67,7 +74,8 @@ async function measurePhase(
   const drainStarted = Date.now();
   const stuck = await waitForQuiet(stack, DRAIN_TIMEOUT_MS, say);
   const drainSeconds = round((Date.now() - drainStarted) / 1000);
-  const cpu = toCpuPercent(before, after, (phase.ended - phase.started) / 1000);
+  const phaseSeconds = (phase.ended - phase.started) / 1000;
+  const cpu = toCpuPercent(before, after, phaseSeconds);
   const machineBusyPercent = toBusyPercent(machineBefore, machineAfter);
   const completion = await readCompletion(stack.databases[0]!, phase);
   // CPU time each order cost in each process: what limits the rate once the machine is busy.
@@ -77,6 +85,8 @@ async function measurePhase(
       round((10 * percent) / Math.max(1, completion.completedPerSecond), 3),
     ]),
   );
+  // How often each process woke per order: a loop that runs without work shows here before it shows in CPU.
+  const wakeupsPerOrder = toWakeupsPerOrder(before, after, completion.completedPerSecond * phaseSeconds);
   // Statistics reach pg_stat_database within a second: near enough over a phase of many.
   const [ordersCommits, paymentsCommits] = commitsAfter.map((n, i) =>
     round((n - commitsBefore[i]!) / Math.max(1, phase.accepted.length), 2),
@@ -95,6 +105,7 @@ async function measurePhase(
     transactionsPerOrder,
     cpuPercent: cpu,
     cpuMsPerOrder,
+    wakeupsPerOrder,
   };
   return { result, accepted: phase.accepted, window: { started: phase.started, ended: phase.ended } };
 }

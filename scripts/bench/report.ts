@@ -20,6 +20,8 @@ export interface PhaseResult
   cpuPercent: Record<string, number>;
   /** CPU ms per completed order, by process group. */
   cpuMsPerOrder: Record<string, number>;
+  /** Voluntary context switches of each process group's threads per completed order. */
+  wakeupsPerOrder: Record<string, number>;
 }
 
 /** The plan run on one stack, and the money audit at its end: 'held', or what broke. */
@@ -181,6 +183,8 @@ export function renderMarkdown(report: Report): string {
           .map(([name, ms]) => `${name} ${ms}`)
           .join(', ')} | ${byCost(p.cpuPercent)
           .map(([name, percent]) => `${name} ${percent}%`)
+          .join(', ')} | ${round(sumOf(p.wakeupsPerOrder), 1)}: ${byCost(p.wakeupsPerOrder)
+          .map(([name, n]) => `${name} ${n}`)
           .join(', ')} |`,
     ),
   );
@@ -203,10 +207,11 @@ how long the backlog took to clear after the phase.
 
 CPU milliseconds each completed order cost, per process group (the machine has ${report.cores} cores, so
 ${report.cores * 1000} ms of CPU per second: at a cost of C ms per order it cannot complete more than ${report.cores * 1000}/C
-orders per second), and the same as % of one core.
+orders per second), the same as % of one core, and how often each woke per order (its threads'
+voluntary context switches: a loop that runs without work shows here first).
 
-| replicas | phase | CPU ms per order, all | CPU ms per order, by process | % of one core |
-|---|---|---|---|---|
+| replicas | phase | CPU ms per order, all | CPU ms per order, by process | % of one core | wake-ups per order, all: by process |
+|---|---|---|---|---|---|
 ${cpu.join('\n')}
 ${report.runs.map(renderStreams).join('')}${renderObservabilityCost(report)}`;
 }

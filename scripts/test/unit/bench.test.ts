@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, readConfig } from '@gozon/platform';
 import { renderChart } from '../../bench/chart.ts';
+import { readCpuTicks, toCpuPercent, toWakeupsPerOrder, type CpuTicks } from '../../bench/cpu.ts';
 import { Samples, type Phase } from '../../bench/load.ts';
 import { renderMarkdown, type PhaseResult, type Report } from '../../bench/report.ts';
 import { settings } from '../../bench/settings.ts';
@@ -142,6 +143,7 @@ function result(name: string, fields: Partial<PhaseResult> = {}): PhaseResult {
     transactionsPerOrder: { orders: 2, payments: 1 },
     cpuPercent: {},
     cpuMsPerOrder: {},
+    wakeupsPerOrder: {},
     ...fields,
   };
 }
@@ -241,13 +243,19 @@ report('where the CPU goes: the costliest process first, the idle ones left out,
           result('max', {
             cpuMsPerOrder: { nginx: 0.1, 'orders-api': 0.5, idle: 0 },
             cpuPercent: { nginx: 10, 'orders-api': 50, idle: 0 },
+            wakeupsPerOrder: { nginx: 1.5, 'orders-api': 2.25, idle: 0 },
           }),
         ],
         invariants: 'held',
       },
     ]),
   );
-  assert.ok(markdown.includes('| 1 | max | 0.6 | orders-api 0.5, nginx 0.1 | orders-api 50%, nginx 10% |'), markdown);
+  assert.ok(
+    markdown.includes(
+      '| 1 | max | 0.6 | orders-api 0.5, nginx 0.1 | orders-api 50%, nginx 10% | 3.8: orders-api 2.25, nginx 1.5 |',
+    ),
+    markdown,
+  );
 });
 
 report('the chart lays the phases end to end, 2 s apart, with four lines', () => {
@@ -306,3 +314,34 @@ rounds('nothing completed: no cost figure, not a division by zero', () => {
 });
 
 rounds.run();
+
+const cpu = suite('bench CPU and wake-up accounting');
+
+cpu(
+  'per group: what each process used between two readings; one started meanwhile counts from zero, one gone is left out',
+  () => {
+    const before: CpuTicks = new Map([
+      [1, { group: 'relay', ticks: 100, wakeups: 1000 }],
+      [2, { group: 'postgresql: relay', ticks: 50, wakeups: 400 }],
+      [3, { group: 'postgresql: relay', ticks: 10, wakeups: 10 }],
+    ]);
+    const after: CpuTicks = new Map([
+      [1, { group: 'relay', ticks: 150, wakeups: 3000 }],
+      [2, { group: 'postgresql: relay', ticks: 70, wakeups: 900 }],
+      [4, { group: 'postgresql: relay', ticks: 5, wakeups: 100 }],
+    ]);
+    // 10 s: 50 ticks of 100 Hz are 0.5 s, 5 % of one core.
+    assert.equal(toCpuPercent(before, after, 10), { relay: 5, 'postgresql: relay': 2.5 });
+    assert.equal(toWakeupsPerOrder(before, after, 1000), { relay: 2, 'postgresql: relay': 0.6 });
+    assert.equal(toWakeupsPerOrder(before, after, 0), { relay: 2000, 'postgresql: relay': 600 }, 'no orders: per one');
+  },
+);
+
+cpu('a live process’s wake-ups are read from all of its threads and grow as it sleeps and wakes', async () => {
+  const read = () => readCpuTicks(new Map([[process.pid, 'this test']])).get(process.pid)!.wakeups;
+  const first = read();
+  for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.ok(read() >= first + 5, `${first} → ${read()}`);
+});
+
+cpu.run();
