@@ -1,7 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { ORDER_CHANGED_CHANNEL, findOrders, parseOrderChanges, type Order, type OrdersDb } from '@gozon/orders';
-import { closeListenClient, createListenClient, untilListenSilent, type Logger, type Stoppable } from '@gozon/platform';
+import {
+  closeListenClient,
+  createListenClient,
+  startSpan,
+  untilListenSilent,
+  type Logger,
+  type OpenSpan,
+  type Stoppable,
+} from '@gozon/platform';
 
 /** One open stream's view of its user's changes. */
 export interface OrderWatcher {
@@ -21,6 +29,12 @@ export interface OrderChanges {
 
 type ListenClient = ReturnType<typeof createListenClient>;
 
+/** A change heard for a watched user and not yet pushed; its span runs from hearing it to the push. */
+interface UnreadChange {
+  userId: string;
+  span: OpenSpan | undefined;
+}
+
 const FIRST_RETRY_MS = 200;
 const LAST_RETRY_MS = 5000;
 
@@ -32,6 +46,10 @@ const LAST_RETRY_MS = 5000;
  * opened again with backoff (200 ms doubling to 5 s); every watcher is told to
  * resync, since what was committed meanwhile was not heard, and problem() says
  * so until the LISTEN is back. `connectTimeoutMs` bounds each connect.
+ *
+ * With tracing on, each change heard for a user watched here is a span, "push
+ * order status", a child of the traceparent the change was announced with
+ * (orders-relay's apply): the order's trace ends where the browser is told.
  *
  * A LISTEN connection sends nothing of its own, so one that dies silently (a
  * partition, a stalled server, a dropped NAT entry: no FIN, no RST) would wait
@@ -55,7 +73,7 @@ export function startOrderChangeFeed(options: {
   let stopped = false;
   let client: ListenClient | undefined;
   const stopping = new AbortController();
-  const unread = new Map<string, string>(); // order id → user id
+  const unread = new Map<string, UnreadChange>(); // by order id
   let reading = false;
 
   const watchersOf = (userId: string) => [...(watchers.get(userId) ?? [])];
@@ -76,9 +94,11 @@ export function startOrderChangeFeed(options: {
         // id would send again only within its lookback.
         changed.sort((a, b) => a.updated_at.getTime() - b.updated_at.getTime());
         for (const order of changed) for (const watcher of watchersOf(order.user_id)) watcher.push(order);
+        for (const { span } of batch.values()) span?.end();
       } catch (error) {
         logger.warn('order_changes.read_failed', { orders: batch.size, error });
-        for (const userId of new Set(batch.values()))
+        for (const { span } of batch.values()) span?.end(error);
+        for (const userId of new Set([...batch.values()].map((change) => change.userId)))
           for (const watcher of watchersOf(userId)) watcher.resync('changed orders could not be read');
       }
     }
@@ -86,8 +106,11 @@ export function startOrderChangeFeed(options: {
   };
 
   const hear = (payload: string | undefined) => {
-    for (const { userId, orderId } of parseOrderChanges(payload ?? ''))
-      if (watchers.has(userId)) unread.set(orderId, userId);
+    for (const { userId, orderId, traceparent } of parseOrderChanges(payload ?? '')) {
+      if (!watchers.has(userId)) continue;
+      unread.get(orderId)?.span?.end();
+      unread.set(orderId, { userId, span: startSpan('push order status', 'producer', traceparent) });
+    }
     if (unread.size > 0 && !reading) void readUnread();
   };
 

@@ -17,16 +17,12 @@ export function paymentResultHandler(
   return {
     parse: parsePaymentResult,
     async apply(trx, batch, afterCommit) {
-      const applied = await applyPaymentResults(
-        trx,
-        batch.map(({ message }) => message),
-      );
+      const applied = await applyPaymentResults(trx, batch);
       afterCommit(() => {
         const now = Date.now();
         countSettled(applied.values(), now);
-        for (const [orderId, { createdAt }] of applied) {
+        for (const [orderId, { createdAt, traceparent }] of applied) {
           const settleMs = now - createdAt.getTime();
-          const traceparent = batch.find(({ message }) => message.order_id === orderId)?.context.traceparent;
           if (settleMs > config.SLOW_ORDER_MS)
             logger.warn('order.settled_slowly', {
               order_id: orderId,

@@ -15,7 +15,6 @@ import {
   listFailedOutbox,
   markSent,
   messagingView,
-  preferIndexScan,
   purgeReceived,
   purgeSent,
   readAttempts,
@@ -167,7 +166,6 @@ roles('orders-relay relays the outbox, keeps the inbox, moves an order’s statu
     prepareOrder({ userId: 'roles-u2', amount: 250n, description: 'a sofa', traceparent: TRACEPARENT }),
   ]);
   await messaging.transaction().execute(async (trx) => {
-    await preferIndexScan(trx);
     const claimed = await claimBatch(trx, 100);
     assert.ok(claimed.length >= 1);
     await recordPublishFailures(trx, [{ id: claimed[0]!.id, error: 'unroutable' }], 5);
@@ -186,7 +184,15 @@ roles('orders-relay relays the outbox, keeps the inbox, moves an order’s statu
       [messageId],
     );
     const moved = await applyPaymentResults(trx, [
-      { type: PAYMENT_SUCCEEDED, message_id: messageId, order_id: order!.id, occurred_at: new Date().toISOString() },
+      {
+        message: {
+          type: PAYMENT_SUCCEEDED,
+          message_id: messageId,
+          order_id: order!.id,
+          occurred_at: new Date().toISOString(),
+        },
+        context: { traceparent: null },
+      },
     ]);
     assert.equal([...moved.keys()], [order!.id]);
   });

@@ -58,7 +58,12 @@ function paid(orderId: string): PaymentResult {
 
 /** Applies payment results as orders-relay's inbox transaction does, NOTIFY included. */
 async function settle(results: PaymentResult[]): Promise<void> {
-  await database.db.transaction().execute((trx) => applyPaymentResults(trx, results));
+  await database.db.transaction().execute((trx) =>
+    applyPaymentResults(
+      trx,
+      results.map((message) => ({ message, context: { traceparent: null } })),
+    ),
+  );
 }
 
 /** Reads the stream at `url`, handing each order to `onOrder`; `opened` says whether it opened (true) or was refused. */

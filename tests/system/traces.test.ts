@@ -3,13 +3,14 @@ import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { gateway, startStack, waitFor, type Stack } from '@gozon/testkit';
+import { gateway, readEventStream, startStack, waitFor, type Stack } from '@gozon/testkit';
 
-// One order is one trace across the five hops it crosses, each span a child of
+// One order is one trace across the six hops it crosses, each span a child of
 // the one before: orders-api's request, orders-relay's publish of the payment
 // request, payments-worker's inbox apply (the debit) and its publish of the
-// result, orders-relay's apply (the status change). The stack exports by
-// OTLP/HTTP (JSON) to a collector this test runs.
+// result, orders-relay's apply (the status change), and the push of the new
+// status to the user's open stream by the orders-api replica holding it. The
+// stack exports by OTLP/HTTP (JSON) to a collector this test runs.
 
 interface ExportedSpan {
   service: string;
@@ -73,27 +74,43 @@ traces.after(async () => {
   await new Promise((resolve) => collector.close(resolve));
 });
 
-traces('the five hops of a paid order are one chain of spans, each the child of the one before', async () => {
+traces('the six hops of a paid order are one chain of spans, each the child of the one before', async () => {
   const wallet = await gateway.openWallet('traced-payer');
   await gateway.topUp(wallet.json.bill_id, 100);
   const traceId = randomBytes(16).toString('hex');
   const clientSpan = randomBytes(8).toString('hex');
-  const placed = await gateway.placeOrder(
-    'traced-payer',
-    { amount: 10, description: 'a traced lamp' },
-    { headers: { traceparent: `00-${traceId}-${clientSpan}-01` } },
-  );
-  assert.is(placed.status, 201);
-  await waitFor(
-    'the order paid',
-    async () => (await gateway.orderStatus(placed.json.order_id)).json?.status === 'FINISHED',
-  );
+  const pushed: string[] = [];
+  const stop = new AbortController();
+  let opened = false;
+  const reading = readEventStream(`${gateway.base}/orders/events/traced-payer`, {
+    signal: stop.signal,
+    onOpen: () => (opened = true),
+    onEvent: (event) => {
+      if (event.event === 'order') pushed.push(event.data);
+    },
+  });
+  try {
+    await waitFor('the stream to open', async () => opened);
+    const placed = await gateway.placeOrder(
+      'traced-payer',
+      { amount: 10, description: 'a traced lamp' },
+      { headers: { traceparent: `00-${traceId}-${clientSpan}-01` } },
+    );
+    assert.is(placed.status, 201);
+    await waitFor('the FINISHED order pushed', async () =>
+      pushed.some((data) => data.includes(placed.json.order_id) && data.includes('"FINISHED"')),
+    );
+  } finally {
+    stop.abort();
+    await reading;
+  }
   const chain = [
     { service: 'orders-api', name: 'POST /orders/create/:user_id' },
     { service: 'orders-relay', name: 'publish payment.requested' },
     { service: 'payments-worker', name: 'apply payment.requested' },
     { service: 'payments-worker', name: 'publish payment.succeeded' },
     { service: 'orders-relay', name: 'apply payment.succeeded' },
+    { service: 'orders-api', name: 'push order status' },
   ];
   const found = await waitFor('every hop exported', async () => {
     const ofTrace = spans.filter((span) => span.traceId === traceId);

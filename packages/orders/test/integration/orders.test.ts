@@ -2,15 +2,18 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PAYMENT_FAILED, PAYMENT_REQUESTED, PAYMENT_SUCCEEDED, type PaymentResult } from '@gozon/contracts';
 import {
+  ORDER_CHANGED_CHANNEL,
   applyPaymentResults,
   findOrder,
   listOrdersOfUser,
   ordersMigrations,
+  parseOrderChanges,
   placeOrders,
   prepareOrder,
+  type OrderChange,
   type OrdersDb,
 } from '@gozon/orders';
-import { newId, newTraceparent } from '@gozon/platform';
+import { createListenClient, newId, newTraceparent } from '@gozon/platform';
 import { createTestDatabase, type TestDatabase } from '@gozon/testkit';
 
 // The orders domain on its own database: placing orders with their payment
@@ -36,8 +39,13 @@ const failed = (orderId: string, reason: 'NO_ACCOUNT' | 'INSUFFICIENT_FUNDS'): P
   occurred_at: new Date().toISOString(),
 });
 
-async function apply(results: PaymentResult[]) {
-  return database.db.transaction().execute((trx) => applyPaymentResults(trx, results));
+async function apply(results: PaymentResult[], traceparent: (result: PaymentResult) => string | null = () => null) {
+  return database.db.transaction().execute((trx) =>
+    applyPaymentResults(
+      trx,
+      results.map((message) => ({ message, context: { traceparent: traceparent(message) } })),
+    ),
+  );
 }
 
 orders.before(async () => {
@@ -143,6 +151,47 @@ orders(
     const after = await Promise.all([finished!, cancelled!].map((o) => findOrder(database.db, o.id)));
     assert.equal(after, before, 'finished stays finished, cancelled stays cancelled, untouched');
     assert.equal((await findOrder(database.db, both!.id))?.status, 'CANCELLED', 'the first of the two results');
+  },
+);
+
+orders(
+  'every moved order is announced after the commit with its trace context, in payloads PostgreSQL takes',
+  async () => {
+    // The longest user id (64 characters) and a traceparent on every line: the longest payload lines there are.
+    const userId = 'u'.repeat(64);
+    const placed = await placeOrders(
+      database.db,
+      Array.from({ length: 100 }, () => prepared(userId, 1n)),
+    );
+    const traceparents = new Map(placed.map((order) => [order.id, newTraceparent()]));
+    const listener = createListenClient(database.url, 'orders-test');
+    const heard: OrderChange[] = [];
+    const payloadBytes: number[] = [];
+    await listener.connect();
+    try {
+      listener.on('notification', ({ payload = '' }) => {
+        payloadBytes.push(Buffer.byteLength(payload));
+        heard.push(...parseOrderChanges(payload));
+      });
+      await listener.query(`listen ${ORDER_CHANGED_CHANNEL}`);
+      const results = placed.map((order, i) => (i % 2 ? succeeded(order.id) : failed(order.id, 'INSUFFICIENT_FUNDS')));
+      // One result without a trace context: its line names the order all the same.
+      await apply(results, (result) => (result === results[0] ? null : traceparents.get(result.order_id)!));
+      // A round trip on the same connection: a notification sent before it has arrived by then.
+      await listener.query('select 1');
+      assert.equal(
+        new Map(heard.map((change) => [change.orderId, change])),
+        new Map(
+          placed.map((order, i) => [
+            order.id,
+            { userId, orderId: order.id, traceparent: i === 0 ? null : traceparents.get(order.id)! },
+          ]),
+        ),
+      );
+      assert.ok(payloadBytes.length > 1 && payloadBytes.every((bytes) => bytes < 8000), payloadBytes.join(','));
+    } finally {
+      await listener.end();
+    }
   },
 );
 
