@@ -7,16 +7,19 @@ export async function insertOutboxMessages(trx: Transaction<MessagingTables>, me
 }
 
 /**
- * For the rest of the claiming transaction, read the outbox through a plain
- * index scan. Every sent row leaves a dead entry in the unsent index until
- * vacuum comes; a plain scan visits each once and marks it dead for the scans
- * after it, while the bitmap scan the planner otherwise picks visits them all
- * again on every claim (measured: 1.5 ms and 900 buffers per claim behind
- * 30,000 sent rows, against 0.15 ms and 270 buffers).
+ * The server options of a relaying process's connections (createPool's
+ * `serverOptions`): the claim reads the outbox through a plain index scan.
+ * Every sent row leaves a dead entry in the unsent index until vacuum comes; a
+ * plain scan visits each once and marks it dead for the scans after it, while
+ * the bitmap scan the planner otherwise picks visits them all again on every
+ * claim (measured: 1.5 ms and 900 buffers per claim behind 30,000 sent rows,
+ * against 0.15 ms and 270 buffers). Set per connection, not per transaction:
+ * a `SET LOCAL` in each claim cost a round trip and ~50 µs of the backend's CPU
+ * per transaction (`node scripts/statement-cost.ts`: 706–714 against 648–676 µs
+ * per order's insert and claim, 2026-12-01). The inbox's statements look rows up
+ * by key, where a plain index scan is what the planner picks anyway.
  */
-export async function preferIndexScan(trx: Transaction<MessagingTables>) {
-  await sql`set local enable_bitmapscan = off`.execute(trx);
-}
+export const RELAY_SERVER_OPTIONS = '-c enable_bitmapscan=off';
 
 /**
  * Rows locked by another relay's open transaction are skipped, so no row is

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import { reachFaultPoint, startSpan, type Logger, type Stoppable } from '@gozon/platform';
 import pTimeout from 'p-timeout';
-import { claimBatch, markSent, preferIndexScan, recordPublishFailures } from './outbox.ts';
+import { claimBatch, markSent, recordPublishFailures } from './outbox.ts';
 import { publishConfirmed, type PublishOutcome } from './publish.ts';
 import { lingerAfter } from './linger.ts';
 import { outboxBatchRows, outboxPublished, outboxSetAside } from './metrics.ts';
@@ -48,12 +48,12 @@ export interface RelayedBatch {
  * again; the consumers' inboxes absorb the duplicates. The transaction is open
  * at most the confirm timeout plus a few statements, each under the pool's
  * statement timeout (and idle_in_transaction_session_timeout as the backstop).
+ * The claim is meant for a pool made with RELAY_SERVER_OPTIONS (outbox.ts).
  */
 export async function relayBatch(
   options: Pick<OutboxRelayOptions, 'db' | 'channel' | 'exchange' | 'batchSize' | 'confirmTimeoutMs' | 'maxAttempts'>,
 ): Promise<RelayedBatch> {
   return options.db.transaction().execute(async (trx) => {
-    await preferIndexScan(trx);
     const rows = await claimBatch(trx, options.batchSize);
     if (rows.length === 0) return { claimed: 0, confirmed: 0, failed: [], setAside: [] };
     // Each row's publish is a span of its order's trace, a child of the row's traceparent;

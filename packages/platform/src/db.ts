@@ -54,11 +54,16 @@ export const QUERY_TIMEOUT_MARGIN_MS = 1000;
  * connection is cut); and a transaction its client left open by
  * idle_in_transaction_session_timeout (25P03), which ends the session and
  * releases its locks. Each of these errors is transient (isTransientError).
+ *
+ * `serverOptions`, when given, are the server settings every connection starts
+ * with (libpq's `options`, e.g. `-c enable_bitmapscan=off`): set once per
+ * connection rather than by a statement in every transaction.
  */
 export function createPool(
   config: DatabaseConfig,
   onConnectionLost: (error: Error) => void,
   applicationName: string,
+  serverOptions?: string,
 ): pg.Pool {
   const pool = new pg.Pool({
     Client: BoundedClient,
@@ -66,6 +71,7 @@ export function createPool(
     max: config.DB_POOL_SIZE,
     types,
     application_name: applicationName,
+    ...(serverOptions === undefined ? {} : { options: serverOptions }),
     connectionTimeoutMillis: config.DB_CONNECTION_TIMEOUT_MS,
     statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
     lock_timeout: config.DB_LOCK_TIMEOUT_MS,

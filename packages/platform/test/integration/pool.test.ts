@@ -41,4 +41,24 @@ pool('is reported, does not crash the process, and its next query fails as trans
   await subject.end();
 });
 
+pool('server options given to the pool are in force on every connection it opens, and only on its own', async () => {
+  const config = readConfig(databaseSettings('postgres'), {
+    DATABASE_URL: `${POSTGRES_URL}/postgres`,
+    DB_POOL_SIZE: '2',
+  });
+  const relaying = createPool(config, () => {}, 'pool-test', '-c enable_bitmapscan=off');
+  const plain = createPool(config, () => {}, 'pool-test');
+  try {
+    // Two connections checked out at once: both were opened with the option.
+    const clients = await Promise.all([relaying.connect(), relaying.connect()]);
+    for (const client of clients) {
+      assert.is((await client.query('show enable_bitmapscan')).rows[0].enable_bitmapscan, 'off');
+      client.release();
+    }
+    assert.is((await plain.query('show enable_bitmapscan')).rows[0].enable_bitmapscan, 'on');
+  } finally {
+    await Promise.all([relaying.end(), plain.end()]);
+  }
+});
+
 pool.run();
