@@ -140,6 +140,18 @@ lost(
   },
 );
 
+lost('an insert its connection prepared before, found by its statement’s text: answered 201, placed once', async () => {
+  // Orders one after another go over the same pooled connection (the pool hands out the connection
+  // freed last), which prepares the insert once: after that only its name crosses the wire.
+  for (const description of ['prepared 1', 'prepared 2']) assert.is((await placeOrder(description)).status, 201);
+  const lostPrepared = proxy.loseReplyTo('insert into "order"');
+  const response = await placeOrder('prepared 3');
+  await lostPrepared;
+  assert.is(response.status, 201);
+  const body = (await response.json()) as { order_id: string };
+  assert.equal(await copiesOf(['prepared 3']), [{ id: body.order_id, description: 'prepared 3', requests: 1 }]);
+});
+
 lost(
   'with an Idempotency-Key, a lost COMMIT acknowledgement is 503, and the retry with the key replays the order',
   async () => {

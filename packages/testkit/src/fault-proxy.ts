@@ -7,15 +7,22 @@ import { POSTGRES_URL } from './databases.ts';
 // It reads PostgreSQL's wire protocol only as far as it must: backend messages
 // are a type byte and a 32-bit length, and a reply ends with ReadyForQuery
 // ('Z'), sent after the statement's implicit or explicit commit. Connections
-// are plain text, as the tests make them.
+// are plain text, as the tests make them. What the client sends is read as far
+// as it names a statement's text: a simple Query ('Q') and a Parse ('P') carry
+// it; a Bind ('B') names a statement parsed before on the same connection (the
+// services prepare each statement once per connection, platform/db.ts).
+// https://www.postgresql.org/docs/15/protocol-message-formats.html
 
 const READY_FOR_QUERY = 0x5a;
+const QUERY = 0x51;
+const PARSE = 0x50;
+const BIND = 0x42;
 
 export interface FaultProxy {
   /** The URL of `database` on the tests' PostgreSQL, through the proxy. */
   url(database: string): string;
   /**
-   * The next `times` statements whose text includes `text` reach PostgreSQL and
+   * The next `times` statements whose text or parameters include `text` reach PostgreSQL and
    * run to the end, commit included; each one's reply is swallowed whole and its
    * connection closed both ways, so the client only sees the connection drop.
    * Resolves once the last of them is lost; rejects if they have not all come
@@ -34,6 +41,12 @@ interface Link {
   client: Socket;
   server: Socket;
   held: Array<{ to: Socket; bytes: Buffer }>;
+  /** What the client sent that does not yet make a whole message. */
+  unread: Buffer;
+  /** Whether the startup message (which has no type byte) has gone by. */
+  started: boolean;
+  /** The text of each statement parsed on this connection, by its name ('' for the unnamed one). */
+  statements: Map<string, string>;
   /** The reply being swallowed, when this link's statement is one to lose: what arrived of it so far. */
   losing?: { reply: Buffer; lost: () => void };
 }
@@ -57,10 +70,52 @@ export async function startFaultProxy(): Promise<FaultProxy> {
     link.server.destroy();
   };
 
+  /** The statements the whole messages in `link.unread` run (Query, Parse; Bind with its parameters); consumes them. */
+  const statementsSent = (link: Link): string[] => {
+    const texts: string[] = [];
+    let unread = link.unread;
+    for (;;) {
+      const typed = link.started ? 1 : 0;
+      if (unread.length < typed + 4) break;
+      const length = unread.readUInt32BE(typed);
+      if (unread.length < typed + length) break;
+      const body = unread.subarray(typed + 4, typed + length);
+      const type = typed ? unread[0] : undefined;
+      unread = unread.subarray(typed + length);
+      if (!link.started) {
+        link.started = true;
+        continue;
+      }
+      const cstrings = (count: number) => {
+        const found: string[] = [];
+        let at = 0;
+        for (let i = 0; i < count; i += 1) {
+          const zero = body.indexOf(0, at);
+          found.push(body.toString('utf8', at, zero));
+          at = zero + 1;
+        }
+        return found;
+      };
+      if (type === QUERY) texts.push(cstrings(1)[0]!);
+      else if (type === PARSE) {
+        const [name, text] = cstrings(2) as [string, string];
+        link.statements.set(name, text);
+        texts.push(text);
+      } else if (type === BIND) {
+        // The statement it runs, and its parameters (as bytes, where a test's marker may be).
+        texts.push(`${link.statements.get(cstrings(2)[1]!) ?? ''}\n${body.toString('utf8')}`);
+      }
+    }
+    link.unread = unread;
+    return texts;
+  };
+
   const fromClient = (link: Link, bytes: Buffer) => {
     // The client sends a statement only once the reply before it has ended, so this statement's
-    // reply starts at a message boundary. Its text comes first in its Parse (or Query) message.
-    if (trap && !link.losing && bytes.includes(trap.text)) {
+    // reply starts at a message boundary.
+    link.unread = Buffer.concat([link.unread, bytes]);
+    const texts = statementsSent(link);
+    if (trap && !link.losing && texts.some((text) => text.includes(trap!.text))) {
       trap.left -= 1;
       link.losing = { reply: Buffer.alloc(0), lost: trap.left === 0 ? trap.lost : () => {} };
       if (trap.left === 0) trap = undefined;
@@ -82,7 +137,14 @@ export async function startFaultProxy(): Promise<FaultProxy> {
   };
 
   const server = createServer((client) => {
-    const link: Link = { client, server: connect(Number(target.port || 5432), target.hostname), held: [] };
+    const link: Link = {
+      client,
+      server: connect(Number(target.port || 5432), target.hostname),
+      held: [],
+      unread: Buffer.alloc(0),
+      started: false,
+      statements: new Map(),
+    };
     links.add(link);
     client.on('data', (bytes) => fromClient(link, bytes));
     link.server.on('data', (bytes) => fromServer(link, bytes));
