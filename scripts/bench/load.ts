@@ -137,7 +137,10 @@ export async function runPhase(
         pending.add(request);
         void request.finally(() => pending.delete(request));
       }
-      await new Promise((tick) => setTimeout(tick, 2));
+      // Asleep until the next request is due (at least 1 ms): at low rates the generator wakes once
+      // per request, not every 2 ms (it is counted in the machine's busy %, issue 17).
+      const nextDue = started + ((issued + 1) * 1000) / rate;
+      await new Promise((tick) => setTimeout(tick, Math.max(1, Math.ceil(nextDue - Date.now()))));
     }
     await Promise.all(pending);
   }

@@ -15,6 +15,16 @@ export const metricsRegistry = client.register;
 let started = false;
 
 /**
+ * How often the event-loop lag is sampled, in ms (prom-client's
+ * eventLoopMonitoringPrecision, the resolution of Node's monitorEventLoopDelay):
+ * each sample is a timer that wakes the process. prom-client's 10 ms woke every
+ * idle process 100 times a second, most of its wake-ups at rest (`npm run
+ * bench`'s wake-ups per process, issue 17); ten samples a second still catch
+ * every stall a scrape interval could show.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
+/**
  * Labels every series with `service` and starts prom-client's process metrics
  * (CPU, resident memory, heap, event-loop lag, GC, handles). Once per process;
  * a second call is ignored.
@@ -23,7 +33,7 @@ export function startMetrics(service: string): void {
   if (started) return;
   started = true;
   metricsRegistry.setDefaultLabels({ service });
-  client.collectDefaultMetrics({ register: metricsRegistry });
+  client.collectDefaultMetrics({ register: metricsRegistry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
 }
 
 /**
