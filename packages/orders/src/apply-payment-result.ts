@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { PAYMENT_SUCCEEDED, type PaymentResult } from '@gozon/contracts';
 import type { NewMessage } from '@gozon/messaging';
+import { traceIdOf } from '@gozon/platform';
 import { ORDER_CHANGED_CHANNEL, ORDER_CHANGES_PER_NOTIFY } from './order-changes.ts';
 import type { OrdersDb } from './schema.ts';
 
@@ -25,11 +26,14 @@ export interface SettledOrder {
 
 async function finishOrders(trx: Transaction<OrdersDb>, results: NewMessage<PaymentResult>[]) {
   const values = sql.join(
-    results.map(({ message: r, context }) =>
-      r.type === PAYMENT_SUCCEEDED
-        ? sql`(${r.order_id}::uuid, 'FINISHED', null::text, ${context.traceparent}::text)`
-        : sql`(${r.order_id}::uuid, 'CANCELLED', ${r.reason}::text, ${context.traceparent}::text)`,
-    ),
+    results.map(({ message: r, context }) => {
+      // A message's traceparent header is whatever its publisher sent: only a well-formed one (55
+      // characters) goes on, so that no header can push a line past the payload's bound.
+      const traceparent = traceIdOf(context.traceparent) ? context.traceparent : null;
+      return r.type === PAYMENT_SUCCEEDED
+        ? sql`(${r.order_id}::uuid, 'FINISHED', null::text, ${traceparent}::text)`
+        : sql`(${r.order_id}::uuid, 'CANCELLED', ${r.reason}::text, ${traceparent}::text)`;
+    }),
   );
   // The same statement tells the orders-api replicas (ORDER_CHANGED_CHANNEL): PostgreSQL
   // delivers a NOTIFY only once its transaction commits, and drops it with a rollback.

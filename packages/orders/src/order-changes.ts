@@ -21,15 +21,16 @@ export interface OrderChange {
 
 /**
  * The changes a payload names: one line per order, `<user_id> <order_id>` and,
- * when the change was traced, ` <traceparent>` (a user id has no spaces). Lines
- * that do not have that shape are skipped.
+ * when the change was traced, ` <traceparent>` (a user id has no spaces).
+ * Fields after those are ignored, so that a sender of a later version, adding
+ * one, is still heard by this one while both run; a line without a user and an
+ * order id is skipped.
  */
 export function parseOrderChanges(payload: string): OrderChange[] {
   const changes: OrderChange[] = [];
   for (const line of payload.split('\n')) {
-    const [userId, orderId, traceparent, rest] = line.split(' ');
-    if (userId && orderId && traceparent !== '' && rest === undefined)
-      changes.push({ userId, orderId, traceparent: traceparent ?? null });
+    const [userId, orderId, traceparent] = line.split(' ');
+    if (userId && orderId) changes.push({ userId, orderId, traceparent: traceparent || null });
   }
   return changes;
 }

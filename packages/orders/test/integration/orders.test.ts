@@ -175,8 +175,12 @@ orders(
       });
       await listener.query(`listen ${ORDER_CHANGED_CHANNEL}`);
       const results = placed.map((order, i) => (i % 2 ? succeeded(order.id) : failed(order.id, 'INSUFFICIENT_FUNDS')));
-      // One result without a trace context: its line names the order all the same.
-      await apply(results, (result) => (result === results[0] ? null : traceparents.get(result.order_id)!));
+      // One result without a trace context, and one whose header was no traceparent (and long enough
+      // to break the payload's bound): their lines name the orders all the same, without one.
+      const garbled = 'not a traceparent '.repeat(500);
+      await apply(results, (result) =>
+        result === results[0] ? null : result === results[1] ? garbled : traceparents.get(result.order_id)!,
+      );
       // A round trip on the same connection: a notification sent before it has arrived by then.
       await listener.query('select 1');
       assert.equal(
@@ -184,7 +188,7 @@ orders(
         new Map(
           placed.map((order, i) => [
             order.id,
-            { userId, orderId: order.id, traceparent: i === 0 ? null : traceparents.get(order.id)! },
+            { userId, orderId: order.id, traceparent: i < 2 ? null : traceparents.get(order.id)! },
           ]),
         ),
       );
