@@ -9,6 +9,7 @@
 import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import {
+  RELAY_SESSION_SETTINGS,
   connectAmqp,
   createMessagingTables,
   markSent,
@@ -23,15 +24,20 @@ import { AMQP_URL, createTestBroker, createTestDatabase } from '@gozon/testkit';
 const ROWS = Number(process.argv[2] ?? 20_000);
 const CONFIRM_TIMEOUT_MS = 10_000;
 
-const database = await createTestDatabase<MessagingTables>('claim_bench', {
-  '0001_messaging': createMessagingTables,
-  '0005_messaging_failures': recordMessagingFailures,
-  '0100_lease': {
-    async up(db: Kysely<any>) {
-      await sql`alter table outbox_message add column leased_until timestamptz`.execute(db);
+// The relay's pool settings (worker.ts), so that the claim reads as in production.
+const database = await createTestDatabase<MessagingTables>(
+  'claim_bench',
+  {
+    '0001_messaging': createMessagingTables,
+    '0005_messaging_failures': recordMessagingFailures,
+    '0100_lease': {
+      async up(db: Kysely<any>) {
+        await sql`alter table outbox_message add column leased_until timestamptz`.execute(db);
+      },
     },
   },
-});
+  RELAY_SESSION_SETTINGS,
+);
 const broker = await createTestBroker('claim-bench');
 const connection = await connectAmqp(AMQP_URL, 'claim-bench');
 const channel = await connection.createConfirmChannel();

@@ -3,7 +3,7 @@
 // then the relay's transaction (BEGIN, claim, mark sent, COMMIT), three ways,
 // each with the claim read by a plain index scan: statements sent unnamed
 // (parsed and planned every time, as Kysely sends them) on a connection opened
-// with enable_bitmapscan off (RELAY_SERVER_OPTIONS); the same with a SET LOCAL
+// with enable_bitmapscan off (RELAY_SESSION_SETTINGS); the same with a SET LOCAL
 // of it beginning each transaction instead, as the claim once did; and named
 // (prepared once per connection). Each way runs twice, interleaved, since this
 // machine's speed drifts; the backends' CPU is read from /proc.
@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import {
-  RELAY_SERVER_OPTIONS,
+  RELAY_SESSION_SETTINGS,
   createMessagingTables,
   recordMessagingFailures,
   type MessagingTables,
@@ -30,7 +30,11 @@ async function connect(options?: string) {
   const backend = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
   return { client, backend };
 }
-const relaying = await connect(RELAY_SERVER_OPTIONS);
+const relaying = await connect(
+  Object.entries(RELAY_SESSION_SETTINGS)
+    .map(([name, value]) => `-c ${name}=${value}`)
+    .join(' '),
+);
 const plain = await connect();
 
 /** User + system CPU of a process so far, in µs (/proc/PID/stat, 100 ticks a second). */

@@ -7,8 +7,8 @@ export async function insertOutboxMessages(trx: Transaction<MessagingTables>, me
 }
 
 /**
- * The server options of a relaying process's connections (createPool's
- * `serverOptions`): the claim reads the outbox through a plain index scan.
+ * The settings of a relaying process's connections (createPool's
+ * `sessionSettings`): the claim reads the outbox through a plain index scan.
  * Every sent row leaves a dead entry in the unsent index until vacuum comes; a
  * plain scan visits each once and marks it dead for the scans after it, while
  * the bitmap scan the planner otherwise picks visits them all again on every
@@ -19,7 +19,7 @@ export async function insertOutboxMessages(trx: Transaction<MessagingTables>, me
  * per order's insert and claim, 2026-12-01). The inbox's statements look rows up
  * by key, where a plain index scan is what the planner picks anyway.
  */
-export const RELAY_SERVER_OPTIONS = '-c enable_bitmapscan=off';
+export const RELAY_SESSION_SETTINGS: Record<string, string> = { enable_bitmapscan: 'off' };
 
 /**
  * Rows locked by another relay's open transaction are skipped, so no row is

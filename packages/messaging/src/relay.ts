@@ -48,7 +48,7 @@ export interface RelayedBatch {
  * again; the consumers' inboxes absorb the duplicates. The transaction is open
  * at most the confirm timeout plus a few statements, each under the pool's
  * statement timeout (and idle_in_transaction_session_timeout as the backstop).
- * The claim is meant for a pool made with RELAY_SERVER_OPTIONS (outbox.ts).
+ * The claim is meant for a pool made with RELAY_SESSION_SETTINGS (outbox.ts).
  */
 export async function relayBatch(
   options: Pick<OutboxRelayOptions, 'db' | 'channel' | 'exchange' | 'batchSize' | 'confirmTimeoutMs' | 'maxAttempts'>,

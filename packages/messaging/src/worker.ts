@@ -32,7 +32,7 @@ import { brokerPasswordSettings, brokerPasswordVariable } from './broker-setup.t
 import type { IncomingMessage, InboxHandler } from './consumer.ts';
 import { purgeReceived } from './inbox.ts';
 import { watchBroker, watchOutbox } from './metrics.ts';
-import { RELAY_SERVER_OPTIONS, purgeSent } from './outbox.ts';
+import { RELAY_SESSION_SETTINGS, purgeSent } from './outbox.ts';
 import { messagingView, type MessagingTables } from './schema.ts';
 import { startSession, type Session } from './session.ts';
 
@@ -146,7 +146,7 @@ export async function runMessagingWorker<
     config,
     (error) => logger.warn('db.connection_lost', { error }),
     options.service,
-    RELAY_SERVER_OPTIONS,
+    RELAY_SESSION_SETTINGS,
   );
   const db = createDb<DB>(pool);
   shutdown.defer(() => pool.end());

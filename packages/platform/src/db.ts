@@ -28,24 +28,38 @@ const QUERY_READ_TIMEOUT = 'Query read timeout';
  * connection, not on every execution: `node scripts/statement-cost.ts` measured
  * ~30 % less of the backend's CPU per outbox round on 2026-12-01 (440–494
  * against 648–676 µs) and less of the client's. A text with an IN list or a
- * VALUES list differs with its batch's size, so the cap bounds what a long-lived
- * connection keeps (each prepared statement holds memory in its backend); texts
- * past it run unnamed, as before.
+ * VALUES list differs with its batch's size, so the caps bound what a
+ * long-lived connection keeps in its backend (100 variants of a 500-id IN list
+ * held 15.7 MB of plan cache, against 1.9 MB unnamed): texts past the count,
+ * and statements of more than PREPARED_MAX_PARAMETERS parameters (big batches,
+ * whose planning the batch pays for once anyway), run unnamed, as before.
  */
 export const PREPARED_STATEMENTS_PER_CONNECTION = 100;
+export const PREPARED_MAX_PARAMETERS = 32;
 
-// A prepared statement whose result columns a migration changed (a column added
-// to a table it selects * from) fails with this (SQLSTATE 0A000) on every later
-// execution on that connection. Such a connection is cut, as for a read
-// timeout: the failure is transient (isTransientError) and the pool's next
-// connection prepares the statement anew.
-const STALE_PREPARED_PLAN = 'cached plan must not change result type';
+/**
+ * Errors after which a connection's prepared statements cannot be trusted, so
+ * the connection is cut (as for a read timeout) and the failure is transient
+ * (isTransientError): the pool's next connection prepares anew.
+ * - 0A000, "cached plan must not change result type": a migration changed the
+ *   columns a prepared statement returns (a column added to a table it reads
+ *   with `select *`); every later execution on that connection would fail.
+ * - 26000, a prepared statement that does not exist: pg 8 sends Parse before it
+ *   converts the values, and a value it cannot convert (a BigInt inside a JSON
+ *   object) has it close the statement while it still counts it as parsed.
+ * - an error that is not PostgreSQL's (no SQLSTATE) from a named statement:
+ *   that conversion failure itself, after which the next run would meet 26000.
+ */
+function spoilsPreparedStatements(error: Error & { code?: unknown }): boolean {
+  return error.code === '0A000' || error.code === '26000' || typeof error.code !== 'string';
+}
 
 class BoundedClient extends pg.Client {
   readonly #names = new Map<string, string>();
 
-  /** A statement with parameters goes as a named prepared statement while the cap allows (see above). */
+  /** A statement with parameters goes as a named prepared statement while the caps allow (see above). */
   #named(text: string, values: unknown[]): { name: string; text: string; values: unknown[] } | undefined {
+    if (values.length > PREPARED_MAX_PARAMETERS) return undefined;
     let name = this.#names.get(text);
     if (name === undefined) {
       if (this.#names.size >= PREPARED_STATEMENTS_PER_CONNECTION) return undefined;
@@ -55,17 +69,31 @@ class BoundedClient extends pg.Client {
     return { name, text, values };
   }
 
+  /**
+   * Cuts the connection: what is queued on it fails as a lost connection, and
+   * the pool drops it on release — at once, not when the socket's close event
+   * comes (pg-pool reads `_queryable`, pg's own flag, when a client is released).
+   */
+  #cut() {
+    (this as unknown as { _queryable: boolean })._queryable = false;
+    this.connection.stream.destroy();
+  }
+
   override query(...args: unknown[]): any {
     const [text, values, ...callback] = args;
+    let named = false;
     if (typeof text === 'string' && Array.isArray(values) && values.length > 0) {
-      const named = this.#named(text, values);
-      if (named) args = [named, ...callback];
+      const statement = this.#named(text, values);
+      if (statement) {
+        args = [statement, ...callback];
+        named = true;
+      }
     }
     const result = (super.query as (...a: unknown[]) => unknown)(...args);
     if (result instanceof Promise) {
       result.catch((error: unknown) => {
-        if (error instanceof Error && (error.message === QUERY_READ_TIMEOUT || error.message === STALE_PREPARED_PLAN))
-          this.connection.stream.destroy();
+        if (!(error instanceof Error)) return;
+        if (error.message === QUERY_READ_TIMEOUT || (named && spoilsPreparedStatements(error))) this.#cut();
       });
     }
     return result;
@@ -94,15 +122,16 @@ export const QUERY_TIMEOUT_MARGIN_MS = 1000;
  * idle_in_transaction_session_timeout (25P03), which ends the session and
  * releases its locks. Each of these errors is transient (isTransientError).
  *
- * `serverOptions`, when given, are the server settings every connection starts
- * with (libpq's `options`, e.g. `-c enable_bitmapscan=off`): set once per
- * connection rather than by a statement in every transaction.
+ * `sessionSettings`, when given, are set on every connection the pool opens
+ * (set_config, queued before anything else runs on it): once per connection
+ * rather than by a statement in every transaction. They add to what the URL's
+ * `options` or PGOPTIONS set, which libpq's `options` of our own would replace.
  */
 export function createPool(
   config: DatabaseConfig,
   onConnectionLost: (error: Error) => void,
   applicationName: string,
-  serverOptions?: string,
+  sessionSettings?: Record<string, string>,
 ): pg.Pool {
   const pool = new pg.Pool({
     Client: BoundedClient,
@@ -110,7 +139,6 @@ export function createPool(
     max: config.DB_POOL_SIZE,
     types,
     application_name: applicationName,
-    ...(serverOptions === undefined ? {} : { options: serverOptions }),
     connectionTimeoutMillis: config.DB_CONNECTION_TIMEOUT_MS,
     statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
     lock_timeout: config.DB_LOCK_TIMEOUT_MS,
@@ -118,7 +146,11 @@ export function createPool(
     idle_in_transaction_session_timeout: config.DB_IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS,
   });
   pool.on('error', onConnectionLost);
-  pool.on('connect', (client) => client.on('error', onConnectionLost));
+  pool.on('connect', (client) => {
+    client.on('error', onConnectionLost);
+    for (const [name, value] of Object.entries(sessionSettings ?? {}))
+      client.query('select set_config($1, $2, false)', [name, value]).catch(onConnectionLost);
+  });
   return pool;
 }
 

@@ -27,6 +27,7 @@ const TRANSIENT_SQLSTATES = new Set([
   '25006', // read_only_sql_transaction: a standby, a failover in progress, default_transaction_read_only
   '25P03', // idle_in_transaction_session_timeout
   '25P04', // transaction_timeout (PostgreSQL 17)
+  '26000', // invalid_sql_statement_name: a prepared statement its connection lost (BoundedClient, db.ts, cuts it)
 ]);
 
 const TRANSIENT_NODE_CODES = new Set([

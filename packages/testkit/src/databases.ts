@@ -17,10 +17,15 @@ export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');
 }
 
-/** A freshly created and migrated database of its own, dropped (with every connection to it) by drop(). */
+/**
+ * A freshly created and migrated database of its own, dropped (with every
+ * connection to it) by drop(); `sessionSettings` go to its pool as createPool
+ * takes them (a relay's, say).
+ */
 export async function createTestDatabase<DB>(
   label: string,
   migrations: Record<string, Migration>,
+  sessionSettings?: Record<string, string>,
 ): Promise<TestDatabase<DB>> {
   const name = `gozon_test_${label.replace(/\W/g, '_')}_${uniqueSuffix()}`;
   const url = `${POSTGRES_URL}/${name}`;
@@ -31,6 +36,7 @@ export async function createTestDatabase<DB>(
     readConfig(databaseSettings(name), { DATABASE_URL: url, DB_POOL_SIZE: '10' }),
     () => {},
     'gozon-tests',
+    sessionSettings,
   );
   const db = createDb<DB>(pool);
   await migrateToLatest(db, migrations);

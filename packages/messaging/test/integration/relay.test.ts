@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import amqp from 'amqplib';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import {
+  RELAY_SESSION_SETTINGS,
   countUnsent,
   declareTopology,
   relayBatch,
@@ -93,10 +94,12 @@ async function insertRequests(count: number): Promise<string[]> {
 }
 
 relay.before(async () => {
-  database = await createTestDatabase<MessagingTables>('relay', {
-    '0001_messaging': createMessagingTables,
-    '0005_messaging_failures': recordMessagingFailures,
-  });
+  // As a relaying process's pool is (worker.ts): the claim by a plain index scan.
+  database = await createTestDatabase<MessagingTables>(
+    'relay',
+    { '0001_messaging': createMessagingTables, '0005_messaging_failures': recordMessagingFailures },
+    RELAY_SESSION_SETTINGS,
+  );
   broker = await createTestBroker('relay');
   connection = await amqp.connect(AMQP_URL);
 });

@@ -2,8 +2,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { sql } from 'kysely';
 import {
+  PREPARED_MAX_PARAMETERS,
   PREPARED_STATEMENTS_PER_CONNECTION,
+  createDb,
   createPool,
   databaseSettings,
   isTransientError,
@@ -16,7 +19,7 @@ import { POSTGRES_URL } from '@gozon/testkit';
 // between two statements of a transaction reported its death as an 'error'
 // event nobody listened to.
 
-const pool = suite('pooled connections: a death while checked out, server options, prepared statements');
+const pool = suite('pooled connections: a death while checked out, session settings, prepared statements');
 
 pool('is reported, does not crash the process, and its next query fails as transient', async () => {
   const lost: Error[] = [];
@@ -48,77 +51,110 @@ pool('is reported, does not crash the process, and its next query fails as trans
   await subject.end();
 });
 
-pool('server options given to the pool are in force on every connection it opens, and only on its own', async () => {
-  const config = readConfig(databaseSettings('postgres'), {
-    DATABASE_URL: `${POSTGRES_URL}/postgres`,
-    DB_POOL_SIZE: '2',
-  });
-  const relaying = createPool(config, () => {}, 'pool-test', '-c enable_bitmapscan=off');
-  const plain = createPool(config, () => {}, 'pool-test');
-  try {
-    // Two connections checked out at once: both were opened with the option.
-    const clients = await Promise.all([relaying.connect(), relaying.connect()]);
-    for (const client of clients) {
-      assert.is((await client.query('show enable_bitmapscan')).rows[0].enable_bitmapscan, 'off');
-      client.release();
+pool(
+  'session settings given to the pool are in force on every connection it opens, beside the URL’s own options',
+  async () => {
+    // An operator's options in the URL (libpq's `options`) stay in force too: the settings add to them.
+    const config = readConfig(databaseSettings('postgres'), {
+      DATABASE_URL: `${POSTGRES_URL}/postgres?options=${encodeURIComponent('-c work_mem=7MB')}`,
+      DB_POOL_SIZE: '2',
+    });
+    const relaying = createPool(config, () => {}, 'pool-test', { enable_bitmapscan: 'off' });
+    const plain = createPool(config, () => {}, 'pool-test');
+    const show = async (client: pg.PoolClient | pg.Pool) =>
+      (
+        await client.query<{ bitmap: string; work_mem: string }>(
+          `select current_setting('enable_bitmapscan') as bitmap, current_setting('work_mem') as work_mem`,
+        )
+      ).rows[0];
+    try {
+      // Two connections checked out at once: both were opened with the setting.
+      const clients = await Promise.all([relaying.connect(), relaying.connect()]);
+      for (const client of clients) {
+        assert.equal(await show(client), { bitmap: 'off', work_mem: '7MB' });
+        client.release();
+      }
+      assert.equal(await show(plain), { bitmap: 'on', work_mem: '7MB' }, 'only on its own pool');
+    } finally {
+      await Promise.all([relaying.end(), plain.end()]);
     }
-    assert.is((await plain.query('show enable_bitmapscan')).rows[0].enable_bitmapscan, 'on');
-  } finally {
-    await Promise.all([relaying.end(), plain.end()]);
-  }
-});
+  },
+);
+
+/** A pool of one connection on the tests' postgres database, and Kysely over it, as the services have. */
+function onePool() {
+  const pool = createPool(
+    readConfig(databaseSettings('postgres'), { DATABASE_URL: `${POSTGRES_URL}/postgres`, DB_POOL_SIZE: '1' }),
+    () => {},
+    'pool-test',
+  );
+  return { pool, db: createDb<any>(pool) };
+}
+
+const failureOf = (attempt: Promise<unknown>) =>
+  attempt.then(
+    () => undefined,
+    (error: Error) => error,
+  );
 
 pool(
-  'a statement with parameters is prepared once per connection, up to the cap; past it, texts run unnamed',
+  'a statement with parameters is prepared once per connection, up to the caps; past them, statements run unnamed',
   async () => {
-    const subject = createPool(
-      readConfig(databaseSettings('postgres'), { DATABASE_URL: `${POSTGRES_URL}/postgres`, DB_POOL_SIZE: '1' }),
-      () => {},
-      'pool-test',
-    );
+    const { pool: subject, db } = onePool();
     const preparedHere = async () =>
       Number((await subject.query('select count(*) as n from pg_prepared_statements')).rows[0].n);
     try {
       for (let i = 0; i < 3; i += 1)
         assert.is((await subject.query('select $1::int + 1 as next', [i])).rows[0].next, i + 1);
       assert.is(await preparedHere(), 1, 'three runs of one text: one prepared statement');
+      const many = Array.from({ length: PREPARED_MAX_PARAMETERS + 1 }, (_, i) => i);
+      const { rows } = await sql<{ n: number }>`select cardinality(array[${sql.join(many)}]::int[]) as n`.execute(db);
+      assert.equal(rows, [{ n: PREPARED_MAX_PARAMETERS + 1 }]);
+      assert.is(await preparedHere(), 1, `more than ${PREPARED_MAX_PARAMETERS} parameters: not prepared`);
       for (let n = 0; n <= PREPARED_STATEMENTS_PER_CONNECTION; n += 1)
         assert.is((await subject.query(`select $1::int + ${n} as sum`, [1])).rows[0].sum, n + 1);
-      assert.is(await preparedHere(), PREPARED_STATEMENTS_PER_CONNECTION, 'no more than the cap');
+      assert.is(await preparedHere(), PREPARED_STATEMENTS_PER_CONNECTION, 'no more texts than the cap');
       assert.is(
         (await subject.query('select $1::int + 1 as next', [41])).rows[0].next,
         42,
         'a prepared text still runs',
       );
     } finally {
-      await subject.end();
+      await db.destroy();
     }
   },
 );
 
 pool('a migration that changes what a prepared statement returns costs one transient failure, then works', async () => {
-  const subject = createPool(
-    readConfig(databaseSettings('postgres'), { DATABASE_URL: `${POSTGRES_URL}/postgres`, DB_POOL_SIZE: '1' }),
-    () => {},
-    'pool-test',
-  );
-  const table = `pool_test_${process.pid}`;
-  const selectRow = () => subject.query(`select * from ${table} where id = $1`, [1]);
+  const { db } = onePool();
+  const table = sql.table(`pool_test_${process.pid}`);
+  const selectRow = () => sql`select * from ${table} where id = ${1}`.execute(db);
   try {
-    await subject.query(`create table ${table} (id int primary key)`);
-    await subject.query(`insert into ${table} values (1)`);
+    await sql`create table ${table} (id int primary key)`.execute(db);
+    await sql`insert into ${table} values (1)`.execute(db);
     assert.equal((await selectRow()).rows, [{ id: 1 }]);
-    await subject.query(`alter table ${table} add column note text default 'added'`);
-    const stale = await selectRow().then(
-      () => undefined,
-      (error: Error) => error,
-    );
+    await sql`alter table ${table} add column note text default 'added'`.execute(db);
+    const stale = await failureOf(selectRow());
     assert.ok(stale, 'the prepared statement is stale');
     assert.ok(isTransientError(stale), `and that is transient: ${stale.message}`);
     assert.equal((await selectRow()).rows, [{ id: 1, note: 'added' }], 'the next try sees the new column');
   } finally {
-    await subject.query(`drop table if exists ${table}`).catch(() => {});
-    await subject.end();
+    await sql`drop table if exists ${table}`.execute(db).catch(() => {});
+    await db.destroy();
+  }
+});
+
+pool('a value pg cannot send fails its statement alone: the same statement runs on the next try', async () => {
+  const { db } = onePool();
+  const asJson = (value: unknown) => sql<{ value: unknown }>`select ${value}::jsonb as value`.execute(db);
+  try {
+    assert.equal((await asJson({ amount: 1 })).rows, [{ value: { amount: 1 } }], 'prepared on this connection');
+    const unsendable = await failureOf(asJson({ amount: 1n }));
+    assert.ok(unsendable, 'a BigInt inside a JSON value cannot be sent');
+    assert.not.ok(isTransientError(unsendable), `bad data, not a condition: ${unsendable.message}`);
+    assert.equal((await asJson({ amount: 2 })).rows, [{ value: { amount: 2 } }], 'the next try runs');
+  } finally {
+    await db.destroy();
   }
 });
 
