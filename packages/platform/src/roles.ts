@@ -114,16 +114,29 @@ async function takeRolesLock(trx: Kysely<any>): Promise<void> {
   await sql`select pg_advisory_xact_lock(hashtext('gozon: database roles'))`.execute(trx);
 }
 
-/** Tables and sequences of the public schema someone else owns: made before the owner role existed. */
+/**
+ * Tables, sequences and functions of the public schema someone else owns: made
+ * before the owner role existed. A function's name is its signature
+ * (regprocedure), ready for ALTER FUNCTION; every name is text, not pg_class's
+ * type `name`, which would cut a long signature at 63 bytes.
+ */
 async function listForeignObjects(admin: Kysely<any>, owner: string): Promise<Array<{ name: string; kind: string }>> {
   const { rows } = await sql<{ name: string; kind: string }>`
-    select c.relname as name, c.relkind as kind from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    select c.relname::text as name, c.relkind::text as kind from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = 'public' and c.relkind in ('r', 'p', 'S', 'v') and pg_get_userbyid(c.relowner) <> ${owner}
-      and not exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype in ('a', 'i'))`.execute(admin);
+      and not exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype in ('a', 'i'))
+    union all
+    select p.oid::regprocedure::text, 'f' from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'public' and pg_get_userbyid(p.proowner) <> ${owner}
+      and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')`.execute(admin);
   return rows;
 }
 
 async function giveObject(admin: Kysely<any>, object: { name: string; kind: string }, owner: string): Promise<void> {
+  if (object.kind === 'f') {
+    await sql`alter function ${sql.raw(object.name)} owner to ${sql.id(owner)}`.execute(admin);
+    return;
+  }
   const kind = object.kind === 'S' ? 'sequence' : object.kind === 'v' ? 'view' : 'table';
   await sql`alter ${sql.raw(kind)} ${sql.id('public', object.name)} owner to ${sql.id(owner)}`.execute(admin);
 }
@@ -132,8 +145,8 @@ async function giveObject(admin: Kysely<any>, object: { name: string; kind: stri
  * The administrator's part, before the migration: every role of `roles`
  * exists (the owner NOLOGIN, the services LOGIN, each given its password from
  * `passwords` — variable → value, see rolePasswordSettings — where one is set),
- * the database belongs to the owner, and so does every table and sequence made
- * before the owner role existed; and nobody but the owner may create in its
+ * the database belongs to the owner, and so does every table, sequence and
+ * function made before the owner role existed; and nobody but the owner may create in its
  * schema. `admin` is connected to `database` as a superuser (or a role with
  * CREATEROLE that is a member of the owner role and owns what it gives away).
  * Idempotent.
