@@ -16,12 +16,12 @@ export function paymentResultHandler(
 ): InboxHandler<OrdersDb, PaymentResult> {
   return {
     parse: parsePaymentResult,
-    async apply(trx, batch, afterCommit) {
-      const applied = await applyPaymentResults(trx, batch);
+    async apply(db, batch, afterCommit) {
+      const { fresh, moved } = await applyPaymentResults(db, batch);
       afterCommit(() => {
         const now = Date.now();
-        countSettled(applied.values(), now);
-        for (const [orderId, { createdAt, traceparent }] of applied) {
+        countSettled(moved.values(), now);
+        for (const [orderId, { createdAt, traceparent }] of moved) {
           const settleMs = now - createdAt.getTime();
           if (settleMs > config.SLOW_ORDER_MS)
             logger.warn('order.settled_slowly', {
@@ -33,8 +33,9 @@ export function paymentResultHandler(
             });
         }
       });
-      for (const { message } of batch) {
-        if (applied.has(message.order_id))
+      for (const { message } of batch.messages) {
+        if (!fresh.has(message.message_id)) continue;
+        if (moved.get(message.order_id)?.result === message)
           logger.debug('order.payment_applied', {
             order_id: message.order_id,
             message_id: message.message_id,
@@ -47,7 +48,7 @@ export function paymentResultHandler(
             reason: 'order is not NEW',
           });
       }
-      return [];
+      return fresh;
     },
   };
 }

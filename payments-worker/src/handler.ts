@@ -15,16 +15,13 @@ export function paymentRequestHandler(logger: Logger): InboxHandler<PaymentsDb, 
         throw new MalformedMessageError(`unexpected message type ${JSON.stringify(type)}`);
       return parsePaymentRequested(body);
     },
-    async apply(trx, batch) {
-      const { decided, results } = await payForOrders(
-        trx,
-        batch.map(({ message, context }) => ({ request: message, traceparent: context.traceparent })),
-      );
+    async apply(db, batch) {
+      const { fresh, decided } = await payForOrders(db, batch);
       for (const { orderId, decision } of decided) {
         if (decision.outcome === 'ALREADY_DECIDED') logger.warn('payment.already_decided', { order_id: orderId });
         else logger.debug('payment.decided', { order_id: orderId, ...decision });
       }
-      return results;
+      return fresh;
     },
   };
 }

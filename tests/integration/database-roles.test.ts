@@ -3,15 +3,13 @@ import * as assert from 'uvu/assert';
 import { Hono } from 'hono';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import { PAYMENT_SUCCEEDED } from '@gozon/contracts';
+import { PAYMENT_REQUESTED, PAYMENT_SUCCEEDED } from '@gozon/contracts';
 import { idempotent, purgeExpiredKeys } from '@gozon/http';
 import {
   claimBatch,
   countUnsent,
   forgetAttempts,
   forgiveAttempts,
-  insertInboxMessages,
-  insertOutboxMessages,
   listFailedOutbox,
   markSent,
   messagingView,
@@ -178,12 +176,8 @@ roles('orders-relay relays the outbox, keeps the inbox, moves an order’s statu
   assert.ok((await purgeSent(messaging, 0, 100)) >= 1);
 
   const messageId = newId();
-  await db.transaction().execute(async (trx) => {
-    assert.equal(
-      [...(await insertInboxMessages(messagingView(trx), [{ messageId, type: PAYMENT_SUCCEEDED }]))],
-      [messageId],
-    );
-    const moved = await applyPaymentResults(trx, [
+  const { fresh, moved } = await applyPaymentResults(db, {
+    messages: [
       {
         message: {
           type: PAYMENT_SUCCEEDED,
@@ -191,11 +185,14 @@ roles('orders-relay relays the outbox, keeps the inbox, moves an order’s statu
           order_id: order!.id,
           occurred_at: new Date().toISOString(),
         },
+        type: PAYMENT_SUCCEEDED,
         context: { traceparent: null },
       },
-    ]);
-    assert.equal([...moved.keys()], [order!.id]);
+    ],
+    settled: [],
   });
+  assert.equal([...fresh], [messageId]);
+  assert.equal([...moved.keys()], [order!.id]);
   await recordAttempts(messaging, [messageId]);
   assert.is((await readAttempts(messaging, [messageId])).get(messageId), 1);
   await forgiveAttempts(messaging, [messageId]);
@@ -215,10 +212,15 @@ roles('orders-relay relays the outbox, keeps the inbox, moves an order’s statu
   await refused(
     'writing a message of its own',
     messaging
-      .transaction()
-      .execute((trx) =>
-        insertOutboxMessages(trx, [{ id: newId(), type: 'payment.requested', body: '{}', traceparent: null }]),
-      ),
+      .insertInto('outbox_message')
+      .values({ id: newId(), type: 'payment.requested', body: '{}', traceparent: null })
+      .execute(),
+  );
+  await refused(
+    'sending a message through send_messages()',
+    sql`select send_messages(${[newId()]}::uuid[], ${['payment.requested']}::text[], ${['{}']}::text[], ${[null]}::text[])`.execute(
+      db,
+    ),
   );
   await refused(
     'reading Idempotency-Keys',
@@ -276,23 +278,24 @@ roles('payments-worker pays, debits and relays its outbox through the inbox; not
   await api.transaction().execute((trx) => topUp(trx, wallet.id, 1000n));
   const messageId = newId();
   const orderId = newId();
-  await db.transaction().execute(async (trx) => {
-    await insertInboxMessages(messagingView(trx), [{ messageId, type: 'payment.requested' }]);
-    const { decided, results } = await payForOrders(trx, [
+  const { fresh, decided } = await payForOrders(db, {
+    messages: [
       {
-        request: {
+        message: {
           message_id: messageId,
           order_id: orderId,
           user_id: 'roles-u4',
           amount: 300n,
           occurred_at: new Date().toISOString(),
         },
-        traceparent: null,
+        type: PAYMENT_REQUESTED,
+        context: { traceparent: null },
       },
-    ]);
-    assert.is(decided.length, 1);
-    await insertOutboxMessages(messagingView(trx), results);
+    ],
+    settled: [],
   });
+  assert.equal([...fresh], [messageId]);
+  assert.equal(decided, [{ orderId, decision: { outcome: 'SUCCEEDED' } }]);
   await messaging.transaction().execute(async (trx) => {
     const claimed = await claimBatch(trx, 100);
     assert.is(claimed.length, 1);

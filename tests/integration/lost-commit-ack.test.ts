@@ -3,8 +3,9 @@ import * as assert from 'uvu/assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import { ordersMigrations, type OrdersDb } from '@gozon/orders';
-import { paymentsMigrations, type PaymentsDb } from '@gozon/payments';
-import { createDb, createLogger, createPool, readConfig } from '@gozon/platform';
+import { payForOrders, paymentsMigrations, type PaymentsDb } from '@gozon/payments';
+import { PAYMENT_REQUESTED } from '@gozon/contracts';
+import { createDb, createLogger, createPool, newId, readConfig } from '@gozon/platform';
 import { createTestDatabase, expectError, startFaultProxy, type FaultProxy, type TestDatabase } from '@gozon/testkit';
 import { createApp as createOrdersApp } from '../../orders-api/src/app.ts';
 import { settings as ordersApiSettings } from '../../orders-api/src/settings.ts';
@@ -177,6 +178,41 @@ lost('opening a wallet whose acknowledgement was lost: 503, and opening it again
   const wallets = await payments.db.selectFrom('wallet').select('id').where('user_id', '=', 'bob').execute();
   assert.equal(wallets, [{ id: ((await again.json()) as { bill_id: string }).bill_id }]);
 });
+
+lost(
+  'an inbox batch whose one call committed but whose reply was lost: its retry applies nothing again, the money moved once',
+  async () => {
+    const wallet = (await (await post(paymentsApp, '/payments/create/dora')).json()) as { bill_id: string };
+    assert.is((await post(paymentsApp, `/payments/add/${wallet.bill_id}`, { amount: 100 })).status, 200);
+    const request = {
+      message_id: newId(),
+      order_id: newId(),
+      user_id: 'dora',
+      amount: 6000n,
+      occurred_at: new Date().toISOString(),
+    };
+    const batch = {
+      messages: [{ message: request, type: PAYMENT_REQUESTED, context: { traceparent: null } }],
+      settled: [],
+    };
+    const lostCall = proxy.loseReplyTo('pay_for_orders');
+    await payForOrders(paymentsDb, batch).then(
+      () => assert.unreachable('the reply was lost'),
+      () => {},
+    );
+    await lostCall;
+    const retried = await payForOrders(paymentsDb, batch);
+    assert.equal(retried, { fresh: new Set(), decided: [] }, 'the retry finds the message received');
+    const debits = await payments.db
+      .selectFrom('ledger_entry')
+      .select('amount')
+      .where('order_id', '=', request.order_id)
+      .execute();
+    assert.equal(debits, [{ amount: 6000n }]);
+    const results = await payments.db.selectFrom('outbox_message').select('type').execute();
+    assert.equal(results, [{ type: 'payment.succeeded' }], 'one result sent');
+  },
+);
 
 lost(
   'a top-up with an Idempotency-Key whose COMMIT acknowledgement was lost credits once when retried with the key',

@@ -58,12 +58,10 @@ function paid(orderId: string): PaymentResult {
 
 /** Applies payment results as orders-relay's inbox transaction does, NOTIFY included. */
 async function settle(results: PaymentResult[]): Promise<void> {
-  await database.db.transaction().execute((trx) =>
-    applyPaymentResults(
-      trx,
-      results.map((message) => ({ message, context: { traceparent: null } })),
-    ),
-  );
+  await applyPaymentResults(database.db, {
+    messages: results.map((message) => ({ message, type: message.type, context: { traceparent: null } })),
+    settled: [],
+  });
 }
 
 /** Reads the stream at `url`, handing each order to `onOrder`; `opened` says whether it opened (true) or was refused. */

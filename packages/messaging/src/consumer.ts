@@ -1,23 +1,14 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import pRetry from 'p-retry';
 import pTimeout from 'p-timeout';
 import { MalformedMessageError } from '@gozon/contracts';
-import {
-  isTransientError,
-  reachFaultPoint,
-  startSpan,
-  traceIdOf,
-  type Logger,
-  type OpenSpan,
-  type Stoppable,
-} from '@gozon/platform';
-import { forgetAttempts, forgiveAttempts, insertInboxMessages, readAttempts, recordAttempts } from './inbox.ts';
-import { insertOutboxMessages } from './outbox.ts';
+import { isTransientError, reachFaultPoint, startSpan, traceIdOf, type Logger, type Stoppable } from '@gozon/platform';
+import { forgetAttempts, forgiveAttempts, readAttempts, recordAttempts } from './inbox.ts';
 import { lingerAfter } from './linger.ts';
 import { sendToDeadLetters } from './dead-letter.ts';
 import { coalesceFrames, type ConfirmChannel, type Delivery } from './amqp.ts';
 import { inboxApplied, inboxDeadLettered, inboxDuplicates, inboxRetries } from './metrics.ts';
-import { messagingView, type MessagingTables, type NewOutboxMessage } from './schema.ts';
+import { messagingView, type MessagingTables } from './schema.ts';
 
 export interface IncomingMessage {
   message_id: string;
@@ -29,26 +20,32 @@ export interface MessageContext {
 
 export interface NewMessage<M> {
   message: M;
+  /** The message's type: its routing key. */
+  type: string;
   context: MessageContext;
 }
 
+/** What a handler applies: each message id once, in delivery order. */
+export interface InboxBatch<M> {
+  messages: NewMessage<M>[];
+  /** Redelivered messages of the batch whose attempt counts go with its commit (receive_messages' `settled`). */
+  settled: string[];
+}
+
 /**
- * What a service registers: how to read a message, and how to apply a batch of
- * new ones (each new to the inbox, each once, in delivery order) inside the
- * inbox transaction — set-based, a few statements per batch rather than a few
- * per message, and taking its row locks in one fixed order so that concurrent
- * batches cannot deadlock. What apply returns goes into the outbox in that same
- * transaction, in one statement. What it passes to `afterCommit` runs once the
- * transaction has committed, and not if it rolled back (to count what took
+ * What a service registers: how to read a message, and how to apply a batch.
+ * apply is the whole inbox transaction in one call of the domain's inbox
+ * function (createInboxFunctions, receiveArguments): the messages new to the
+ * inbox are applied, each once, in delivery order — set-based, taking row
+ * locks in one fixed order so that concurrent batches cannot deadlock — and
+ * what they send goes into the outbox in the same statement. It answers the
+ * message ids that were new, and so applied. What it passes to `afterCommit`
+ * runs once the call has committed, and not if it failed (to count what took
  * effect, once: a batch may be tried more than once).
  */
 export interface InboxHandler<DB extends MessagingTables, M extends IncomingMessage> {
   parse(type: string, body: Buffer): M;
-  apply(
-    trx: Transaction<DB>,
-    batch: NewMessage<M>[],
-    afterCommit: (effect: () => void) => void,
-  ): Promise<NewOutboxMessage[]>;
+  apply(db: Kysely<DB>, batch: InboxBatch<M>, afterCommit: (effect: () => void) => void): Promise<ReadonlySet<string>>;
 }
 
 export interface InboxConsumerOptions<DB extends MessagingTables, M extends IncomingMessage> {
@@ -143,50 +140,45 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
     active === 0 && waiting.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve));
 
   /**
-   * One inbox transaction. Once the database has taken the inbox insert, `count`
-   * counts the attempt of the batch's redelivered messages (see applyAndAck);
-   * their counts are forgotten with the commit.
+   * One inbox transaction: one call of the handler. `count` first counts the
+   * attempt of the batch's redelivered messages (see applyAndAck); their counts
+   * are forgotten with the commit.
    */
   const applyBatch = async (batch: Parsed<M>[], suspects: string[], count: () => Promise<void>) => {
+    // A second copy within the same batch is a duplicate too: only the first goes to the handler.
+    const seen = new Set<string>();
+    const firsts = batch.filter(({ message }) => !seen.has(message.message_id) && seen.add(message.message_id));
+    // Each message's apply is a span of its order's trace; what the handler writes to the outbox
+    // carries it on. The span of a message the inbox had received before is never ended, so never exported.
+    const spans = firsts.map(({ delivery, context }) =>
+      startSpan(`apply ${delivery.fields.routingKey}`, 'consumer', context.traceparent),
+    );
+    const messages = firsts.map(({ message, context, delivery }, i) => ({
+      message,
+      type: delivery.fields.routingKey,
+      context: spans[i] ? { ...context, traceparent: spans[i].traceparent } : context,
+    }));
     const effects: Array<() => void> = [];
-    const spans: OpenSpan[] = [];
-    const applied = await options.db
-      .transaction()
-      .execute(async (trx) => {
-        const messagingTrx = messagingView(trx);
-        const fresh = await insertInboxMessages(
-          messagingTrx,
-          batch.map(({ delivery, message }) => ({ messageId: message.message_id, type: delivery.fields.routingKey })),
-        );
-        await count();
-        const news: NewMessage<M>[] = [];
-        for (const { message, context, delivery } of batch) {
-          // A second copy within the same batch is a duplicate too: only the first applies.
-          if (!fresh.delete(message.message_id)) {
-            logger.info('inbox.duplicate_ignored', {
-              message_id: message.message_id,
-              trace_id: traceIdOf(context.traceparent),
-            });
-            continue;
-          }
-          // Each message's apply is a span of its order's trace; what the handler writes to the outbox carries it on.
-          const span = startSpan(`apply ${delivery.fields.routingKey}`, 'consumer', context.traceparent);
-          if (span) spans.push(span);
-          news.push({ message, context: span ? { ...context, traceparent: span.traceparent } : context });
-        }
-        const outgoing =
-          news.length > 0 ? await options.handler.apply(trx, news, (effect) => effects.push(effect)) : [];
-        if (outgoing.length > 0) await insertOutboxMessages(messagingTrx, outgoing);
-        if (suspects.length > 0) await forgetAttempts(messagingTrx, suspects);
-        return news.length;
-      })
+    await count();
+    const fresh = await options.handler
+      .apply(options.db, { messages, settled: suspects }, (effect) => effects.push(effect))
       .catch((error: unknown) => {
-        for (const span of spans) span.end(error);
+        for (const span of spans) span?.end(error);
         throw error;
       });
-    for (const span of spans) span.end();
-    inboxApplied.inc({ queue }, applied);
-    if (applied < batch.length) inboxDuplicates.inc({ queue }, batch.length - applied);
+    firsts.forEach(({ message }, i) => {
+      if (fresh.has(message.message_id)) spans[i]?.end();
+    });
+    const unapplied = new Set(fresh);
+    for (const { message, context } of batch) {
+      if (unapplied.delete(message.message_id)) continue;
+      logger.info('inbox.duplicate_ignored', {
+        message_id: message.message_id,
+        trace_id: traceIdOf(context.traceparent),
+      });
+    }
+    inboxApplied.inc({ queue }, fresh.size);
+    if (fresh.size < batch.length) inboxDuplicates.inc({ queue }, batch.length - fresh.size);
     // Committed: an effect that throws must not have the batch tried again, or dead-lettered.
     for (const effect of effects) {
       try {

@@ -1,23 +1,15 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { IncomingMessage, InboxBatch } from './consumer.ts';
 import type { MessagingTables } from './schema.ts';
 
 /**
- * Records a batch of messages as received, in one statement; returns the ids
- * that are new. The others were received before and must not be applied again.
- * A concurrent insert of one of the same ids waits on the primary key until the
- * other transaction ends, so two deliveries never both win.
+ * The first three arguments of every domain's inbox function, in its SQL call:
+ * the batch's message ids (uuid[]) and types (text[]) for receive_messages, and
+ * the redelivered ids whose attempt counts go with the commit (uuid[]; see
+ * createInboxFunctions). The messages are those of an InboxBatch: each id once.
  */
-export async function insertInboxMessages(
-  trx: Transaction<MessagingTables>,
-  messages: Array<{ messageId: string; type: string }>,
-): Promise<Set<string>> {
-  const inserted = await trx
-    .insertInto('inbox_message')
-    .values(messages.map((m) => ({ message_id: m.messageId, type: m.type })))
-    .onConflict((oc) => oc.column('message_id').doNothing())
-    .returning('message_id')
-    .execute();
-  return new Set(inserted.map((row) => row.message_id));
+export function receiveArguments(batch: InboxBatch<IncomingMessage>): RawBuilder<unknown> {
+  return sql`${batch.messages.map(({ message }) => message.message_id)}::uuid[], ${batch.messages.map(({ type }) => type)}::text[], ${batch.settled}::uuid[]`;
 }
 
 /**

@@ -1,10 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { MessagingTables, NewOutboxMessage } from './schema.ts';
-
-/** One statement for any number of rows: the relay is woken once per statement. */
-export async function insertOutboxMessages(trx: Transaction<MessagingTables>, messages: NewOutboxMessage[]) {
-  await trx.insertInto('outbox_message').values(messages).execute();
-}
+import type { MessagingTables } from './schema.ts';
 
 /**
  * The settings of a relaying process's connections (createPool's

@@ -79,6 +79,52 @@ export const recordMessagingFailures: Migration = {
   },
 };
 
+// Frozen: each domain lists it before its one-call inbox function (docs/ARCHITECTURE.md, "One
+// call per inbox batch"). A domain's inbox function is the whole inbox transaction in one
+// statement: it calls receive_messages first, applies only the ids it answers, and writes what
+// it sends through send_messages. One round trip instead of BEGIN, a statement per step and
+// COMMIT, each of which woke the worker and its backend. SECURITY INVOKER: each runs with its
+// caller's privileges, and only the roles that keep an inbox or an outbox may call them.
+// A domain's inbox function runs with `set plan_cache_mode = force_generic_plan` and `set
+// enable_seqscan = off`. Generic plans, planned once per session: left to choose, PostgreSQL went
+// on planning its statements at every call (a generic plan cannot see how long the arrays are, so
+// it looked costlier), 14 % of the backend's CPU per call in a profile (perf, one call after
+// another). Sequential scans off, because a generic plan is planned from the statistics of its
+// moment, and one planned while a table was small scans it whole long after it has grown (seen in
+// the bench: each call's update of `payment` by its keys a sequential scan, 1.6–2.9 ms a batch,
+// where an index scan is µs). Every lookup these functions make is by a key an index covers.
+export const createInboxFunctions: Migration = {
+  async up(db: Kysely<any>) {
+    // Records a batch as received and answers the ids new to the inbox; the others were received
+    // before and must not be applied again. A concurrent insert of one of the same ids waits on the
+    // primary key until the other transaction ends, so two deliveries never both win. The attempt
+    // counts of `settled` (redelivered messages of the batch, see consumer.ts) go with the commit.
+    // PL/pgSQL, not SQL: a backend keeps the plans of a PL/pgSQL function's statements for the
+    // session, where PostgreSQL before 18 plans a SQL function's statements anew at every call.
+    await sql`
+      create function receive_messages(message_ids uuid[], message_types text[], settled uuid[])
+      returns setof uuid language plpgsql as $$
+      begin
+        if cardinality(settled) > 0 then
+          delete from inbox_attempt where inbox_attempt.message_id = any(settled);
+        end if;
+        return query
+          insert into inbox_message (message_id, type)
+          select * from unnest(message_ids, message_types)
+          on conflict (message_id) do nothing
+          returning inbox_message.message_id;
+      end $$`.execute(db);
+    await sql`
+      create function send_messages(ids uuid[], types text[], bodies text[], traceparents text[])
+      returns void language plpgsql as $$
+      begin
+        insert into outbox_message (id, type, body, traceparent) select * from unnest(ids, types, bodies, traceparents);
+      end $$`.execute(db);
+    await sql`revoke all on function receive_messages(uuid[], text[], uuid[]) from public`.execute(db);
+    await sql`revoke all on function send_messages(uuid[], text[], text[], text[]) from public`.execute(db);
+  },
+};
+
 // Frozen: each domain lists it after its own; the inbox purge finds old ids by their receipt.
 export const indexInboxByReceipt: Migration = {
   async up(db: Kysely<any>) {

@@ -30,6 +30,10 @@ export const ORDERS_ROLES: DatabaseRoles = {
         inbox_message: ['select', 'insert', 'update', 'delete'],
         inbox_attempt: ['select', 'insert', 'update', 'delete'],
       },
+      routines: [
+        'receive_messages(uuid[], text[], uuid[])',
+        'apply_payment_results(uuid[], text[], uuid[], uuid[], text[], text[], text[], text, integer)',
+      ],
     },
     { service: 'dlq', role: 'gozon_dlq', tables: { outbox_message: ['select', 'update (failed_at, attempts)'] } },
   ],

@@ -39,6 +39,11 @@ export const PAYMENTS_ROLES: DatabaseRoles = {
         inbox_message: ['select', 'insert', 'update', 'delete'],
         inbox_attempt: ['select', 'insert', 'update', 'delete'],
       },
+      routines: [
+        'receive_messages(uuid[], text[], uuid[])',
+        'send_messages(uuid[], text[], text[], text[])',
+        'pay_for_orders(uuid[], text[], uuid[], uuid[], text[], bigint[], text[], uuid[], text[], text[], text[])',
+      ],
     },
     { service: 'dlq', role: 'gozon_dlq', tables: { outbox_message: ['select', 'update (failed_at, attempts)'] } },
   ],

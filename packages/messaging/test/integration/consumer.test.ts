@@ -4,6 +4,7 @@ import amqp from 'amqplib';
 import { sql, type Kysely } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import {
+  createInboxFunctions,
   createMessagingTables,
   declareTopology,
   recordMessagingFailures,
@@ -87,12 +88,22 @@ consumer.before(async () => {
   database = await createTestDatabase<TestTables>('consumer', {
     '0001_messaging': createMessagingTables,
     '0005_messaging_failures': recordMessagingFailures,
+    '0006_inbox_functions': createInboxFunctions,
+    // The test domain's inbox function: what is new to the inbox is applied by a row in `applied`.
     '0100_applied': {
-      up: (db: Kysely<any>) =>
-        db.schema
+      async up(db: Kysely<any>) {
+        await db.schema
           .createTable('applied')
           .addColumn('message_id', 'uuid', (c) => c.primaryKey())
-          .execute(),
+          .execute();
+        await sql`
+          create function apply_messages(message_ids uuid[], message_types text[], settled uuid[])
+          returns setof uuid language sql as $$
+            insert into applied (message_id)
+            select fresh.id from receive_messages(message_ids, message_types, settled) as fresh (id)
+            returning message_id
+          $$`.execute(db);
+      },
     },
   });
   broker = await createTestBroker('consumer');

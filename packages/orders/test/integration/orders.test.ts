@@ -39,13 +39,20 @@ const failed = (orderId: string, reason: 'NO_ACCOUNT' | 'INSUFFICIENT_FUNDS'): P
   occurred_at: new Date().toISOString(),
 });
 
-async function apply(results: PaymentResult[], traceparent: (result: PaymentResult) => string | null = () => null) {
-  return database.db.transaction().execute((trx) =>
-    applyPaymentResults(
-      trx,
-      results.map((message) => ({ message, context: { traceparent: traceparent(message) } })),
-    ),
-  );
+/** Applies results as one inbox batch; answers the message ids new to the inbox and the orders moved. */
+function receive(results: PaymentResult[], traceparent: (result: PaymentResult) => string | null = () => null) {
+  return applyPaymentResults(database.db, {
+    messages: results.map((message) => ({
+      message,
+      type: message.type,
+      context: { traceparent: traceparent(message) },
+    })),
+    settled: [],
+  });
+}
+
+async function apply(results: PaymentResult[], traceparent?: (result: PaymentResult) => string | null) {
+  return (await receive(results, traceparent)).moved;
 }
 
 orders.before(async () => {
@@ -153,6 +160,19 @@ orders(
     assert.equal((await findOrder(database.db, both!.id))?.status, 'CANCELLED', 'the first of the two results');
   },
 );
+
+orders('a result received before is not applied again, even for an order still NEW', async () => {
+  const [order] = await placeOrders(database.db, [prepared('fay', 10n)]);
+  const result = succeeded(order!.id);
+  const unknown = succeeded(newId());
+  const first = await receive([result, unknown]);
+  assert.equal(first.fresh, new Set([result.message_id, unknown.message_id]));
+  await database.db.updateTable('order').set({ status: 'NEW' }).where('id', '=', order!.id).execute();
+  const again = await receive([result, unknown]);
+  assert.equal(again.fresh, new Set(), 'both received before');
+  assert.equal(again.moved, new Map());
+  assert.is((await findOrder(database.db, order!.id))?.status, 'NEW', 'the copy changed nothing');
+});
 
 orders(
   'every moved order is announced after the commit with its trace context, in payloads PostgreSQL takes',

@@ -1,5 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { PAYMENT_REQUESTED, parsePaymentResult, type PaymentRequested } from '@gozon/contracts';
 import { newId } from '@gozon/platform';
 import { openWallet, payForOrders, paymentsMigrations, topUp, type PaymentsDb } from '@gozon/payments';
 import { createTestDatabase, type TestDatabase } from '@gozon/testkit';
@@ -9,10 +11,23 @@ import { createTestDatabase, type TestDatabase } from '@gozon/testkit';
 const pay = suite('payForOrders');
 let payments: TestDatabase<PaymentsDb>;
 
-const request = (user: string, amount: bigint, orderId = newId()) => ({
-  request: { message_id: newId(), order_id: orderId, user_id: user, amount, occurred_at: new Date().toISOString() },
-  traceparent: null,
+const request = (user: string, amount: bigint, orderId = newId()): PaymentRequested => ({
+  message_id: newId(),
+  order_id: orderId,
+  user_id: user,
+  amount,
+  occurred_at: new Date().toISOString(),
 });
+
+/** One inbox batch of these requests, as the consumer hands it over. */
+const payAll = (requests: PaymentRequested[]) =>
+  payForOrders(payments.db, {
+    messages: requests.map((message) => ({ message, type: PAYMENT_REQUESTED, context: { traceparent: null } })),
+    settled: [],
+  });
+
+const sentResults = () =>
+  payments.db.selectFrom('outbox_message').select(['id', 'type', 'body']).orderBy('created_at').execute();
 
 pay.before(async () => {
   payments = await createTestDatabase<PaymentsDb>('pay_for_orders', paymentsMigrations);
@@ -33,7 +48,13 @@ pay('one batch: in order until the money runs out, no wallet, and the same order
     request('ann', 400n, twice),
     request('bob', 1n),
   ];
-  const { decided, results } = await payments.db.transaction().execute((trx) => payForOrders(trx, batch));
+  const { fresh, decided } = await payAll(batch);
+  assert.is(fresh.size, batch.length, 'every message new to the inbox');
+  assert.equal(
+    decided.map((d) => [d.orderId, d.decision]),
+    batch.map((r, i) => [r.order_id, decided[i]!.decision]),
+    'a decision per request, in delivery order',
+  );
   assert.equal(
     decided.map((d) => d.decision),
     [
@@ -44,9 +65,24 @@ pay('one batch: in order until the money runs out, no wallet, and the same order
       { outcome: 'FAILED', reason: 'NO_ACCOUNT' },
     ],
   );
+  const sent = await sentResults();
   assert.equal(
-    results.map((r) => r.type),
+    sent.map((r) => r.type),
     ['payment.succeeded', 'payment.failed', 'payment.succeeded', 'payment.failed'],
+  );
+  assert.equal(
+    sent.map((row) => {
+      const result = parsePaymentResult(row.type, Buffer.from(row.body));
+      assert.is(result.message_id, row.id, 'the body names the row it is sent as');
+      return [result.type, result.order_id, 'reason' in result ? result.reason : null];
+    }),
+    [
+      ['payment.succeeded', batch[0]!.order_id, null],
+      ['payment.failed', batch[1]!.order_id, 'INSUFFICIENT_FUNDS'],
+      ['payment.succeeded', twice, null],
+      ['payment.failed', batch[4]!.order_id, 'NO_ACCOUNT'],
+    ],
+    'each result message as the contract reads it',
   );
   const wallet = await payments.db
     .selectFrom('wallet')
@@ -82,9 +118,10 @@ pay('a later batch with an order already decided, even refused, changes nothing'
     .where('reason', '=', 'INSUFFICIENT_FUNDS')
     .executeTakeFirstOrThrow();
   const again = request('ann', 500n, refused.order_id);
-  const { decided, results } = await payments.db.transaction().execute((trx) => payForOrders(trx, [again]));
+  const before = await sentResults();
+  const { decided } = await payAll([again]);
   assert.equal(decided[0]!.decision, { outcome: 'ALREADY_DECIDED' });
-  assert.equal(results, []);
+  assert.equal(await sentResults(), before, 'no result sent');
   const balance = await payments.db
     .selectFrom('wallet')
     .select('balance')
@@ -99,7 +136,7 @@ pay('a batch where every request is refused records each refusal and moves no mo
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .executeTakeFirstOrThrow();
   const batch = [request('carol', 100n), request('ann', 10n ** 15n)];
-  const { decided } = await payments.db.transaction().execute((trx) => payForOrders(trx, batch));
+  const { decided } = await payAll(batch);
   assert.equal(
     decided.map((d) => d.decision),
     [
@@ -113,7 +150,7 @@ pay('a batch where every request is refused records each refusal and moves no mo
     .where(
       'order_id',
       'in',
-      batch.map((b) => b.request.order_id),
+      batch.map((b) => b.order_id),
     )
     .orderBy('amount')
     .execute();
@@ -127,5 +164,96 @@ pay('a batch where every request is refused records each refusal and moves no mo
     .executeTakeFirstOrThrow();
   assert.is(after.n, before.n, 'no ledger entry');
 });
+
+const SEED = 20261130;
+
+pay(
+  `property (seed ${SEED}): never negative, in delivery order, each order decided at most once, debits = the successes`,
+  async () => {
+    const scenario = fc.record({
+      balances: fc.array(fc.option(fc.bigInt({ min: 0n, max: 10_000n }), { nil: undefined }), {
+        minLength: 4,
+        maxLength: 4,
+      }),
+      requests: fc.array(
+        fc.record({
+          order: fc.integer({ min: 0, max: 30 }),
+          user: fc.integer({ min: 0, max: 3 }),
+          amount: fc.bigInt({ min: 1n, max: 4_000n }),
+        }),
+        { maxLength: 60 },
+      ),
+      taken: fc.uniqueArray(fc.integer({ min: 0, max: 30 }), { maxLength: 10 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ balances, requests, taken }) => {
+        // Each run its own users and orders, so that runs share nothing.
+        const users = balances.map(() => `user-${newId()}`);
+        const orders = Array.from({ length: 31 }, () => newId());
+        const running = new Map<string, bigint>();
+        for (const [i, balance] of balances.entries()) {
+          if (balance === undefined) continue;
+          const { wallet } = await openWallet(payments.db, users[i]!);
+          if (balance > 0n) await payments.db.transaction().execute((trx) => topUp(trx, wallet.id, balance));
+          running.set(users[i]!, balance);
+        }
+        // Slots taken before: decided by an earlier batch (refused, for a user without a wallet).
+        if (taken.length > 0) await payAll(taken.map((order) => request(`nobody-${newId()}`, 1n, orders[order])));
+        const batch = requests.map((r) => request(users[r.user]!, r.amount, orders[r.order]));
+        const { fresh, decided } = await payAll(batch);
+
+        assert.is(fresh.size, batch.length, 'every message new to the inbox');
+        assert.is(decided.length, batch.length, 'a decision per request, in order');
+        const seen = new Set<string>();
+        const succeeded: string[] = [];
+        batch.forEach((r, i) => {
+          const { orderId, decision } = decided[i]!;
+          assert.is(orderId, r.order_id);
+          if (taken.includes(orders.indexOf(r.order_id)) || seen.has(r.order_id)) {
+            assert.is(decision.outcome, 'ALREADY_DECIDED', 'each order decided once, never one whose slot was taken');
+            return;
+          }
+          seen.add(r.order_id);
+          const balance = running.get(r.user_id);
+          if (balance === undefined) assert.equal(decision, { outcome: 'FAILED', reason: 'NO_ACCOUNT' });
+          else if (balance < r.amount)
+            assert.equal(
+              decision,
+              { outcome: 'FAILED', reason: 'INSUFFICIENT_FUNDS' },
+              'refused only when the balance at its turn cannot cover it',
+            );
+          else {
+            assert.equal(decision, { outcome: 'SUCCEEDED' });
+            running.set(r.user_id, balance - r.amount);
+            succeeded.push(r.order_id);
+          }
+        });
+        const wallets = await payments.db
+          .selectFrom('wallet')
+          .select(['user_id', 'balance'])
+          .where('user_id', 'in', users)
+          .execute();
+        for (const wallet of wallets)
+          assert.is(
+            wallet.balance,
+            running.get(wallet.user_id),
+            'each balance is what the decisions left, never negative',
+          );
+        const debits = await payments.db
+          .selectFrom('ledger_entry')
+          .select('order_id')
+          .where('kind', '=', 'debit')
+          .where('order_id', 'in', orders)
+          .execute();
+        assert.equal(
+          debits.map((d) => d.order_id).sort(),
+          [...succeeded].sort(),
+          'a debit for each success, none for anything else',
+        );
+      }),
+      { seed: SEED, numRuns: 100 },
+    );
+  },
+);
 
 pay.run();
