@@ -97,20 +97,27 @@ export const createInboxFunctions: Migration = {
   async up(db: Kysely<any>) {
     // Records a batch as received and answers the ids new to the inbox; the others were received
     // before and must not be applied again. A concurrent insert of one of the same ids waits on the
-    // primary key until the other transaction ends, so two deliveries never both win. The attempt
-    // counts of `settled` (redelivered messages of the batch, see consumer.ts) go with the commit.
+    // primary key until the other transaction ends, so two deliveries never both win; the ids go in
+    // sorted, so two batches of the same ids in other orders wait instead of deadlocking. A batch
+    // naming an id twice is refused (22023): the domains apply every element whose id is new, so
+    // each id once is what keeps one message one effect. The attempt counts of `settled`
+    // (redelivered messages of the batch, see consumer.ts) go with the commit.
     // PL/pgSQL, not SQL: a backend keeps the plans of a PL/pgSQL function's statements for the
     // session, where PostgreSQL before 18 plans a SQL function's statements anew at every call.
     await sql`
       create function receive_messages(message_ids uuid[], message_types text[], settled uuid[])
       returns setof uuid language plpgsql as $$
       begin
+        if cardinality(message_ids) <> (select count(distinct m) from unnest(message_ids) as m) then
+          raise exception 'a batch names a message id more than once' using errcode = 'invalid_parameter_value';
+        end if;
         if cardinality(settled) > 0 then
           delete from inbox_attempt where inbox_attempt.message_id = any(settled);
         end if;
         return query
           insert into inbox_message (message_id, type)
-          select * from unnest(message_ids, message_types)
+          select * from unnest(message_ids, message_types) as m (message_id, type)
+          order by m.message_id
           on conflict (message_id) do nothing
           returning inbox_message.message_id;
       end $$`.execute(db);

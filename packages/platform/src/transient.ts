@@ -28,6 +28,9 @@ const TRANSIENT_SQLSTATES = new Set([
   '25P03', // idle_in_transaction_session_timeout
   '25P04', // transaction_timeout (PostgreSQL 17)
   '26000', // invalid_sql_statement_name: a prepared statement its connection lost (BoundedClient, db.ts, cuts it)
+  // undefined_function: the database lacks a function this code calls, its migration not run yet (an inbox
+  // function, docs/ARCHITECTURE.md "One call per inbox batch"): no message's fault, and gone once it runs.
+  '42883',
 ]);
 
 const TRANSIENT_NODE_CODES = new Set([

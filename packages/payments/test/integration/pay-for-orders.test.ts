@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { PAYMENT_REQUESTED, parsePaymentResult, type PaymentRequested } from '@gozon/contracts';
-import { newId } from '@gozon/platform';
+import { isTransientError, newId } from '@gozon/platform';
 import { openWallet, payForOrders, paymentsMigrations, topUp, type PaymentsDb } from '@gozon/payments';
 import { createTestDatabase, type TestDatabase } from '@gozon/testkit';
 
@@ -163,6 +163,50 @@ pay('a batch where every request is refused records each refusal and moves no mo
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .executeTakeFirstOrThrow();
   assert.is(after.n, before.n, 'no ledger entry');
+});
+
+pay('a batch naming one message id twice is refused whole: one message is one effect', async () => {
+  const once = request('ann', 1n);
+  const error = await payAll([once, { ...once, order_id: newId() }]).then(
+    () => assert.unreachable('refused'),
+    (error: unknown) => error,
+  );
+  assert.is((error as { code?: string }).code, '22023');
+  assert.not.ok(isTransientError(error), 'the batch is at fault, not the database');
+  const received = await payments.db
+    .selectFrom('inbox_message')
+    .select('message_id')
+    .where('message_id', '=', once.message_id)
+    .execute();
+  assert.equal(received, [], 'nothing received, nothing paid');
+});
+
+pay('a database its migration has not reached yet is a transient condition, not the messages’ fault', async () => {
+  const before = Object.fromEntries(
+    Object.entries(paymentsMigrations).filter(([name]) => name !== '0009_pay_for_orders'),
+  );
+  const older = await createTestDatabase<PaymentsDb>('pay_for_orders_unmigrated', before);
+  try {
+    const error = await payForOrders(older.db, {
+      messages: [{ message: request('ann', 1n), type: PAYMENT_REQUESTED, context: { traceparent: null } }],
+      settled: [],
+    }).then(
+      () => assert.unreachable('no such function'),
+      (error: unknown) => error,
+    );
+    assert.is((error as { code?: string }).code, '42883');
+    assert.ok(isTransientError(error), 'retried until the migration runs; nothing dead-lettered');
+  } finally {
+    await older.drop();
+  }
+});
+
+pay('the same messages in two batches at once, in opposite orders: applied once, never a deadlock', async () => {
+  for (let round = 0; round < 20; round += 1) {
+    const batch = Array.from({ length: 20 }, () => request('ann', 1n));
+    const [forward, backward] = await Promise.all([payAll(batch), payAll([...batch].reverse())]);
+    assert.is(forward.fresh.size + backward.fresh.size, batch.length, 'each message new to exactly one of them');
+  }
 });
 
 const SEED = 20261130;

@@ -21,6 +21,7 @@ transient('infrastructure conditions of PostgreSQL are transient, whatever messa
     '08P01',
     '58030',
     '25P03',
+    '42883',
   ]) {
     assert.ok(isTransientError(sqlError(code)), code);
   }
