@@ -6,18 +6,18 @@ import pg from 'pg';
 import { PAYMENT_REQUESTED, PAYMENT_SUCCEEDED } from '@gozon/contracts';
 import { idempotent, purgeExpiredKeys } from '@gozon/http';
 import {
-  claimBatch,
   countUnsent,
   forgetAttempts,
   forgiveAttempts,
   listFailedOutbox,
-  markSent,
   messagingView,
   purgeReceived,
   purgeSent,
   readAttempts,
   recordAttempts,
   recordPublishFailures,
+  relayOutbox,
+  releaseLeases,
   retryFailedOutbox,
   type MessagingTables,
 } from '@gozon/messaging';
@@ -163,15 +163,16 @@ roles('orders-relay relays the outbox, keeps the inbox, moves an order’s statu
   const [order] = await placeOrders(api, [
     prepareOrder({ userId: 'roles-u2', amount: 250n, description: 'a sofa', traceparent: TRACEPARENT }),
   ]);
-  await messaging.transaction().execute(async (trx) => {
-    const claimed = await claimBatch(trx, 100);
-    assert.ok(claimed.length >= 1);
-    await recordPublishFailures(trx, [{ id: claimed[0]!.id, error: 'unroutable' }], 5);
-    await markSent(
-      trx,
-      claimed.map((row) => row.id),
-    );
-  });
+  const claimed = await relayOutbox(messaging, [], 100, 60_000);
+  assert.ok(claimed.length >= 1);
+  await releaseLeases(messaging, [claimed[0]!.id]);
+  await recordPublishFailures(messaging, [{ id: claimed[0]!.id, error: 'unroutable' }], 5);
+  await relayOutbox(
+    messaging,
+    claimed.map((row) => row.id),
+    0,
+    60_000,
+  );
   assert.is(await countUnsent(messaging), 0);
   assert.ok((await purgeSent(messaging, 0, 100)) >= 1);
 
@@ -296,11 +297,9 @@ roles('payments-worker pays, debits and relays its outbox through the inbox; not
   });
   assert.equal([...fresh], [messageId]);
   assert.equal(decided, [{ orderId, decision: { outcome: 'SUCCEEDED' } }]);
-  await messaging.transaction().execute(async (trx) => {
-    const claimed = await claimBatch(trx, 100);
-    assert.is(claimed.length, 1);
-    await markSent(trx, [claimed[0]!.id]);
-  });
+  const claimed = await relayOutbox(messaging, [], 100, 60_000);
+  assert.is(claimed.length, 1);
+  await relayOutbox(messaging, [claimed[0]!.id], 0, 60_000);
   await recordAttempts(messaging, [messageId]);
   await forgetAttempts(messaging, [messageId]);
   assert.ok((await purgeSent(messaging, 0, 100)) >= 1);

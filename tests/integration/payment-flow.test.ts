@@ -197,14 +197,19 @@ crash.after(async () => {
   await flow.close();
 });
 
-crash('re-publishes on restart, and the inbox absorbs the duplicate: debited once', async () => {
+crash('re-publishes once its lease lapses, and the inbox absorbs the duplicate: debited once', async () => {
   const bill = await walletWith('victim', 100n * RUB);
   const spy = await flow.broker.spy(PAYMENT_REQUESTED);
   const placed = await order('victim', 25n * RUB);
-  const doomed = await flow.startOrdersRelay({ GOZON_FAULTS: 'relay.after-publish:1' }, 'started');
+  // Its lease is 2 × the confirm timeout + the poll interval: 3 s here, not the default 21 s.
+  const doomed = await flow.startOrdersRelay(
+    { GOZON_FAULTS: 'relay.after-publish:1', OUTBOX_CONFIRM_TIMEOUT_MS: '1000', OUTBOX_POLL_INTERVAL_MS: '1000' },
+    'started',
+  );
   assert.is(await doomed.exited, 'SIGKILL', 'the relay died right after the broker confirmed');
   assert.is(await countUnsent(messagingView(flow.orders.db)), 1, 'the row was never marked sent');
 
+  // Started at once, the second relay finds the row leased; it claims it when the lease lapses.
   const relay = await flow.startOrdersRelay();
   await waitFor(
     'the row sent by the second relay',

@@ -1,58 +1,63 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { MessagingTables } from './schema.ts';
 
-/**
- * The settings of a relaying process's connections (createPool's
- * `sessionSettings`): the claim reads the outbox through a plain index scan.
- * Every sent row leaves a dead entry in the unsent index until vacuum comes; a
- * plain scan visits each once and marks it dead for the scans after it, while
- * the bitmap scan the planner otherwise picks visits them all again on every
- * claim (measured: 1.5 ms and 900 buffers per claim behind 30,000 sent rows,
- * against 0.15 ms and 270 buffers). Set per connection, not per transaction:
- * a `SET LOCAL` in each claim cost a round trip and ~50 µs of the backend's CPU
- * per transaction (`node scripts/statement-cost.ts`: 706–714 against 648–676 µs
- * per order's insert and claim, 2026-12-01). The inbox's statements look rows up
- * by key, where a plain index scan is what the planner picks anyway.
- */
-export const RELAY_SESSION_SETTINGS: Record<string, string> = { enable_bitmapscan: 'off' };
+export interface ClaimedRow {
+  id: string;
+  type: string;
+  body: string;
+  traceparent: string | null;
+}
 
 /**
- * Rows locked by another relay's open transaction are skipped, so no row is
- * published twice at once; rows set aside as failed are skipped until retried.
+ * One relay batch's only round trip (relay_outbox, messaging migration
+ * leaseOutbox): marks `sent` (the ids the previous batch published and the
+ * broker confirmed) as sent, then claims up to `limit` unsent rows, oldest
+ * first, under a lease of `leaseMs` milliseconds: no other relay claims them
+ * until it lapses. Rows another relay is claiming at the same moment are
+ * skipped, set-aside rows too. Commits at once, asynchronously (a lost mark
+ * publishes a row again, a lost lease frees it: both only make copies the
+ * inboxes absorb). Answers the claimed rows in id order.
  */
-export async function claimBatch(trx: Transaction<MessagingTables>, limit: number) {
-  return trx
-    .selectFrom('outbox_message')
-    .select(['id', 'type', 'body', 'traceparent'])
+export async function relayOutbox(
+  db: Kysely<MessagingTables>,
+  sent: readonly string[],
+  limit: number,
+  leaseMs: number,
+): Promise<ClaimedRow[]> {
+  const { rows } =
+    await sql<ClaimedRow>`select * from relay_outbox(${sent}::uuid[], ${limit}::integer, ${leaseMs}::integer)`.execute(
+      db,
+    );
+  return rows;
+}
+
+/** Frees claimed rows a batch could not publish, so that the next claim takes them without waiting out their lease. */
+export async function releaseLeases(db: Kysely<MessagingTables>, ids: readonly string[]): Promise<void> {
+  await db
+    .updateTable('outbox_message')
+    .set({ lease_until: null })
+    .where('id', 'in', [...ids])
     .where('sent_at', 'is', null)
-    .where('failed_at', 'is', null)
-    .orderBy('id')
-    .limit(limit)
-    .forUpdate()
-    .skipLocked()
     .execute();
 }
 
-export async function markSent(trx: Transaction<MessagingTables>, ids: string[]) {
-  await trx.updateTable('outbox_message').set({ sent_at: new Date() }).where('id', 'in', ids).execute();
-}
-
 /**
- * Counts a failed publish against each row, with its error, in one statement;
- * a row that reaches `maxAttempts` is set aside (failed_at) so that it no
- * longer comes first in every claim. Answers the ids set aside now.
+ * Counts a failed publish against each row, with its error, in one statement,
+ * and frees its lease: the next claim takes it again. A row that reaches
+ * `maxAttempts` is set aside (failed_at) so that it no longer comes first in
+ * every claim. Answers the ids set aside now.
  */
 export async function recordPublishFailures(
-  trx: Transaction<MessagingTables>,
+  db: Kysely<MessagingTables>,
   failures: Array<{ id: string; error: string }>,
   maxAttempts: number,
 ): Promise<string[]> {
   const { rows } = await sql<{ id: string; failed_at: Date | null }>`
-    update outbox_message set attempts = attempts + 1, last_error = failure.error,
+    update outbox_message set attempts = attempts + 1, last_error = failure.error, lease_until = null,
       failed_at = case when attempts + 1 >= ${maxAttempts} then now() end
     from (values ${sql.join(failures.map((f) => sql`(${f.id}::uuid, ${f.error}::text)`))}) as failure (id, error)
     where outbox_message.id = failure.id
-    returning outbox_message.id, outbox_message.failed_at`.execute(trx);
+    returning outbox_message.id, outbox_message.failed_at`.execute(db);
   return rows.filter((row) => row.failed_at !== null).map((row) => row.id);
 }
 

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import { reachFaultPoint, startSpan, type Logger, type Stoppable } from '@gozon/platform';
 import pTimeout from 'p-timeout';
-import { claimBatch, markSent, recordPublishFailures } from './outbox.ts';
+import { recordPublishFailures, relayOutbox, releaseLeases } from './outbox.ts';
 import { publishConfirmed, type PublishOutcome } from './publish.ts';
 import { lingerAfter } from './linger.ts';
 import { outboxBatchRows, outboxPublished, outboxSetAside } from './metrics.ts';
@@ -19,7 +19,7 @@ export interface OutboxRelayOptions {
   /** After a batch that was not full, wait up to this long before the next claim, so that rows gather (see lingerAfter). */
   lingerMs: number;
   pollIntervalMs: number;
-  /** Most a batch waits for its publisher confirms before it is rolled back and the channel given up. */
+  /** Most a batch waits for its publisher confirms before its rows are freed and the channel given up; the lease is twice this plus the poll interval. */
   confirmTimeoutMs: number;
   /** Failed publishes of one row (unroutable, oversize, unencodable) before it is set aside. */
   maxAttempts: number;
@@ -34,46 +34,54 @@ export interface OutboxRelayOptions {
 
 export interface RelayedBatch {
   claimed: number;
-  /** Rows the broker confirmed, marked sent. */
-  confirmed: number;
+  /** Ids the broker confirmed: the relay's next call of relayOutbox marks them sent. */
+  confirmed: string[];
   failed: PublishOutcome['failed'];
   setAside: string[];
 }
 
+type BatchOptions = Pick<
+  OutboxRelayOptions,
+  'db' | 'channel' | 'exchange' | 'batchSize' | 'confirmTimeoutMs' | 'maxAttempts'
+> & {
+  /** How long a claim keeps other relays off its rows (ms): longer than a publish and the wait for the next call. */
+  leaseMs: number;
+};
+
 /**
- * One transaction per batch: claim unsent rows (skipping rows another relay
- * holds), publish them all with confirms, mark the confirmed ones sent and
- * count a failure against each that failed on its own, commit. A crash or a
- * confirm timeout before the commit rolls the claim back and the rows go out
- * again; the consumers' inboxes absorb the duplicates. The transaction is open
- * at most the confirm timeout plus a few statements, each under the pool's
- * statement timeout (and idle_in_transaction_session_timeout as the backstop).
- * The claim is meant for a pool made with RELAY_SESSION_SETTINGS (outbox.ts).
+ * One batch, one database round trip (docs/ARCHITECTURE.md, "One call per
+ * relay batch"): relayOutbox marks `sent` (the previous batch's confirmed ids)
+ * and claims unsent rows under a lease; they are published with confirms; a
+ * failure that is a row's own is counted against it (and frees it), and the
+ * confirmed ids are answered, for the next call to mark. A crash before that
+ * call leaves the rows leased: they go out again once the lease lapses, and the
+ * consumers' inboxes absorb the copies. A publish the channel failed as a whole
+ * frees its rows at once.
  */
-export async function relayBatch(
-  options: Pick<OutboxRelayOptions, 'db' | 'channel' | 'exchange' | 'batchSize' | 'confirmTimeoutMs' | 'maxAttempts'>,
-): Promise<RelayedBatch> {
-  return options.db.transaction().execute(async (trx) => {
-    const rows = await claimBatch(trx, options.batchSize);
-    if (rows.length === 0) return { claimed: 0, confirmed: 0, failed: [], setAside: [] };
-    // Each row's publish is a span of its order's trace, a child of the row's traceparent;
-    // the message carries the span's own, so the consumer's apply is its child in turn.
-    const spans = rows.map((row) => startSpan(`publish ${row.type}`, 'producer', row.traceparent));
-    const messages = rows.map((row, i) => (spans[i] ? { ...row, traceparent: spans[i].traceparent } : row));
-    const outcome = await publishConfirmed(options.channel, options.exchange, messages, options.confirmTimeoutMs).catch(
-      (error: unknown) => {
-        for (const span of spans) span?.end(error);
-        throw error;
-      },
-    );
-    const failures = new Map(outcome.failed.map(({ id, error }) => [id, error]));
-    rows.forEach((row, i) => spans[i]?.end(failures.get(row.id)));
-    reachFaultPoint('relay.after-publish');
-    if (outcome.confirmed.length > 0) await markSent(trx, outcome.confirmed);
-    const setAside =
-      outcome.failed.length > 0 ? await recordPublishFailures(trx, outcome.failed, options.maxAttempts) : [];
-    return { claimed: rows.length, confirmed: outcome.confirmed.length, failed: outcome.failed, setAside };
-  });
+export async function relayBatch(options: BatchOptions, sent: readonly string[]): Promise<RelayedBatch> {
+  const rows = await relayOutbox(options.db, sent, options.batchSize, options.leaseMs);
+  if (rows.length === 0) return { claimed: 0, confirmed: [], failed: [], setAside: [] };
+  // Each row's publish is a span of its order's trace, a child of the row's traceparent;
+  // the message carries the span's own, so the consumer's apply is its child in turn.
+  const spans = rows.map((row) => startSpan(`publish ${row.type}`, 'producer', row.traceparent));
+  const messages = rows.map((row, i) => (spans[i] ? { ...row, traceparent: spans[i].traceparent } : row));
+  const outcome = await publishConfirmed(options.channel, options.exchange, messages, options.confirmTimeoutMs).catch(
+    async (error: unknown) => {
+      for (const span of spans) span?.end(error);
+      // Best effort: where the database fails this too, the lease lapses instead.
+      await releaseLeases(
+        options.db,
+        rows.map((row) => row.id),
+      ).catch(() => undefined);
+      throw error;
+    },
+  );
+  const failures = new Map(outcome.failed.map(({ id, error }) => [id, error]));
+  rows.forEach((row, i) => spans[i]?.end(failures.get(row.id)));
+  reachFaultPoint('relay.after-publish');
+  const setAside =
+    outcome.failed.length > 0 ? await recordPublishFailures(options.db, outcome.failed, options.maxAttempts) : [];
+  return { claimed: rows.length, confirmed: outcome.confirmed, failed: outcome.failed, setAside };
 }
 
 // A stopping relay lets the batch in hand finish this long before it stops waiting for it.
@@ -107,19 +115,26 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
   options.listener.on('notification', wakeUp);
   await options.listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
 
+  // A batch is published within one confirm timeout (or its rows freed), and its ids marked by
+  // the next call, at the latest a poll interval later: a live relay's lease does not lapse first.
+  const leaseMs = 2 * options.confirmTimeoutMs + options.pollIntervalMs;
   const loop = (async () => {
     let failures = 0;
     let unroutable = 0;
+    // Published and confirmed, to be marked sent by the next call. Kept when a call fails: marking
+    // a row twice changes nothing.
+    let confirmed: readonly string[] = [];
     while (!stopping) {
       if (!notified) await waitForWork();
       notified = false;
       if (stopping) break;
       try {
-        const batch = await relayBatch(options);
+        const batch = await relayBatch({ ...options, leaseMs }, confirmed);
+        confirmed = batch.confirmed;
         failures = 0;
         options.report(null);
         if (batch.claimed > 0) outboxBatchRows.observe(batch.claimed);
-        outboxPublished.inc(batch.confirmed);
+        outboxPublished.inc(batch.confirmed.length);
         outboxSetAside.inc(batch.setAside.length);
         if (batch.claimed > 0) logger.debug('outbox.published', { count: batch.claimed - batch.failed.length });
         for (const { id, error } of batch.failed) logger.warn('outbox.publish_failed', { message_id: id, error });
@@ -149,6 +164,11 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
         await sleep(Math.min(100 * 2 ** failures, 5000));
       }
     }
+    if (confirmed.length > 0)
+      await relayOutbox(options.db, confirmed, 0, leaseMs).catch((error: unknown) =>
+        // Its rows go out again once their lease lapses.
+        logger.warn('outbox.mark_failed', { error, count: confirmed.length }),
+      );
   })();
 
   logger.info('outbox.relay_started', { batch_size: options.batchSize, poll_interval_ms: options.pollIntervalMs });

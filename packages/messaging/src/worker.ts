@@ -32,7 +32,7 @@ import { brokerPasswordSettings, brokerPasswordVariable } from './broker-setup.t
 import type { IncomingMessage, InboxHandler } from './consumer.ts';
 import { purgeReceived } from './inbox.ts';
 import { watchBroker, watchOutbox } from './metrics.ts';
-import { RELAY_SESSION_SETTINGS, purgeSent } from './outbox.ts';
+import { purgeSent } from './outbox.ts';
 import { messagingView, type MessagingTables } from './schema.ts';
 import { startSession, type Session } from './session.ts';
 
@@ -54,7 +54,7 @@ export function workerSettings(database: string, service: 'orders-relay' | 'paym
     ...faultPointSettings,
     ...tracingSettings,
     HEALTH_PORT: integer(9000, 'port of /health/live and /health/ready', { min: 0, max: 65535 }),
-    OUTBOX_BATCH_SIZE: integer(500, 'outbox rows claimed and published per transaction', { min: 1, max: 10000 }),
+    OUTBOX_BATCH_SIZE: integer(500, 'outbox rows claimed and published per batch', { min: 1, max: 10000 }),
     OUTBOX_LINGER_MS: integer(
       30,
       'after a batch that was not full, most a relay lets new rows gather (1 ms per row of that batch)',
@@ -94,7 +94,7 @@ export function workerSettings(database: string, service: 'orders-relay' | 'paym
     ),
     OUTBOX_CONFIRM_TIMEOUT_MS: integer(
       10000,
-      'most a batch waits for publisher confirms before it is rolled back and the channel replaced',
+      'most a batch waits for publisher confirms before its rows are freed and the channel replaced',
       { min: 100, max: 120000 },
     ),
     OUTBOX_MAX_ATTEMPTS: integer(
@@ -145,12 +145,7 @@ export async function runMessagingWorker<
   );
   if (stopTracing) shutdown.defer(stopTracing);
 
-  const pool = createPool(
-    config,
-    (error) => logger.warn('db.connection_lost', { error }),
-    options.service,
-    RELAY_SESSION_SETTINGS,
-  );
+  const pool = createPool(config, (error) => logger.warn('db.connection_lost', { error }), options.service);
   const db = createDb<DB>(pool);
   shutdown.defer(() => pool.end());
   watchPool(pool);

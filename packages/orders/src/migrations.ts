@@ -4,6 +4,7 @@ import {
   createInboxFunctions,
   createMessagingTables,
   indexInboxByReceipt,
+  leaseOutbox,
   recordMessagingFailures,
 } from '@gozon/messaging';
 import { createIdempotencyTable } from '@gozon/http';
@@ -114,4 +115,5 @@ export const ordersMigrations: Record<string, Migration> = {
       );
     },
   },
+  '0009_outbox_lease': leaseOutbox,
 };

@@ -26,12 +26,13 @@ export const ORDERS_ROLES: DatabaseRoles = {
       role: 'gozon_orders_relay',
       tables: {
         order: ['select', 'update (status, cancel_reason, updated_at)'],
-        outbox_message: ['select', 'update (sent_at, attempts, last_error, failed_at)', 'delete'],
+        outbox_message: ['select', 'update (sent_at, attempts, last_error, failed_at, lease_until)', 'delete'],
         inbox_message: ['select', 'insert', 'update', 'delete'],
         inbox_attempt: ['select', 'insert', 'update', 'delete'],
       },
       routines: [
         'receive_messages(uuid[], text[], uuid[])',
+        'relay_outbox(uuid[], integer, integer)',
         'apply_payment_results(uuid[], text[], uuid[], uuid[], text[], text[], text[], text, integer)',
       ],
     },

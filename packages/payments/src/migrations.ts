@@ -4,6 +4,7 @@ import {
   createInboxFunctions,
   createMessagingTables,
   indexInboxByReceipt,
+  leaseOutbox,
   recordMessagingFailures,
 } from '@gozon/messaging';
 import { createIdempotencyTable } from '@gozon/http';
@@ -262,4 +263,5 @@ export const paymentsMigrations: Record<string, Migration> = {
       );
     },
   },
+  '0010_outbox_lease': leaseOutbox,
 };

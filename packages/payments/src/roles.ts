@@ -33,7 +33,7 @@ export const PAYMENTS_ROLES: DatabaseRoles = {
         outbox_message: [
           'select',
           'insert (id, type, body, traceparent)',
-          'update (sent_at, attempts, last_error, failed_at)',
+          'update (sent_at, attempts, last_error, failed_at, lease_until)',
           'delete',
         ],
         inbox_message: ['select', 'insert', 'update', 'delete'],
@@ -41,6 +41,7 @@ export const PAYMENTS_ROLES: DatabaseRoles = {
       },
       routines: [
         'receive_messages(uuid[], text[], uuid[])',
+        'relay_outbox(uuid[], integer, integer)',
         'send_messages(uuid[], text[], text[], text[])',
         'pay_for_orders(uuid[], text[], uuid[], uuid[], text[], bigint[], text[], uuid[], text[], text[], text[])',
       ],

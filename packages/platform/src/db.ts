@@ -121,17 +121,11 @@ export const QUERY_TIMEOUT_MARGIN_MS = 1000;
  * connection is cut); and a transaction its client left open by
  * idle_in_transaction_session_timeout (25P03), which ends the session and
  * releases its locks. Each of these errors is transient (isTransientError).
- *
- * `sessionSettings`, when given, are set on every connection the pool opens
- * (set_config, queued before anything else runs on it): once per connection
- * rather than by a statement in every transaction. They add to what the URL's
- * `options` or PGOPTIONS set, which libpq's `options` of our own would replace.
  */
 export function createPool(
   config: DatabaseConfig,
   onConnectionLost: (error: Error) => void,
   applicationName: string,
-  sessionSettings?: Record<string, string>,
 ): pg.Pool {
   const pool = new pg.Pool({
     Client: BoundedClient,
@@ -148,8 +142,6 @@ export function createPool(
   pool.on('error', onConnectionLost);
   pool.on('connect', (client) => {
     client.on('error', onConnectionLost);
-    for (const [name, value] of Object.entries(sessionSettings ?? {}))
-      client.query('select set_config($1, $2, false)', [name, value]).catch(onConnectionLost);
   });
   return pool;
 }

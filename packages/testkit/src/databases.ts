@@ -19,13 +19,11 @@ export function uniqueSuffix(): string {
 
 /**
  * A freshly created and migrated database of its own, dropped (with every
- * connection to it) by drop(); `sessionSettings` go to its pool as createPool
- * takes them (a relay's, say).
+ * connection to it) by drop().
  */
 export async function createTestDatabase<DB>(
   label: string,
   migrations: Record<string, Migration>,
-  sessionSettings?: Record<string, string>,
 ): Promise<TestDatabase<DB>> {
   const name = `gozon_test_${label.replace(/\W/g, '_')}_${uniqueSuffix()}`;
   const url = `${POSTGRES_URL}/${name}`;
@@ -36,7 +34,6 @@ export async function createTestDatabase<DB>(
     readConfig(databaseSettings(name), { DATABASE_URL: url, DB_POOL_SIZE: '10' }),
     () => {},
     'gozon-tests',
-    sessionSettings,
   );
   const db = createDb<DB>(pool);
   await migrateToLatest(db, migrations);

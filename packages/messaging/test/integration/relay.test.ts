@@ -1,9 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import {
-  RELAY_SESSION_SETTINGS,
   countUnsent,
   declareTopology,
   relayBatch,
@@ -13,6 +13,8 @@ import {
   purgeReceived,
   purgeSent,
   createMessagingTables,
+  leaseOutbox,
+  relayOutbox,
   startOutboxRelay,
   type MessagingTables,
 } from '@gozon/messaging';
@@ -94,12 +96,11 @@ async function insertRequests(count: number): Promise<string[]> {
 }
 
 relay.before(async () => {
-  // As a relaying process's pool is (worker.ts): the claim by a plain index scan.
-  database = await createTestDatabase<MessagingTables>(
-    'relay',
-    { '0001_messaging': createMessagingTables, '0005_messaging_failures': recordMessagingFailures },
-    RELAY_SESSION_SETTINGS,
-  );
+  database = await createTestDatabase<MessagingTables>('relay', {
+    '0001_messaging': createMessagingTables,
+    '0005_messaging_failures': recordMessagingFailures,
+    '0009_outbox_lease': leaseOutbox,
+  });
   broker = await createTestBroker('relay');
   connection = await amqp.connect(AMQP_URL);
 });
@@ -257,32 +258,98 @@ relay('a deleted queue is declared again, and the rows that came back go out', a
   assert.equal(await listFailedOutbox(database.db, 10), [], 'nothing set aside for it');
 });
 
-relay('a closed channel fails the whole batch: no row is counted against, none set aside', async () => {
-  const ids = await insertRequests(3);
-  const channel = await connection.createConfirmChannel();
-  await channel.close();
-  const batch = relayBatch({
-    db: database.db,
-    channel,
-    exchange: broker.exchange,
-    batchSize: 10,
-    confirmTimeoutMs: 1000,
-    maxAttempts: 1,
-  });
-  await batch.then(
-    () => assert.unreachable('the batch must fail'),
-    (error: Error) => assert.match(error.message, /closed/i),
-  );
-  const rows = await database.db
-    .selectFrom('outbox_message')
-    .select(['attempts', 'failed_at'])
-    .where('id', 'in', ids)
-    .execute();
+relay(
+  'a closed channel fails the whole batch: no row is counted against, none set aside, all free at once',
+  async () => {
+    const ids = await insertRequests(3);
+    const channel = await connection.createConfirmChannel();
+    await channel.close();
+    const batch = relayBatch(
+      {
+        db: database.db,
+        channel,
+        exchange: broker.exchange,
+        batchSize: 10,
+        confirmTimeoutMs: 1000,
+        maxAttempts: 1,
+        leaseMs: 60_000,
+      },
+      [],
+    );
+    await batch.then(
+      () => assert.unreachable('the batch must fail'),
+      (error: Error) => assert.match(error.message, /closed/i),
+    );
+    const rows = await database.db
+      .selectFrom('outbox_message')
+      .select(['attempts', 'failed_at'])
+      .where('id', 'in', ids)
+      .execute();
+    assert.equal(
+      rows,
+      ids.map(() => ({ attempts: 0, failed_at: null })),
+    );
+    const again = await relayOutbox(database.db, [], 10, 60_000);
+    assert.equal(
+      again.map((row) => row.id),
+      [...ids].sort(),
+      'the next claim takes them without waiting out the lease',
+    );
+    await database.db.deleteFrom('outbox_message').where('id', 'in', ids).execute();
+  },
+);
+
+relay('a claimed row is no other relay’s until its lease lapses, and marked sent it is no one’s', async () => {
+  // Ids made in one millisecond are not in the order made: the claim's order is the ids'.
+  const [held, lapsing] = (await insertRequests(2)).sort();
+  const first = await relayOutbox(database.db, [], 1, 60_000);
   assert.equal(
-    rows,
-    ids.map(() => ({ attempts: 0, failed_at: null })),
+    first.map((row) => row.id),
+    [held],
+    'oldest first',
   );
-  await database.db.deleteFrom('outbox_message').where('id', 'in', ids).execute();
+  const second = await relayOutbox(database.db, [], 10, 1);
+  assert.equal(
+    second.map((row) => row.id),
+    [lapsing],
+    'a relay dead after its claim keeps the row from the others while the lease holds',
+  );
+  await sleep(20);
+  const third = await relayOutbox(database.db, [lapsing!], 10, 60_000);
+  assert.equal(third, [], 'the row is marked sent before the claim, so its lapsed lease does not send it again');
+  assert.is(await countUnsent(database.db), 1);
+  await database.db.deleteFrom('outbox_message').where('id', 'in', [held!, lapsing!]).execute();
+});
+
+relay('a lapsed lease gives the row, unmarked, to the next claim', async () => {
+  const [id] = await insertRequests(1);
+  assert.is((await relayOutbox(database.db, [], 10, 1)).length, 1);
+  await sleep(20);
+  assert.equal(
+    (await relayOutbox(database.db, [], 10, 60_000)).map((row) => row.id),
+    [id],
+    'a relay that died before its mark: the row goes out again',
+  );
+  await database.db.deleteFrom('outbox_message').where('id', '=', id!).execute();
+});
+
+relay('a stopping relay marks sent what it published: a relay started after it sends nothing again', async () => {
+  // No poll before the stop: the marks of the last batch go with the stop, not with a later claim.
+  await startRelay({ pollIntervalMs: 60_000 });
+  const ids = await insertRequests(3);
+  const queue = broker.queueOf('payments-worker', PAYMENT_REQUESTED);
+  await waitFor('three messages in the queue', async () => (await broker.count(queue)) === 3);
+  await stopRelays();
+  assert.is(await countUnsent(database.db), 0);
+  // Marked, not merely leased: with every lease gone, no claim takes them.
+  await database.db.updateTable('outbox_message').set({ lease_until: null }).execute();
+  await startRelay();
+  await insertRequests(1);
+  await waitFor('the new row sent', async () => (await countUnsent(database.db)) === 0);
+  const received = await broker.drain(queue);
+  assert.is(received.length, 4, 'the three once each, and the new one');
+  assert.equal(new Set(received.map((m) => m.messageId)).size, 4);
+  assert.ok(ids.every((id) => received.some((m) => m.messageId === id)));
 });
 
 relay.run();

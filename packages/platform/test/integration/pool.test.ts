@@ -19,7 +19,7 @@ import { POSTGRES_URL } from '@gozon/testkit';
 // between two statements of a transaction reported its death as an 'error'
 // event nobody listened to.
 
-const pool = suite('pooled connections: a death while checked out, session settings, prepared statements');
+const pool = suite('pooled connections: a death while checked out, prepared statements');
 
 pool('is reported, does not crash the process, and its next query fails as transient', async () => {
   const lost: Error[] = [];
@@ -50,36 +50,6 @@ pool('is reported, does not crash the process, and its next query fails as trans
   assert.is(fresh.rows[0].one, 1, 'the pool goes on with a new connection');
   await subject.end();
 });
-
-pool(
-  'session settings given to the pool are in force on every connection it opens, beside the URL’s own options',
-  async () => {
-    // An operator's options in the URL (libpq's `options`) stay in force too: the settings add to them.
-    const config = readConfig(databaseSettings('postgres'), {
-      DATABASE_URL: `${POSTGRES_URL}/postgres?options=${encodeURIComponent('-c work_mem=7MB')}`,
-      DB_POOL_SIZE: '2',
-    });
-    const relaying = createPool(config, () => {}, 'pool-test', { enable_bitmapscan: 'off' });
-    const plain = createPool(config, () => {}, 'pool-test');
-    const show = async (client: pg.PoolClient | pg.Pool) =>
-      (
-        await client.query<{ bitmap: string; work_mem: string }>(
-          `select current_setting('enable_bitmapscan') as bitmap, current_setting('work_mem') as work_mem`,
-        )
-      ).rows[0];
-    try {
-      // Two connections checked out at once: both were opened with the setting.
-      const clients = await Promise.all([relaying.connect(), relaying.connect()]);
-      for (const client of clients) {
-        assert.equal(await show(client), { bitmap: 'off', work_mem: '7MB' });
-        client.release();
-      }
-      assert.equal(await show(plain), { bitmap: 'on', work_mem: '7MB' }, 'only on its own pool');
-    } finally {
-      await Promise.all([relaying.end(), plain.end()]);
-    }
-  },
-);
 
 /** A pool of one connection on the tests' postgres database, and Kysely over it, as the services have. */
 function onePool() {
