@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import amqp from 'amqplib';
@@ -61,6 +63,19 @@ async function publishAll(kinds: string[]): Promise<string[]> {
 
 async function appliedIds(): Promise<string[]> {
   return (await database.db.selectFrom('applied').select('message_id').execute()).map((row) => row.message_id).sort();
+}
+
+/** Deliveries of the queue the broker counts as in hand and not acked (checkQueue counts only the ready ones). */
+async function unacked(): Promise<number> {
+  const { stdout } = await promisify(execFile)('rabbitmqctl', [
+    'list_queues',
+    '--quiet',
+    '--no-table-headers',
+    'name',
+    'messages_unacknowledged',
+  ]);
+  const row = stdout.split('\n').find((line) => line.startsWith(`${queue}\t`));
+  return Number(row?.split('\t')[1]);
 }
 
 /** Holds exclusive locks on `tables` until release() is called, as a long migration or a stuck session would. */
@@ -276,6 +291,18 @@ consumer(
     const connection = await amqp.connect(AMQP_URL);
     await declareTopology(connection, broker.namespace);
     await connection.close();
+  },
+);
+
+consumer(
+  'a message applied alone is acked without waiting for others: nothing stays in hand at the broker',
+  async () => {
+    const process = await startConsumer();
+    // One message, less than a batch: its ack leaves on its own, ACK_WITHIN_MS after the commit.
+    await publishAll(['fine']);
+    await waitFor('the message applied', async () => (await appliedIds()).length === 1);
+    await waitFor('its ack at the broker', async () => (await unacked()) === 0);
+    assert.is(await process.stop(), 0);
   },
 );
 
