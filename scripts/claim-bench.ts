@@ -18,6 +18,7 @@ import {
   recordMessagingFailures,
   relayBatch,
   type MessagingTables,
+  type Unmarked,
 } from '@gozon/messaging';
 import { newId } from '@gozon/platform';
 import { AMQP_URL, createTestBroker, createTestDatabase } from '@gozon/testkit';
@@ -72,7 +73,7 @@ const holdBatch = (batchSize: number) =>
   });
 
 /** The relay's way: one call per batch, which marks the batch before it. */
-let confirmed: readonly string[] = [];
+const unmarked: Unmarked = { ids: [] };
 async function callBatch(batchSize: number) {
   const batch = await relayBatch(
     {
@@ -84,9 +85,8 @@ async function callBatch(batchSize: number) {
       maxAttempts: 5,
       leaseMs: 2 * CONFIRM_TIMEOUT_MS,
     },
-    confirmed,
+    unmarked,
   );
-  confirmed = batch.confirmed;
   return batch.claimed;
 }
 

@@ -201,7 +201,7 @@ crash('re-publishes once its lease lapses, and the inbox absorbs the duplicate: 
   const bill = await walletWith('victim', 100n * RUB);
   const spy = await flow.broker.spy(PAYMENT_REQUESTED);
   const placed = await order('victim', 25n * RUB);
-  // Its lease is 2 × the confirm timeout + the poll interval: 3 s here, not the default 21 s.
+  // Its lease is 2 × the confirm timeout + the poll interval + the linger: 3 s here, not the default 21 s.
   const doomed = await flow.startOrdersRelay(
     { GOZON_FAULTS: 'relay.after-publish:1', OUTBOX_CONFIRM_TIMEOUT_MS: '1000', OUTBOX_POLL_INTERVAL_MS: '1000' },
     'started',

@@ -146,17 +146,20 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
   // Committed, their acks not sent yet (ACK_WITHIN_MS).
   const unacked: Delivery[] = [];
   let ackTimer: NodeJS.Timeout | undefined;
-  const sendAcks = () => {
+  /** Writes the acks held; answers how many. */
+  const sendAcks = (): number => {
     clearTimeout(ackTimer);
     ackTimer = undefined;
     const deliveries = unacked.splice(0);
-    if (deliveries.length === 0) return;
+    if (deliveries.length === 0) return 0;
     try {
       coalesceFrames(channel, () => deliveries.forEach((delivery) => channel.ack(delivery)));
     } catch (error) {
       // The channel is gone: the deliveries return to the queue with it, and the inbox absorbs them.
       logger.warn('inbox.ack_failed', { queue, count: deliveries.length, error });
+      return 0;
     }
+    return deliveries.length;
   };
   const ackSoon = (deliveries: Delivery[]) => {
     unacked.push(...deliveries);
@@ -385,6 +388,8 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
 
   return {
     async stop() {
+      // Within the cancel and the grace together, as the session's bound on a stop expects.
+      const stopBy = Date.now() + CANCEL_TIMEOUT_MS + STOP_GRACE_MS;
       closing = true;
       // Stop taking deliveries; those not begun return to the queue when the channel closes.
       waiting.length = 0;
@@ -394,11 +399,13 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         finished.then(() => true),
         { milliseconds: STOP_GRACE_MS, message: false },
       );
-      sendAcks();
       // The acks must reach the broker before the connection's close does, which amqplib may write
       // first (each channel has its own buffer): a round trip on this channel returns after the
-      // broker has read everything sent on it before.
-      await pTimeout(channel.checkQueue(queue), { milliseconds: CANCEL_TIMEOUT_MS, message: false }).catch(() => {});
+      // broker has read everything sent on it before. Past the stop's time, they are left to race
+      // (lost, they come back, and the inbox absorbs them).
+      const left = stopBy - Date.now();
+      if (sendAcks() > 0 && left > 0)
+        await pTimeout(channel.checkQueue(queue), { milliseconds: left, message: false }).catch(() => {});
       // A batch still in hand (retrying, or waiting on a blocked broker) is abandoned: unacked, it returns to the queue.
       stopped.abort();
       logger.info('inbox.stopped', { queue, finished_in_hand: done === true });

@@ -19,7 +19,7 @@ export interface OutboxRelayOptions {
   /** After a batch that was not full, wait up to this long before the next claim, so that rows gather (see lingerAfter). */
   lingerMs: number;
   pollIntervalMs: number;
-  /** Most a batch waits for its publisher confirms before its rows are freed and the channel given up; the lease is twice this plus the poll interval. */
+  /** Most a batch waits for its publisher confirms before its rows are freed and the channel given up; the lease is twice this plus the poll interval and the linger. */
   confirmTimeoutMs: number;
   /** Failed publishes of one row (unroutable, oversize, unencodable) before it is set aside. */
   maxAttempts: number;
@@ -34,7 +34,7 @@ export interface OutboxRelayOptions {
 
 export interface RelayedBatch {
   claimed: number;
-  /** Ids the broker confirmed: the relay's next call of relayOutbox marks them sent. */
+  /** Ids the broker confirmed (left in Unmarked for the relay's next call of relayOutbox to mark sent). */
   confirmed: string[];
   failed: PublishOutcome['failed'];
   setAside: string[];
@@ -48,18 +48,25 @@ type BatchOptions = Pick<
   leaseMs: number;
 };
 
+/** What a relay owes the outbox: ids the broker confirmed that no call has marked sent yet. */
+export interface Unmarked {
+  ids: readonly string[];
+}
+
 /**
  * One batch, one database round trip (docs/ARCHITECTURE.md, "One call per
- * relay batch"): relayOutbox marks `sent` (the previous batch's confirmed ids)
- * and claims unsent rows under a lease; they are published with confirms; a
- * failure that is a row's own is counted against it (and frees it), and the
- * confirmed ids are answered, for the next call to mark. A crash before that
+ * relay batch"): relayOutbox marks `unmarked.ids` (the previous batch's
+ * confirmed ids) sent and claims unsent rows under a lease; they are published
+ * with confirms; the confirmed ids go to `unmarked` at once, for the next call
+ * to mark, whatever fails after; a failure that is a row's own is counted
+ * against it (and frees it). A crash before that
  * call leaves the rows leased: they go out again once the lease lapses, and the
  * consumers' inboxes absorb the copies. A publish the channel failed as a whole
  * frees its rows at once.
  */
-export async function relayBatch(options: BatchOptions, sent: readonly string[]): Promise<RelayedBatch> {
-  const rows = await relayOutbox(options.db, sent, options.batchSize, options.leaseMs);
+export async function relayBatch(options: BatchOptions, unmarked: Unmarked): Promise<RelayedBatch> {
+  const rows = await relayOutbox(options.db, unmarked.ids, options.batchSize, options.leaseMs);
+  unmarked.ids = [];
   if (rows.length === 0) return { claimed: 0, confirmed: [], failed: [], setAside: [] };
   // Each row's publish is a span of its order's trace, a child of the row's traceparent;
   // the message carries the span's own, so the consumer's apply is its child in turn.
@@ -78,6 +85,7 @@ export async function relayBatch(options: BatchOptions, sent: readonly string[])
   );
   const failures = new Map(outcome.failed.map(({ id, error }) => [id, error]));
   rows.forEach((row, i) => spans[i]?.end(failures.get(row.id)));
+  unmarked.ids = outcome.confirmed;
   reachFaultPoint('relay.after-publish');
   const setAside =
     outcome.failed.length > 0 ? await recordPublishFailures(options.db, outcome.failed, options.maxAttempts) : [];
@@ -116,21 +124,26 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
   await options.listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
 
   // A batch is published within one confirm timeout (or its rows freed), and its ids marked by
-  // the next call, at the latest a poll interval later: a live relay's lease does not lapse first.
-  const leaseMs = 2 * options.confirmTimeoutMs + options.pollIntervalMs;
+  // the next call, at the latest a linger and a poll interval later (a longer wait, the unroutable
+  // backoff, marks them first): a live relay's lease does not lapse first. If it did, the cost
+  // would be a copy of each row, not a loss.
+  const leaseMs = 2 * options.confirmTimeoutMs + options.pollIntervalMs + options.lingerMs;
+  // Kept when a call fails: marking a row twice changes nothing.
+  const unmarked: Unmarked = { ids: [] };
+  const markNow = async () => {
+    if (unmarked.ids.length === 0) return;
+    await relayOutbox(options.db, unmarked.ids, 0, leaseMs);
+    unmarked.ids = [];
+  };
   const loop = (async () => {
     let failures = 0;
     let unroutable = 0;
-    // Published and confirmed, to be marked sent by the next call. Kept when a call fails: marking
-    // a row twice changes nothing.
-    let confirmed: readonly string[] = [];
     while (!stopping) {
       if (!notified) await waitForWork();
       notified = false;
       if (stopping) break;
       try {
-        const batch = await relayBatch({ ...options, leaseMs }, confirmed);
-        confirmed = batch.confirmed;
+        const batch = await relayBatch({ ...options, leaseMs }, unmarked);
         failures = 0;
         options.report(null);
         if (batch.claimed > 0) outboxBatchRows.observe(batch.claimed);
@@ -143,7 +156,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
         if (batch.failed.some(({ reason }) => reason === 'unroutable')) {
           // A binding or a queue may have been deleted under us: declare what this process may
           // before the next claim (declareTopology). Where that fails, the session starts anew
-          // (and declares it) rather than failing every row.
+          // (and declares it) rather than failing every row. The confirmed are marked first: the
+          // waits below could outlast their lease.
+          await markNow();
           await options.redeclareTopology().catch((error: unknown) => {
             options.onChannelLost(error);
             throw error;
@@ -164,11 +179,10 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
         await sleep(Math.min(100 * 2 ** failures, 5000));
       }
     }
-    if (confirmed.length > 0)
-      await relayOutbox(options.db, confirmed, 0, leaseMs).catch((error: unknown) =>
-        // Its rows go out again once their lease lapses.
-        logger.warn('outbox.mark_failed', { error, count: confirmed.length }),
-      );
+    await markNow().catch((error: unknown) =>
+      // Its rows go out again once their lease lapses.
+      logger.warn('outbox.mark_failed', { error, count: unmarked.ids.length }),
+    );
   })();
 
   logger.info('outbox.relay_started', { batch_size: options.batchSize, poll_interval_ms: options.pollIntervalMs });

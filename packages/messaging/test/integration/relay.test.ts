@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
+import { sql } from 'kysely';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import {
   countUnsent,
@@ -274,7 +275,7 @@ relay(
         maxAttempts: 1,
         leaseMs: 60_000,
       },
-      [],
+      { ids: [] },
     );
     await batch.then(
       () => assert.unreachable('the batch must fail'),
@@ -298,6 +299,47 @@ relay(
     await database.db.deleteFrom('outbox_message').where('id', 'in', ids).execute();
   },
 );
+
+relay('a failure after the publish keeps the confirmed ids owed, for the next call to mark', async () => {
+  const poison = '00000000-0000-7000-8000-000000000002';
+  await database.db
+    .insertInto('outbox_message')
+    .values({ id: poison, type: 'nobody.listens', body: '{}', traceparent: null })
+    .execute();
+  const [id] = await insertRequests(1);
+  // Counting the unroutable row's attempt fails, after the other row was published and confirmed.
+  await sql`create function refuse_attempts() returns trigger language plpgsql as $$
+    begin raise exception 'attempts refused'; end $$`.execute(database.db);
+  await sql`create trigger refuse_attempts before update of attempts on outbox_message
+    for each row execute function refuse_attempts()`.execute(database.db);
+  const channel = await connection.createConfirmChannel();
+  const unmarked = { ids: [] as readonly string[] };
+  try {
+    await relayBatch(
+      {
+        db: database.db,
+        channel,
+        exchange: broker.exchange,
+        batchSize: 10,
+        confirmTimeoutMs: 10_000,
+        maxAttempts: 5,
+        leaseMs: 60_000,
+      },
+      unmarked,
+    ).then(
+      () => assert.unreachable('the batch must fail'),
+      (error: Error) => assert.match(error.message, /attempts refused/),
+    );
+  } finally {
+    await sql`drop trigger refuse_attempts on outbox_message`.execute(database.db);
+    await sql`drop function refuse_attempts()`.execute(database.db);
+    await channel.close();
+  }
+  assert.equal(unmarked.ids, [id], 'still owed');
+  await relayOutbox(database.db, unmarked.ids, 0, 60_000);
+  assert.is(await countUnsent(database.db), 1, 'marked by the next call; only the unroutable row is left');
+  await database.db.deleteFrom('outbox_message').where('id', 'in', [poison, id!]).execute();
+});
 
 relay('a claimed row is no other relay’s until its lease lapses, and marked sent it is no one’s', async () => {
   // Ids made in one millisecond are not in the order made: the claim's order is the ids'.
