@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumeMessage } from 'amqplib';
 import { PAYMENT_REQUESTED } from '@gozon/contracts';
 import { coalesceFrames, connectAmqp, publishConfirmed } from '@gozon/messaging';
-import { AMQP_URL, createTestBroker } from '@gozon/testkit';
+import { AMQP_URL, createTestBroker, waitFor } from '@gozon/testkit';
 import { readCpuTicks } from './bench/cpu.ts';
 
 const RATE = Number(process.argv[2] ?? 500);
@@ -55,7 +55,7 @@ async function measure(way: Way) {
       10_000,
     );
   }
-  while (consumed < total) await sleep(10);
+  await waitFor('every message consumed', async () => consumed === total, 30_000);
   await sleep(20);
   clearInterval(timer);
   const after = rabbitmq();

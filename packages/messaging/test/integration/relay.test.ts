@@ -96,6 +96,15 @@ async function insertRequests(count: number): Promise<string[]> {
   return ids;
 }
 
+/** An outbox row of a type no queue is bound for: every publish of it comes back unroutable. */
+async function insertUnroutable(id: string): Promise<string> {
+  await database.db
+    .insertInto('outbox_message')
+    .values({ id, type: 'nobody.listens', body: '{}', traceparent: null })
+    .execute();
+  return id;
+}
+
 relay.before(async () => {
   database = await createTestDatabase<MessagingTables>('relay', {
     '0001_messaging': createMessagingTables,
@@ -218,11 +227,7 @@ relay('the inbox forgets message ids received before its retention, and keeps th
 
 relay('a row no queue takes is set aside after its attempts, and the rows behind it flow', async () => {
   // The oldest id of all, so that it comes first in every claim.
-  const poison = '00000000-0000-7000-8000-000000000001';
-  await database.db
-    .insertInto('outbox_message')
-    .values({ id: poison, type: 'nobody.listens', body: '{}', traceparent: null })
-    .execute();
+  const poison = await insertUnroutable('00000000-0000-7000-8000-000000000001');
   const ids = await insertRequests(10);
   await startRelay();
   const queue = broker.queueOf('payments-worker', PAYMENT_REQUESTED);
@@ -301,11 +306,7 @@ relay(
 );
 
 relay('a failure after the publish keeps the confirmed ids owed, for the next call to mark', async () => {
-  const poison = '00000000-0000-7000-8000-000000000002';
-  await database.db
-    .insertInto('outbox_message')
-    .values({ id: poison, type: 'nobody.listens', body: '{}', traceparent: null })
-    .execute();
+  const poison = await insertUnroutable('00000000-0000-7000-8000-000000000002');
   const [id] = await insertRequests(1);
   // Counting the unroutable row's attempt fails, after the other row was published and confirmed.
   await sql`create function refuse_attempts() returns trigger language plpgsql as $$
