@@ -1,5 +1,5 @@
 // The floor under the HTTP front (issue 17): what the bench's load generator,
-// nginx with the gateway's own config, and an upstream that does no work at all
+// nginx with the gateway's own config, and an upstream that does no work of ours
 // cost per order request, at fixed rates and flat out. The upstream answers
 // every POST with 201 and an order id, three ways: node:http alone; a Hono app
 // with one route on @hono/node-server, as orders-api is served; and node:http
@@ -10,7 +10,10 @@
 // durably, at least the third. The bench's figures for the same processes
 // less these are what orders-api's own work costs. CPU from /proc, as the
 // bench reads it. Port 8080 must be free (no stack running).
-//   node scripts/http-floor.ts [rates=250,1000] [seconds=20]
+// A rate written RxB sends R requests a second in bursts of B, B/R seconds
+// apart: the same work in fewer activations of each process.
+//   node scripts/http-floor.ts [rates=250,1000] [seconds=20] [upstreams=all]
+//   e.g. node scripts/http-floor.ts 250,250x5 20 'node:http + insert'
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -25,7 +28,7 @@ import { ordersMigrations } from '@gozon/orders';
 import { readConfig } from '@gozon/platform';
 import { LIFTED_BUDGETS, createTestDatabase, waitFor } from '@gozon/testkit';
 import { readCpuTicks, type CpuTicks } from './bench/cpu.ts';
-import { closeConnections, runPhase } from './bench/load.ts';
+import { closeConnections, runPhase, type PhasePlan } from './bench/load.ts';
 import { settings as benchSettings } from './bench/settings.ts';
 import { writeNginxConfig } from './stack/nginx.ts';
 import { settings as stackSettings } from './stack/settings.ts';
@@ -117,7 +120,7 @@ async function firstLine(child: ChildProcess): Promise<string> {
   throw new Error('the upstream exited before it listened');
 }
 
-async function measure(kind: Upstream, rates: number[], seconds: number, connections: number) {
+async function measure(kind: Upstream, plans: PhasePlan[], connections: number) {
   const database = kind === 'node:http + insert' ? await createTestDatabase('http_floor', ordersMigrations) : undefined;
   const upstream = start(
     [process.execPath, import.meta.filename, 'serve', kind],
@@ -150,20 +153,16 @@ async function measure(kind: Upstream, rates: number[], seconds: number, connect
       ...(backend ? [[backend, 'its PostgreSQL backend'] as [number, string]] : []),
     ]);
     const rows = [];
-    for (const phaseRate of [...rates, null]) {
+    for (const plan of plans) {
       const before = readCpuTicks(groups);
-      const phase = await runPhase(
-        { name: String(phaseRate ?? 'max'), seconds, rate: phaseRate },
-        ['floor'],
-        connections,
-      );
+      const phase = await runPhase(plan, ['floor'], connections);
       const after = readCpuTicks(groups);
       const requests = phase.samples.at.length;
       const costs = perRequest(before, after, requests);
       rows.push({
         upstream: kind,
-        phase: phaseRate === null ? 'max' : `${phaseRate}/s`,
-        'requests/s': Math.round(requests / seconds),
+        phase: plan.name,
+        'requests/s': Math.round(requests / plan.seconds),
         failed: phase.samples.failures.length,
         'CPU ms per request, all': costs.reduce((sum, c) => sum + c.ms, 0).toFixed(3),
         ...Object.fromEntries(costs.map((c) => [`${c.group} ms`, c.ms.toFixed(3)])),
@@ -185,10 +184,19 @@ async function measure(kind: Upstream, rates: number[], seconds: number, connect
 if (process.argv[2] === 'serve') {
   await serveUpstream(process.argv[3] as Upstream);
 } else {
-  const rates = (process.argv[2] ?? '250,1000').split(',').map(Number);
   const seconds = Number(process.argv[3] ?? 20);
+  const plans: PhasePlan[] = [
+    ...(process.argv[2] ?? '250,1000').split(',').map((phase) => {
+      const [rate, burst = 1] = phase.split('x').map(Number);
+      return { name: burst > 1 ? `${rate}/s in bursts of ${burst}` : `${rate}/s`, seconds, rate: rate!, burst };
+    }),
+    { name: 'max', seconds, rate: null },
+  ];
   const { BENCH_CONNECTIONS } = readConfig(benchSettings);
   const rows = [];
-  for (const kind of UPSTREAMS) rows.push(...(await measure(kind, rates, seconds, BENCH_CONNECTIONS)));
+  const kinds = process.argv[4]?.split(',') ?? UPSTREAMS;
+  const unknown = kinds.filter((kind) => !(UPSTREAMS as readonly string[]).includes(kind));
+  if (unknown.length > 0) throw new Error(`unknown upstream ${unknown.join(', ')}: one of ${UPSTREAMS.join(', ')}`);
+  for (const kind of kinds) rows.push(...(await measure(kind as Upstream, plans, BENCH_CONNECTIONS)));
   console.table(rows);
 }

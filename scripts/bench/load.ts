@@ -60,6 +60,8 @@ export interface PhasePlan {
   name: string;
   seconds: number;
   rate: number | null;
+  /** Open loop: requests sent together each time, `burst` / `rate` seconds apart (1 when absent). */
+  burst?: number;
 }
 
 /** What a phase sent: its samples, the ids of the orders accepted, and when it ran (ms since the epoch). */
@@ -87,7 +89,7 @@ export async function openWallets(users: string[]): Promise<void> {
  * request sent has ended.
  */
 export async function runPhase(
-  { name, seconds, rate }: PhasePlan,
+  { name, seconds, rate, burst = 1 }: PhasePlan,
   users: string[],
   connections: number,
 ): Promise<Phase> {
@@ -126,7 +128,7 @@ export async function runPhase(
     const pending = new Set<Promise<void>>();
     let issued = 0;
     while (Date.now() < deadline) {
-      const due = Math.floor(((Date.now() - started) / 1000) * rate);
+      const due = Math.floor(((Date.now() - started) / 1000) * (rate / burst)) * burst;
       while (issued < due) {
         issued += 1;
         if (inFlight >= MAX_IN_FLIGHT) {
@@ -137,14 +139,14 @@ export async function runPhase(
         pending.add(request);
         void request.finally(() => pending.delete(request));
       }
-      // Asleep until the next request is due (at least 1 ms): at low rates the generator wakes once
-      // per request, not every 2 ms (it is counted in the machine's busy %, issue 17).
-      const nextDue = started + ((issued + 1) * 1000) / rate;
+      // Asleep until the next request (or burst) is due (at least 1 ms): at low rates the generator
+      // wakes once per request, not every 2 ms (it is counted in the machine's busy %, issue 17).
+      const nextDue = started + ((issued + burst) * 1000) / rate;
       await new Promise((tick) => setTimeout(tick, Math.max(1, Math.ceil(nextDue - Date.now()))));
     }
     await Promise.all(pending);
   }
-  return { name, rate, seconds, started, ended: Date.now(), samples, accepted, skipped };
+  return { name, rate, burst, seconds, started, ended: Date.now(), samples, accepted, skipped };
 }
 
 /** Closes the kept-alive connections, so that the process can exit. */
