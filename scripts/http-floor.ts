@@ -9,7 +9,8 @@
 // request through the gateway pays at least the first; one that also stores it
 // durably, at least the third. The bench's figures for the same processes
 // less these are what orders-api's own work costs. CPU from /proc, as the
-// bench reads it. Port 8080 must be free (no stack running).
+// bench reads it. Ports 8080, 3000 (nginx) and 18090 (the upstream) must be
+// free: no stack running.
 // A rate written RxB sends R requests a second in bursts of B, B/R seconds
 // apart: the same work in fewer activations of each process.
 //   node scripts/http-floor.ts [rates=250,1000] [seconds=20] [upstreams=all]
@@ -20,14 +21,16 @@ import http from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import pg from 'pg';
 import { ordersMigrations } from '@gozon/orders';
 import { readConfig } from '@gozon/platform';
 import { LIFTED_BUDGETS, createTestDatabase, waitFor } from '@gozon/testkit';
-import { readCpuTicks, type CpuTicks } from './bench/cpu.ts';
+import { readCpuTicks, readMachineTicks, toBusyPercent, type CpuTicks } from './bench/cpu.ts';
 import { closeConnections, runPhase, type PhasePlan } from './bench/load.ts';
 import { settings as benchSettings } from './bench/settings.ts';
 import { writeNginxConfig } from './stack/nginx.ts';
@@ -49,6 +52,8 @@ const INSERT_ORDER = `with placed as (
  * backend's pid when it stores, else 0.
  */
 async function serveUpstream(kind: Upstream): Promise<void> {
+  // Gone with the measuring process, however it ends: its end of our stdin closes.
+  process.stdin.on('end', () => process.exit(0)).resume();
   const answer = (id: string) => JSON.stringify({ order_id: id });
   const listening = (backend: number) => () => console.log(backend);
   if (kind === 'hono') {
@@ -60,9 +65,12 @@ async function serveUpstream(kind: Upstream): Promise<void> {
     serve({ fetch: app.fetch, port: UPSTREAM_PORT, hostname: '127.0.0.1' }, listening(0));
     return;
   }
-  // One connection, as orders-api's grouped insert has one statement in flight at a time.
+  // One connection, as orders-api's grouped insert has one statement in flight at a time, and never
+  // closed while idle: its backend's pid is the one counted.
   const pool =
-    kind === 'node:http + insert' ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1 }) : undefined;
+    kind === 'node:http + insert'
+      ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 1, idleTimeoutMillis: 0 })
+      : undefined;
   const backend = pool ? (await pool.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid : 0;
   http
     .createServer((request, response) => {
@@ -109,35 +117,69 @@ function perRequest(before: CpuTicks, after: CpuTicks, requests: number) {
 
 function start(command: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(command[0]!, command.slice(1), {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
 }
 
-/** The first line `child` prints. */
+/** The first line `child` prints, within 15 s. */
 async function firstLine(child: ChildProcess): Promise<string> {
-  for await (const line of createInterface({ input: child.stdout! })) return line;
-  throw new Error('the upstream exited before it listened');
+  const printed = (async () => {
+    for await (const line of createInterface({ input: child.stdout! })) return line;
+    throw new Error('the upstream exited before it listened');
+  })();
+  const late = sleep(15_000, undefined, { ref: false }).then(() => {
+    throw new Error('the upstream did not listen within 15 s');
+  });
+  return Promise.race([printed, late]);
 }
 
+/** Whether something accepts connections on `port` of 127.0.0.1. */
+function answers(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect(port, '127.0.0.1');
+    const end = (answered: boolean) => {
+      socket.destroy();
+      done(answered);
+    };
+    socket.once('connect', () => end(true)).once('error', () => end(false));
+    socket.setTimeout(2000, () => end(false));
+  });
+}
+
+/** What the measurement started, undone last first: after each upstream, on a failure, or on a signal. */
+const started: Array<() => unknown> = [];
+async function undoAll(): Promise<void> {
+  while (started.length > 0) await started.pop()!();
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => void undoAll().finally(() => process.exit(1)));
+
 async function measure(kind: Upstream, plans: PhasePlan[], connections: number) {
-  const database = kind === 'node:http + insert' ? await createTestDatabase('http_floor', ordersMigrations) : undefined;
-  const upstream = start(
-    [process.execPath, import.meta.filename, 'serve', kind],
-    database ? { DATABASE_URL: database.url } : {},
-  );
-  const backend = Number(await firstLine(upstream));
   const stack = readConfig(stackSettings, {
     ...LIFTED_BUDGETS,
     STACK_DIR: join(tmpdir(), 'gozon-http-floor'),
     ORDERS_API_PORT: String(UPSTREAM_PORT),
     STACK_API_REPLICAS: '1',
   });
-  const nginx = start(writeNginxConfig(stack));
+  for (const port of [stack.GATEWAY_PORT, stack.UI_PORT, UPSTREAM_PORT])
+    if (await answers(port)) throw new Error(`something answers on port ${port} already (is a stack running?)`);
   try {
+    const database =
+      kind === 'node:http + insert' ? await createTestDatabase('http_floor', ordersMigrations) : undefined;
+    if (database) started.push(() => database.drop());
+    const upstream = start(
+      [process.execPath, import.meta.filename, 'serve', kind],
+      database ? { DATABASE_URL: database.url } : {},
+    );
+    started.push(() => upstream.kill());
+    const backend = Number(await firstLine(upstream));
+    const nginx = start(writeNginxConfig(stack));
+    started.push(() => nginx.kill('SIGQUIT'));
     await waitFor(
       `${kind} behind nginx`,
       async () => {
+        if (nginx.exitCode !== null) throw new Error(`nginx exited with code ${nginx.exitCode}`);
         const response = await fetch(`http://127.0.0.1:${stack.GATEWAY_PORT}/orders/create/floor`, {
           method: 'POST',
           body: '{}',
@@ -155,6 +197,7 @@ async function measure(kind: Upstream, plans: PhasePlan[], connections: number) 
     const rows = [];
     for (const plan of plans) {
       const before = readCpuTicks(groups);
+      const machineBefore = readMachineTicks();
       const phase = await runPhase(plan, ['floor'], connections);
       const after = readCpuTicks(groups);
       const requests = phase.samples.at.length;
@@ -162,8 +205,10 @@ async function measure(kind: Upstream, plans: PhasePlan[], connections: number) 
       rows.push({
         upstream: kind,
         phase: plan.name,
+        at: new Date(phase.started).toISOString().slice(11, 19),
         'requests/s': Math.round(requests / plan.seconds),
         failed: phase.samples.failures.length,
+        'machine busy %': toBusyPercent(machineBefore, readMachineTicks()),
         'CPU ms per request, all': costs.reduce((sum, c) => sum + c.ms, 0).toFixed(3),
         ...Object.fromEntries(costs.map((c) => [`${c.group} ms`, c.ms.toFixed(3)])),
         'wake-ups per request, all': costs.reduce((sum, c) => sum + c.wakeups, 0).toFixed(2),
@@ -175,20 +220,27 @@ async function measure(kind: Upstream, plans: PhasePlan[], connections: number) 
     return rows;
   } finally {
     closeConnections();
-    nginx.kill('SIGQUIT');
-    upstream.kill();
-    await database?.drop();
+    await undoAll();
   }
+}
+
+/** A positive whole number from the command line, or an error naming what it is. */
+function positive(text: string, what: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${what} must be a positive whole number, not "${text}"`);
+  return value;
 }
 
 if (process.argv[2] === 'serve') {
   await serveUpstream(process.argv[3] as Upstream);
 } else {
-  const seconds = Number(process.argv[3] ?? 20);
+  const seconds = positive(process.argv[3] ?? '20', 'seconds');
   const plans: PhasePlan[] = [
     ...(process.argv[2] ?? '250,1000').split(',').map((phase) => {
-      const [rate, burst = 1] = phase.split('x').map(Number);
-      return { name: burst > 1 ? `${rate}/s in bursts of ${burst}` : `${rate}/s`, seconds, rate: rate!, burst };
+      const [rateText, burstText] = phase.split('x');
+      const rate = positive(rateText!, 'a rate');
+      const burst = burstText === undefined ? 1 : positive(burstText, 'a burst');
+      return { name: burst > 1 ? `${rate}/s in bursts of ${burst}` : `${rate}/s`, seconds, rate, burst };
     }),
     { name: 'max', seconds, rate: null },
   ];
