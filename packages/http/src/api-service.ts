@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Kysely } from 'kysely';
 import {
   commonSettings,
@@ -20,6 +19,7 @@ import {
   type Config,
   type Logger,
 } from '@gozon/platform';
+import { limitBody } from './body-limit.ts';
 import { healthRoutes, type HealthCheck } from './health.ts';
 import { measureRequests, metricsRoutes } from './metrics.ts';
 import { traceRequests } from './trace-requests.ts';
@@ -37,11 +37,9 @@ export function createApiApp(logger: Logger, checks: Record<string, HealthCheck>
   app.use(measureRequests());
   app.use(traceRequests());
   app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) =>
-        c.json(errorBody(c, 'PAYLOAD_TOO_LARGE', `request body must be at most ${MAX_BODY_BYTES} bytes`), 413),
-    }),
+    limitBody(MAX_BODY_BYTES, (c) =>
+      c.json(errorBody(c, 'PAYLOAD_TOO_LARGE', `request body must be at most ${MAX_BODY_BYTES} bytes`), 413),
+    ),
   );
   app.route('/health', healthRoutes(checks));
   app.route('/metrics', metricsRoutes());
