@@ -10,16 +10,17 @@ import { bodyLimit } from 'hono/body-limit';
  * issue 17). A body that declares its length and no Transfer-Encoding is
  * judged by its Content-Length alone, as bodyLimit judges it (Node's parser
  * delivers no more than that), and the route then reads it on
- * @hono/node-server's fast path; a GET or HEAD has no body to limit; any other
- * body goes through bodyLimit, which counts its bytes as they arrive.
+ * @hono/node-server's fast path; a GET or HEAD passes, as bodyLimit lets it
+ * (its Request has no body); any other body goes through bodyLimit, which
+ * counts its bytes as they arrive.
  */
 export function limitBody(maxSize: number, onError: (c: Context) => Response | Promise<Response>): MiddlewareHandler {
   const counting = bodyLimit({ maxSize, onError });
   return async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const length = c.req.header('content-length');
     if (length !== undefined && c.req.header('transfer-encoding') === undefined)
       return Number.parseInt(length, 10) > maxSize ? onError(c) : next();
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     return counting(c, next);
   };
 }

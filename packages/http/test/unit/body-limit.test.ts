@@ -69,6 +69,13 @@ limit('a body of undeclared length is counted as it arrives: over the limit 413,
   assert.equal(received, [MAX_BODY_BYTES]);
 });
 
+limit('a GET passes whatever length it declares: it has no body to limit', async () => {
+  const { app } = appCounting();
+  app.get('/things', (c) => c.json({ ok: true }));
+  const response = await app.request('/things', { headers: { 'content-length': String(MAX_BODY_BYTES + 1) } });
+  assert.is(response.status, 200);
+});
+
 /** POSTs `size` bytes to the server on `port`, declaring the length or sending it in chunks. */
 function post(port: number, size: number, declared: boolean): Promise<{ status: number; body: string }> {
   return new Promise((done, fail) => {
