@@ -30,7 +30,7 @@ import pg from 'pg';
 import { ordersMigrations } from '@gozon/orders';
 import { readConfig } from '@gozon/platform';
 import { LIFTED_BUDGETS, createTestDatabase, waitFor } from '@gozon/testkit';
-import { readCpuTicks, readMachineTicks, toBusyPercent, type CpuTicks } from './bench/cpu.ts';
+import { TICKS, readCpuTicks, readMachineTicks, sumByGroup, toBusyPercent, type CpuTicks } from './bench/cpu.ts';
 import { closeConnections, runPhase, type PhasePlan } from './bench/load.ts';
 import { settings as benchSettings } from './bench/settings.ts';
 import { writeNginxConfig } from './stack/nginx.ts';
@@ -99,19 +99,13 @@ function withChildren(root: number): number[] {
   return [root, ...children.map(Number)];
 }
 
-/** CPU ms and wake-ups per request of each group between two readings (/proc's ticks are 10 ms). */
+/** CPU ms and wake-ups per request of each group between two readings. */
 function perRequest(before: CpuTicks, after: CpuTicks, requests: number) {
-  const sums = new Map<string, { ms: number; wakeups: number }>();
-  for (const [pid, reading] of after) {
-    const sum = sums.get(reading.group) ?? { ms: 0, wakeups: 0 };
-    sum.ms += (reading.ticks - (before.get(pid)?.ticks ?? 0)) * 10;
-    sum.wakeups += reading.wakeups - (before.get(pid)?.wakeups ?? 0);
-    sums.set(reading.group, sum);
-  }
-  return [...sums].map(([group, { ms, wakeups }]) => ({
+  const wakeups = sumByGroup(before, after, 'wakeups');
+  return [...sumByGroup(before, after, 'ticks')].map(([group, ticks]) => ({
     group,
-    ms: ms / requests,
-    wakeups: wakeups / requests,
+    ms: (ticks * 1000) / TICKS / requests,
+    wakeups: (wakeups.get(group) ?? 0) / requests,
   }));
 }
 

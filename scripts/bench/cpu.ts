@@ -8,7 +8,7 @@ import { withDb } from '@gozon/testkit';
 import { round } from './stats.ts';
 
 /** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux). */
-const TICKS = 100;
+export const TICKS = 100;
 
 /** Clock ticks of user + system time and wake-ups of each process, by pid, with its group. */
 export type CpuTicks = Map<number, { group: string; ticks: number; wakeups: number }>;
@@ -103,7 +103,8 @@ export function toWakeupsPerOrder(before: CpuTicks, after: CpuTicks, orders: num
   return Object.fromEntries([...woken].map(([group, n]) => [group, round(n / Math.max(1, orders), 2)]));
 }
 
-function sumByGroup(before: CpuTicks, after: CpuTicks, field: 'ticks' | 'wakeups'): Map<string, number> {
+/** Clock ticks (or wake-ups) each group used between two readings, counted as toCpuPercent counts CPU. */
+export function sumByGroup(before: CpuTicks, after: CpuTicks, field: 'ticks' | 'wakeups'): Map<string, number> {
   const used = new Map<string, number>();
   for (const [pid, reading] of after)
     used.set(reading.group, (used.get(reading.group) ?? 0) + reading[field] - (before.get(pid)?.[field] ?? 0));
