@@ -99,7 +99,7 @@ const STOP_GRACE_MS = 3000;
 const CANCEL_TIMEOUT_MS = 2000;
 // A committed batch's acks wait this long for later ones, to leave in one write with them. Each
 // ack frame on its own woke RabbitMQ's channel, the quorum queue and its log: at 500 messages a
-// second, 410–448 µs of RabbitMQ's CPU per message with every ack sent at once, 283–308 with
+// second, 464–468 µs of RabbitMQ's CPU per message with every ack sent at once, 322–336 with
 // acks every 10 ms (`node scripts/broker-cost.ts`). Nothing waits on an ack but the broker's
 // bookkeeping: the order's status moved with the commit.
 const ACK_WITHIN_MS = 10;
