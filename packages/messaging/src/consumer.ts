@@ -59,6 +59,8 @@ export interface InboxConsumerOptions<DB extends MessagingTables, M extends Inco
   concurrency: number;
   /** After a batch that was not full, its slot waits up to this long before taking the next, so that messages gather (see lingerAfter). */
   lingerMs: number;
+  /** After such a batch, block the whole process this long instead (0: off; see lingerAfter). */
+  napMs?: number;
   /** Attempts at a redelivered message before it is taken for poison and dead-lettered (see startInboxConsumer). */
   maxAttempts: number;
   /** Tells readiness what is wrong (a string) or that all is well again (null). */
@@ -343,7 +345,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
       active += 1;
       // Runs on its own, as one of `concurrency` slots: counted in `active`, so that stop() and a
       // cancellation wait for it through whenIdle(). It never rejects: the batch's errors are
-      // logged in the catch below, the linger only sleeps, and the finally frees the slot.
+      // logged in the catch below, the linger only waits, and the finally frees the slot.
       void processBatch(batch)
         .catch((error: Error) => {
           // Stopping mid-batch, the channel failing, or a failure of no message's own (a handler's
@@ -356,7 +358,7 @@ export async function startInboxConsumer<DB extends MessagingTables, M extends I
         })
         .then(() =>
           batch.length < options.batchSize && !stopped.signal.aborted
-            ? lingerAfter(batch.length, options.lingerMs)
+            ? lingerAfter(batch.length, options.lingerMs, options.napMs)
             : undefined,
         )
         .finally(() => {

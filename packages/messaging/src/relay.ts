@@ -18,6 +18,8 @@ export interface OutboxRelayOptions {
   batchSize: number;
   /** After a batch that was not full, wait up to this long before the next claim, so that rows gather (see lingerAfter). */
   lingerMs: number;
+  /** After such a batch, block the whole process this long instead (0: off; see lingerAfter). */
+  napMs?: number;
   pollIntervalMs: number;
   /** Most a batch waits for its publisher confirms before its rows are freed and the channel given up; the lease is twice this plus the poll interval and the linger. */
   confirmTimeoutMs: number;
@@ -124,10 +126,10 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
   await options.listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
 
   // A batch is published within one confirm timeout (or its rows freed), and its ids marked by
-  // the next call, at the latest a linger and a poll interval later (a longer wait, the unroutable
-  // backoff, marks them first): a live relay's lease does not lapse first. If it did, the cost
-  // would be a copy of each row, not a loss.
-  const leaseMs = 2 * options.confirmTimeoutMs + options.pollIntervalMs + options.lingerMs;
+  // the next call, at the latest a linger (or a nap) and a poll interval later (a longer wait, the
+  // unroutable backoff, marks them first): a live relay's lease does not lapse first. If it did,
+  // the cost would be a copy of each row, not a loss.
+  const leaseMs = 2 * options.confirmTimeoutMs + options.pollIntervalMs + options.lingerMs + (options.napMs ?? 0);
   // Kept when a call fails: marking a row twice changes nothing.
   const unmarked: Unmarked = { ids: [] };
   const markNow = async () => {
@@ -169,7 +171,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Sto
         } else unroutable = 0;
         // A full batch means more may be waiting: go again without waiting for a wake-up.
         if (batch.claimed === options.batchSize || batch.failed.length > 0) notified = true;
-        else if (batch.claimed > 0) await lingerAfter(batch.claimed, options.lingerMs);
+        else if (batch.claimed > 0) await lingerAfter(batch.claimed, options.lingerMs, options.napMs);
       } catch (error) {
         failures += 1;
         logger.error('outbox.relay_failed', { error, failures });

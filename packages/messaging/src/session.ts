@@ -22,6 +22,8 @@ export interface SessionOptions<DB extends MessagingTables, M extends IncomingMe
     maxAttempts: number;
   };
   inbox: { batchSize: number; concurrency: number; lingerMs: number; maxAttempts: number };
+  /** After a batch that was not full, the relay and the consumers block the whole process this long instead of lingering (0: off; see lingerAfter). */
+  napMs: number;
   /** Most any one step of starting or stopping the session (connect, declare, cancel, close) may take. */
   stepTimeoutMs: number;
   /** How often the LISTEN connection is pinged, and how long a ping may go unanswered before it counts as lost. */
@@ -134,6 +136,7 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
         channel: relayChannel,
         exchange: exchangeName(options.namespace),
         ...options.outbox,
+        napMs: options.napMs,
         redeclareTopology,
         onChannelLost: loseWith,
         report: (problem) => options.report('outbox', problem),
@@ -164,6 +167,7 @@ export async function startSession<DB extends MessagingTables, M extends Incomin
             deadLetterExchange: deadLetterExchangeName(options.namespace),
             handler: options.handler,
             ...options.inbox,
+            napMs: options.napMs,
             report: (problem) => options.report(`inbox of ${queue}`, problem),
             onLost: loseWith,
             logger,

@@ -79,6 +79,11 @@ export function workerSettings(database: string, service: 'orders-relay' | 'paym
       'after a batch that was not full, most a consumer lets new messages gather (1 ms per message of that batch)',
       { min: 0, max: 1000 },
     ),
+    WAKEUP_COALESCING_MS: integer(
+      0,
+      'after a batch that was not full, the process stops watching its input this long instead of lingering, so that what arrives meanwhile wakes it once: less CPU at low rates for up to this much latency per hop (0: off)',
+      { min: 0, max: 100 },
+    ),
     INBOX_RETENTION_HOURS: integer(168, 'how long a received message id is remembered against duplicates', {
       min: 1,
       max: 87600,
@@ -200,6 +205,7 @@ export async function runMessagingWorker<
         lingerMs: config.INBOX_LINGER_MS,
         maxAttempts: config.INBOX_MAX_ATTEMPTS,
       },
+      napMs: config.WAKEUP_COALESCING_MS,
       stepTimeoutMs: config.AMQP_STEP_TIMEOUT_MS,
       listenPing: { intervalMs: config.LISTEN_PING_MS, timeoutMs: config.DB_CONNECTION_TIMEOUT_MS },
       report: (part, problem) => (problem === null ? problems.delete(part) : problems.set(part, problem)),
