@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 // What Atomics.wait blocks on: nothing ever notifies it, so a wait lasts its timeout.
 const napCell = new Int32Array(new SharedArrayBuffer(4));
+// When the process's last nap ended (performance.now()), for the one-nap-at-a-time rule below.
+let lastNapEnded = Number.NEGATIVE_INFINITY;
 
 /**
  * What a relay or an inbox consumer waits after a batch that was not full,
@@ -19,13 +21,20 @@ const napCell = new Int32Array(new SharedArrayBuffer(4));
  * allows on the main thread), so that what arrives meanwhile — deliveries,
  * confirms, query results, notifications — waits in the kernel's socket
  * buffers and is taken in one wake-up. Everything else in the process waits
- * too, up to napMs each time: a health probe, a timer, the other loops' replies.
- * It trades latency for CPU (docs/performance.md, "Wake-ups coalesced").
+ * too: a health probe, a timer, the other loops' replies. One nap at a time:
+ * loops whose batches end together (the relay's and each consumer's) would
+ * otherwise nap back to back and block the process for a multiple of napMs,
+ * so a loop that ends its batch within napMs of the last nap's end lingers
+ * on the timer instead. The process is thus never blocked longer than napMs at
+ * once, nor more than half of the time. It trades latency for CPU
+ * (docs/performance.md, "Wake-ups coalesced").
  *
  * Resolves when the wait is over; never rejects.
  */
 export function lingerAfter(rows: number, maxMs: number, napMs = 0): Promise<void> {
-  if (napMs <= 0) return sleep(Math.min(rows, maxMs));
+  // Written so that a napMs that is not a positive number never naps: Atomics.wait(…, NaN) would wait for ever.
+  if (!(napMs > 0) || performance.now() - lastNapEnded < napMs) return sleep(Math.min(rows, maxMs));
   Atomics.wait(napCell, 0, 0, napMs);
+  lastNapEnded = performance.now();
   return Promise.resolve();
 }
