@@ -32,8 +32,9 @@ let lastNapEnded = Number.NEGATIVE_INFINITY;
  * Resolves when the wait is over; never rejects.
  */
 export function lingerAfter(rows: number, maxMs: number, napMs = 0): Promise<void> {
-  // Written so that a napMs that is not a positive number never naps: Atomics.wait(…, NaN) would wait for ever.
-  if (!(napMs > 0) || performance.now() - lastNapEnded < napMs) return sleep(Math.min(rows, maxMs));
+  // Written so that a napMs that is not a positive finite number never naps: Atomics.wait would wait for ever.
+  if (!(napMs > 0 && Number.isFinite(napMs)) || performance.now() - lastNapEnded < napMs)
+    return sleep(Math.min(rows, maxMs));
   Atomics.wait(napCell, 0, 0, napMs);
   lastNapEnded = performance.now();
   return Promise.resolve();

@@ -21,7 +21,7 @@ export interface OutboxRelayOptions {
   /** After such a batch, block the whole process this long instead (0: off; see lingerAfter). */
   napMs?: number;
   pollIntervalMs: number;
-  /** Most a batch waits for its publisher confirms before its rows are freed and the channel given up; the lease is twice this plus the poll interval and the linger. */
+  /** Most a batch waits for its publisher confirms before its rows are freed and the channel given up; the lease is twice this plus the poll interval, the linger and the nap. */
   confirmTimeoutMs: number;
   /** Failed publishes of one row (unroutable, oversize, unencodable) before it is set aside. */
   maxAttempts: number;
