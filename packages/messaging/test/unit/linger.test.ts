@@ -61,7 +61,7 @@ async function readsAfterLingering(napMs: number): Promise<{ reads: number; held
 }
 
 linger(
-  'without WAKEUP_COALESCING_MS, the process watches its input while it lingers: each write wakes it',
+  'without WAKEUP_COALESCING_MS, the process watches its input while it lingers: the writes wake it again and again',
   async () => {
     const { reads } = await readsAfterLingering(0);
     // Each write is a segment of its own. A loaded machine merges some (5 reads of 20 seen at a load
